@@ -10,11 +10,11 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { MIGRATION_SOURCES } from '../src/modules.ts';
 import { Database } from '../src/platform/db/database.ts';
 import { startEmbeddedPostgres } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { TEMPLATE_DATABASE, withDatabase } from '../src/platform/db/testing.ts';
-import { MIGRATION_SOURCES } from '../src/modules.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 

@@ -17,13 +17,15 @@ class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
 export { ConfigError };
 
 function integer(min: number, max: number) {
   return (raw: string, env: string): number => {
     if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${env} must be a whole number, got "${raw}"`);
     const value = Number(raw);
-    if (value < min || value > max) throw new ConfigError(`${env} must be between ${min} and ${max}, got ${value}`);
+    if (value < min || value > max)
+      throw new ConfigError(`${env} must be between ${min} and ${max}, got ${value}`);
     return value;
   };
 }
@@ -35,7 +37,8 @@ function boolean(raw: string, env: string): boolean {
 }
 function oneOf<T extends string>(...values: T[]) {
   return (raw: string, env: string): T => {
-    if (!(values as string[]).includes(raw)) throw new ConfigError(`${env} must be one of ${values.join(', ')}, got "${raw}"`);
+    if (!(values as string[]).includes(raw))
+      throw new ConfigError(`${env} must be one of ${values.join(', ')}, got "${raw}"`);
     return raw as T;
   };
 }
@@ -52,28 +55,49 @@ function timeZone(raw: string, env: string): string {
 }
 function databaseUrl(raw: string, env: string): string {
   if (raw === '') return raw;
-  if (!/^postgres(ql)?:\/\//.test(raw)) throw new ConfigError(`${env} must start with postgres://, got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
+  if (!/^postgres(ql)?:\/\//.test(raw))
+    throw new ConfigError(`${env} must start with postgres://, got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
   return raw;
 }
 
 const settings = {
   port: { env: 'PORT', default: '8080', description: 'HTTP port', parse: integer(0, 65535) },
-  host: { env: 'HOST', default: '127.0.0.1', description: 'HTTP listen address (0.0.0.0 for all interfaces)', parse: text },
+  host: {
+    env: 'HOST',
+    default: '127.0.0.1',
+    description: 'HTTP listen address (0.0.0.0 for all interfaces)',
+    parse: text,
+  },
   databaseUrl: {
     env: 'DATABASE_URL',
     default: '',
     description: 'PostgreSQL URL; empty starts the embedded PostgreSQL in TUYERE_DATA_DIR',
     parse: databaseUrl,
   },
-  dataDir: { env: 'TUYERE_DATA_DIR', default: './.tuyere', description: 'Where the embedded database and generated secrets live', parse: text },
+  dataDir: {
+    env: 'TUYERE_DATA_DIR',
+    default: './.tuyere',
+    description: 'Where the embedded database and generated secrets live',
+    parse: text,
+  },
   embeddedPgPort: {
     env: 'TUYERE_EMBEDDED_PG_PORT',
     default: '0',
     description: 'Port for the embedded PostgreSQL; 0 picks a free one on first start and remembers it',
     parse: integer(0, 65535),
   },
-  poolMax: { env: 'DB_POOL_MAX', default: '10', description: 'Maximum database connections per process', parse: integer(1, 500) },
-  poolIdleMs: { env: 'DB_POOL_IDLE_MS', default: '10000', description: 'Idle connection timeout', parse: integer(100, 3_600_000) },
+  poolMax: {
+    env: 'DB_POOL_MAX',
+    default: '10',
+    description: 'Maximum database connections per process',
+    parse: integer(1, 500),
+  },
+  poolIdleMs: {
+    env: 'DB_POOL_IDLE_MS',
+    default: '10000',
+    description: 'Idle connection timeout',
+    parse: integer(100, 3_600_000),
+  },
   statementTimeoutMs: {
     env: 'DB_STATEMENT_TIMEOUT_MS',
     default: '30000',
@@ -86,7 +110,12 @@ const settings = {
     description: 'fatal, error, warn, info, debug, trace or silent',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
-  logFile: { env: 'LOG_FILE', default: '', description: 'Append JSON logs to this file instead of stdout', parse: text },
+  logFile: {
+    env: 'LOG_FILE',
+    default: '',
+    description: 'Append JSON logs to this file instead of stdout',
+    parse: text,
+  },
   bodyLimitBytes: {
     env: 'HTTP_BODY_LIMIT_BYTES',
     default: '1048576',
@@ -99,24 +128,62 @@ const settings = {
     description: 'Bearer token with operator-admin rights; empty generates one in TUYERE_DATA_DIR',
     parse: text,
   },
-  timeZone: { env: 'TUYERE_TIMEZONE', default: 'Asia/Shanghai', description: 'Business time zone for daily limits and cut-offs', parse: timeZone },
-  demo: { env: 'TUYERE_DEMO', default: 'true', description: 'Seed the demo world on first start', parse: boolean },
-  jobsEnabled: { env: 'JOBS_ENABLED', default: 'true', description: 'Run background jobs in this process', parse: boolean },
-  jobPollMs: { env: 'JOB_POLL_MS', default: '500', description: 'How often idle job workers look for work', parse: integer(10, 60_000) },
-  jobConcurrency: { env: 'JOB_CONCURRENCY', default: '4', description: 'Jobs run at once per process', parse: integer(1, 64) },
+  timeZone: {
+    env: 'TUYERE_TIMEZONE',
+    default: 'Asia/Shanghai',
+    description: 'Business time zone for daily limits and cut-offs',
+    parse: timeZone,
+  },
+  demo: {
+    env: 'TUYERE_DEMO',
+    default: 'true',
+    description: 'Seed the demo world on first start',
+    parse: boolean,
+  },
+  jobsEnabled: {
+    env: 'JOBS_ENABLED',
+    default: 'true',
+    description: 'Run background jobs in this process',
+    parse: boolean,
+  },
+  jobPollMs: {
+    env: 'JOB_POLL_MS',
+    default: '500',
+    description: 'How often idle job workers look for work',
+    parse: integer(10, 60_000),
+  },
+  jobConcurrency: {
+    env: 'JOB_CONCURRENCY',
+    default: '4',
+    description: 'Jobs run at once per process',
+    parse: integer(1, 64),
+  },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',
     default: '10000',
     description: 'How long a graceful shutdown waits for requests and jobs to drain',
     parse: integer(0, 600_000),
   },
-} satisfies Record<string, Setting<unknown> | { env: string; default: string; description: string; parse: (raw: string, env: string) => unknown }>;
+} satisfies Record<
+  string,
+  | Setting<unknown>
+  | { env: string; default: string; description: string; parse: (raw: string, env: string) => unknown }
+>;
 
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
 
-export const CONFIG_SETTINGS: ReadonlyArray<{ key: string; env: string; default: string; description: string }> =
-  Object.entries(settings).map(([key, s]) => ({ key, env: s.env, default: s.default, description: s.description }));
+export const CONFIG_SETTINGS: ReadonlyArray<{
+  key: string;
+  env: string;
+  default: string;
+  description: string;
+}> = Object.entries(settings).map(([key, s]) => ({
+  key,
+  env: s.env,
+  default: s.default,
+  description: s.description,
+}));
 
 /** Reads and validates configuration; throws one ConfigError listing every bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {

@@ -11,9 +11,13 @@ export const MAX_AMOUNT = (1n << 63n) - 1n;
 /** Parses a wire amount (minor units as a digit string). */
 export function parseMinor(value: string, field = 'amount'): bigint {
   if (!/^(0|[1-9][0-9]{0,18})$/.test(value)) {
-    throw invalid('invalid_amount', `${field} must be a whole number of minor units as a string, e.g. "1250"`, {
-      field,
-    });
+    throw invalid(
+      'invalid_amount',
+      `${field} must be a whole number of minor units as a string, e.g. "1250"`,
+      {
+        field,
+      },
+    );
   }
   const amount = BigInt(value);
   if (amount > MAX_AMOUNT) throw invalid('invalid_amount', `${field} is too large`, { field });
@@ -59,7 +63,9 @@ export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   const parts = weights.map((weight) => (total * weight) / weightSum);
   const remainders = weights.map((weight, index) => ({ index, remainder: (total * weight) % weightSum }));
   let left = total - parts.reduce((sum, part) => sum + part, 0n);
-  remainders.sort((a, b) => (a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1));
+  remainders.sort((a, b) =>
+    a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1,
+  );
   for (let i = 0; left > 0n; i++, left--) parts[remainders[i]!.index]! += 1n;
   return parts;
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 
 // int8 is bigint end to end: amounts never pass through a float.
 pg.types.setTypeParser(20, (value) => BigInt(value));
-pg.types.setTypeParser(1016, (value) =>
+pg.types.setTypeParser(1016 as 20, (value: string) =>
   value === '{}'
     ? []
     : value
@@ -36,7 +36,9 @@ export interface TransactionOptions {
 const RETRYABLE = new Set(['40001', '40P01']);
 
 export function isRetryable(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '');
+  return (
+    typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '')
+  );
 }
 
 export class Database implements Queryable {
@@ -64,13 +66,18 @@ export class Database implements Queryable {
    * Runs `work` in one transaction. Serialization failures and deadlocks are retried with
    * jittered exponential backoff, so `work` must be safe to run again from the start.
    */
-  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  async transaction<T>(
+    work: (tx: pg.PoolClient) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     const maxAttempts = options.maxAttempts ?? 6;
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
       try {
-        await client.query(options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN');
+        await client.query(
+          options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN',
+        );
         const result = await work(client);
         await client.query('COMMIT');
         return result;

@@ -41,7 +41,10 @@ export function loadMigrations(sources: readonly MigrationSource[]): Migration[]
     const seen = new Set<number>();
     for (const file of files.sort()) {
       const match = /^(\d+)_([a-z0-9_]+)\.sql$/.exec(file);
-      if (!match) throw new MigrationError(`${source.module}: migration file "${file}" must be named like 001_create_things.sql`);
+      if (!match)
+        throw new MigrationError(
+          `${source.module}: migration file "${file}" must be named like 001_create_things.sql`,
+        );
       const version = Number(match[1]);
       if (seen.has(version)) throw new MigrationError(`${source.module}: two migrations numbered ${version}`);
       seen.add(version);
@@ -115,21 +118,24 @@ export async function migrate(db: Database, sources: readonly MigrationSource[])
       try {
         await tx.query(migration.sql);
       } catch (error) {
-        throw new MigrationError(`Migration ${migration.module}/${migration.name} failed: ${(error as Error).message}`);
+        throw new MigrationError(
+          `Migration ${migration.module}/${migration.name} failed: ${(error as Error).message}`,
+        );
       }
-      await tx.query('INSERT INTO platform_migrations (module, version, name, checksum) VALUES ($1, $2, $3, $4)', [
-        migration.module,
-        migration.version,
-        migration.name,
-        migration.checksum,
-      ]);
+      await tx.query(
+        'INSERT INTO platform_migrations (module, version, name, checksum) VALUES ($1, $2, $3, $4)',
+        [migration.module, migration.version, migration.name, migration.checksum],
+      );
     }
     return pending.map((migration) => `${migration.module}/${migration.name}`);
   });
 }
 
 /** Names of migrations not yet applied (for /ready). Throws if an applied one changed. */
-export async function pendingMigrations(db: Database, sources: readonly MigrationSource[]): Promise<string[]> {
+export async function pendingMigrations(
+  db: Database,
+  sources: readonly MigrationSource[],
+): Promise<string[]> {
   const migrations = loadMigrations(sources);
   const exists = await db.query("SELECT to_regclass('platform_migrations') IS NOT NULL AS present");
   if (!exists.rows[0]?.present) return migrations.map((m) => `${m.module}/${m.name}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Database, type DatabaseOptions } from './database.ts';
-import { migrate, type MigrationSource } from './migrate.ts';
+import { type MigrationSource, migrate } from './migrate.ts';
 
 /**
  * Test databases. `npm test` (scripts/test.ts) points TEST_ADMIN_DATABASE_URL at a server
@@ -14,7 +14,9 @@ export const TEMPLATE_DATABASE = 'tuyere_test_template';
 
 export function adminUrl(): string {
   return (
-    process.env.TEST_ADMIN_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+    process.env.TEST_ADMIN_DATABASE_URL ??
+    process.env.DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres'
   );
 }
 
@@ -47,7 +49,9 @@ export async function createTestDatabase(
 ): Promise<TestDatabase> {
   const name = `tuyere_t_${randomBytes(6).toString('hex')}`;
   const useTemplate = process.env.TEST_TEMPLATE_READY === '1' && !options.sources;
-  await adminQuery(useTemplate ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}` : `CREATE DATABASE ${name}`);
+  await adminQuery(
+    useTemplate ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}` : `CREATE DATABASE ${name}`,
+  );
   const url = withDatabase(adminUrl(), name);
   const db = new Database({ url, poolMax: 20, ...options.pool });
   if (!useTemplate) {

@@ -32,3 +32,10 @@ CREATE TABLE platform_jobs (
 CREATE UNIQUE INDEX platform_jobs_unique_key ON platform_jobs (unique_key) WHERE unique_key IS NOT NULL;
 CREATE INDEX platform_jobs_ready ON platform_jobs (run_at) WHERE state = 'queued';
 CREATE INDEX platform_jobs_running ON platform_jobs (lease_until) WHERE state = 'running';
+
+-- Small facts about this installation (e.g. when the demo world was seeded).
+CREATE TABLE platform_state (
+  key text PRIMARY KEY,
+  value jsonb NOT NULL,
+  updated_at timestamptz NOT NULL
+);

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { MIGRATION_SOURCES } from './modules.ts';
+import { type Clock, systemClock } from './platform/clock.ts';
+import type { Config } from './platform/config.ts';
+import type { Database } from './platform/db/database.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { purgeIdempotencyKeys } from './platform/http/idempotency.ts';
+import { operationsRoutes, READINESS_SCHEMA } from './platform/http/operations.ts';
+import { createHttpServer, operatorTokenAuthenticator } from './platform/http/server.ts';
+import { JobQueue } from './platform/jobs/queue.ts';
+import { createLogger, type Logger } from './platform/log.ts';
+import { Metrics } from './platform/metrics.ts';
+import { loadOrCreateSecret } from './platform/secrets.ts';
+
+export const VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+/**
+ * The composition root: builds every module's service on one database, clock and job
+ * queue, and mounts their routes. Modules never construct each other; they get what they
+ * need here.
+ */
+export interface TuyereApp {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  jobs: JobQueue;
+  http: FastifyInstance;
+  operatorToken: string;
+  /** Starts background jobs (the HTTP listener is started by the caller). */
+  startJobs(): void;
+  /** Drains requests and jobs; the caller closes the database afterwards. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(options: {
+  config: Config;
+  db: Database;
+  clock?: Clock;
+  log?: Logger;
+}): Promise<TuyereApp> {
+  const { config, db } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger({ level: config.logLevel, file: config.logFile || undefined });
+  const metrics = new Metrics();
+  const jobs = new JobQueue({
+    db,
+    clock,
+    log: log.child({ component: 'jobs' }),
+    timeZone: config.timeZone,
+    concurrency: config.jobConcurrency,
+    pollMs: config.jobPollMs,
+  });
+  const operatorToken = loadOrCreateSecret(
+    config.dataDir,
+    'operator-token',
+    config.operatorToken || undefined,
+  );
+
+  const http = await createHttpServer({
+    log,
+    metrics,
+    db,
+    clock,
+    bodyLimitBytes: config.bodyLimitBytes,
+    authenticators: [operatorTokenAuthenticator(operatorToken)],
+    version: VERSION,
+  });
+  http.addSchema(READINESS_SCHEMA);
+  await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
+
+  metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
+  metrics.gauge(
+    'tuyere_db_pool_waiting',
+    'Requests waiting for a database connection',
+    () => db.poolStats().waiting,
+  );
+  metrics.labelledGauge('tuyere_jobs', 'Jobs not yet done, by state', ['state'], async () =>
+    (await jobs.depth()).map((row) => ({ labels: { state: row.state }, value: row.count })),
+  );
+
+  jobs.register('platform.purge_idempotency_keys', async () => {
+    await purgeIdempotencyKeys(db, clock.now());
+  });
+  jobs.schedule({
+    name: 'purge-idempotency-keys',
+    cron: '17 * * * *',
+    kind: 'platform.purge_idempotency_keys',
+  });
+
+  return {
+    config,
+    db,
+    clock,
+    log,
+    metrics,
+    jobs,
+    http,
+    operatorToken,
+    startJobs: () => jobs.start(),
+    stop: async () => {
+      await http.close();
+      await jobs.stop(config.shutdownTimeoutMs);
+    },
+  };
+}
+
+export async function migrateAll(db: Database): Promise<string[]> {
+  return migrate(db, MIGRATION_SOURCES);
+}

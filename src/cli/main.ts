@@ -1,0 +1,223 @@
+import { parseArgs } from 'node:util';
+import { createApp, migrateAll, type TuyereApp, VERSION } from '../app.ts';
+import { dropAllData, isDemoSeeded, seedDemo } from '../demo/seed.ts';
+import { type Config, ConfigError, loadConfig } from '../platform/config.ts';
+import { MigrationError } from '../platform/db/migrate.ts';
+import { openDatabase } from '../platform/db/open.ts';
+import { runVerify } from './verify.ts';
+
+/** `tuyere <command>`: every command has --help; commands that report have --json. */
+interface Command {
+  summary: string;
+  usage: string;
+  options: Record<string, { type: 'boolean' | 'string'; description: string; short?: string }>;
+  run(values: Record<string, string | boolean | undefined>, config: Config): Promise<number>;
+}
+
+const json = { type: 'boolean', description: 'Print one JSON object instead of text' } as const;
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'Start the API and web apps (embedded PostgreSQL unless DATABASE_URL is set)',
+    usage: 'tuyere serve [--no-demo]',
+    options: { 'no-demo': { type: 'boolean', description: 'Do not seed the demo world on first start' } },
+    run: serve,
+  },
+  migrate: {
+    summary: 'Apply pending database migrations',
+    usage: 'tuyere migrate [--json]',
+    options: { json },
+    async run(values, config) {
+      return withApp(config, async (app, applied) => {
+        print(
+          values.json,
+          { applied },
+          applied.length ? `Applied:\n  ${applied.join('\n  ')}` : 'Database is up to date.',
+        );
+        void app;
+        return 0;
+      });
+    },
+  },
+  demo: {
+    summary: 'Seed the demo world (idempotent), or --reset to wipe all data and seed again',
+    usage: 'tuyere demo [--reset] [--json]',
+    options: { reset: { type: 'boolean', description: 'Delete ALL data in the database first' }, json },
+    async run(values, config) {
+      return withApp(config, async (app) => {
+        if (values.reset) {
+          await dropAllData(app);
+          await migrateAll(app.db);
+        }
+        const summary = await seedDemo(app);
+        print(values.json, summary, formatLogins(summary.logins));
+        return 0;
+      });
+    },
+  },
+  verify: {
+    summary: 'Prove the books: ledger balances, hash chains and module invariants',
+    usage: 'tuyere verify [--json]',
+    options: { json },
+    async run(values, config) {
+      return withApp(config, async (app) => {
+        const report = await runVerify(app);
+        print(values.json, report, report.text);
+        return report.ok ? 0 : 1;
+      });
+    },
+  },
+};
+
+function print(asJson: unknown, value: unknown, text: string) {
+  if (asJson) console.log(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  else console.log(text);
+}
+
+function formatLogins(logins: Array<{ who: string; how: string }>): string {
+  return logins.map((login) => `  ${login.who}: ${login.how}`).join('\n');
+}
+
+/** Opens the database, migrates, builds the app, runs `work`, and closes everything. */
+async function withApp(
+  config: Config,
+  work: (app: TuyereApp, applied: string[]) => Promise<number>,
+): Promise<number> {
+  const database = await openDatabase(config);
+  try {
+    const applied = await migrateAll(database.db);
+    const app = await createApp({
+      config: { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
+      db: database.db,
+    });
+    try {
+      return await work(app, applied);
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+async function serve(values: Record<string, string | boolean | undefined>, config: Config): Promise<number> {
+  const started = Date.now();
+  const database = await openDatabase(config);
+  const applied = await migrateAll(database.db);
+  const app = await createApp({ config, db: database.db });
+  let demoNote = '';
+  if (config.demo && !values['no-demo'] && !(await isDemoSeeded(app))) {
+    const summary = await seedDemo(app);
+    demoNote = `\nDemo world seeded. Logins:\n${formatLogins(summary.logins)}`;
+  } else if (config.demo && !values['no-demo']) {
+    demoNote = `\nDemo logins:\n${formatLogins((await seedDemo(app)).logins)}`;
+  }
+  await app.http.listen({ port: config.port, host: config.host });
+  app.startJobs();
+  const address = app.http.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  console.log(
+    [
+      `Tuyere ${VERSION} is up in ${((Date.now() - started) / 1000).toFixed(1)} s on ${database.embedded ? `embedded PostgreSQL (${config.dataDir})` : 'DATABASE_URL'}.`,
+      applied.length ? `Applied ${applied.length} migrations.` : '',
+      `  API:      ${base}/v1`,
+      `  API docs: ${base}/docs  (OpenAPI 3.1: ${base}/openapi.json)`,
+      `  Health:   ${base}/health, ${base}/ready, ${base}/metrics`,
+      demoNote,
+      '\nPress Ctrl+C to stop.',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: draining requests and jobs...`);
+      const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000);
+      timer.unref();
+      await app.stop();
+      await database.close();
+      resolve();
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+  return 0;
+}
+
+function helpText(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  return [
+    `tuyere ${VERSION}: wallet, payments and ledger platform`,
+    '',
+    'Usage: tuyere <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+    '',
+    "Run `tuyere <command> --help` for a command's options. Configuration comes from environment",
+    'variables (see README.md); DATABASE_URL unset means the embedded PostgreSQL.',
+  ].join('\n');
+}
+
+function commandHelp(name: string, command: Command): string {
+  const lines = [`Usage: ${command.usage}`, '', command.summary, '', 'Options:'];
+  for (const [option, spec] of Object.entries({
+    ...command.options,
+    help: { type: 'boolean', description: 'Show this help' },
+  })) {
+    lines.push(`  --${option.padEnd(12)} ${spec.description}`);
+  }
+  void name;
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(helpText());
+    return name ? 0 : 0;
+  }
+  if (name === '--version') {
+    console.log(VERSION);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${helpText()}`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries({ ...command.options, help: { type: 'boolean' as const } }).map(([key, spec]) => [
+        key,
+        { type: spec.type },
+      ]),
+    );
+    values = parseArgs({ args: rest, options, strict: true, allowPositionals: false })
+      .values as typeof values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${commandHelp(name, command)}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(commandHelp(name, command));
+    return 0;
+  }
+  try {
+    return await command.run(values, loadConfig());
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof MigrationError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,98 @@
+/**
+ * Result codes, one enum per operation, in precedence order: when an event breaks several
+ * rules it gets the code declared first. `ok` and `exists` mean the event's effect is in the
+ * ledger (`exists`: from an earlier submission with identical fields); every other code means
+ * nothing was applied.
+ */
+export enum CreateAccountResult {
+  ok = 'ok',
+  linked_event_failed = 'linked_event_failed',
+  linked_event_chain_open = 'linked_event_chain_open',
+  id_must_not_be_zero = 'id_must_not_be_zero',
+  reserved_flag = 'reserved_flag',
+  flags_are_mutually_exclusive = 'flags_are_mutually_exclusive',
+  ledger_must_not_be_zero = 'ledger_must_not_be_zero',
+  code_must_not_be_zero = 'code_must_not_be_zero',
+  exists_with_different_flags = 'exists_with_different_flags',
+  exists_with_different_user_data_128 = 'exists_with_different_user_data_128',
+  exists_with_different_user_data_64 = 'exists_with_different_user_data_64',
+  exists_with_different_user_data_32 = 'exists_with_different_user_data_32',
+  exists_with_different_ledger = 'exists_with_different_ledger',
+  exists_with_different_code = 'exists_with_different_code',
+  exists = 'exists',
+  ledger_not_found = 'ledger_not_found',
+}
+
+export enum CreateTransferResult {
+  ok = 'ok',
+  linked_event_failed = 'linked_event_failed',
+  linked_event_chain_open = 'linked_event_chain_open',
+  id_must_not_be_zero = 'id_must_not_be_zero',
+  reserved_flag = 'reserved_flag',
+  flags_are_mutually_exclusive = 'flags_are_mutually_exclusive',
+  debit_account_id_must_not_be_zero = 'debit_account_id_must_not_be_zero',
+  credit_account_id_must_not_be_zero = 'credit_account_id_must_not_be_zero',
+  accounts_must_be_different = 'accounts_must_be_different',
+  pending_id_must_be_zero = 'pending_id_must_be_zero',
+  pending_id_must_not_be_zero = 'pending_id_must_not_be_zero',
+  pending_id_must_be_different = 'pending_id_must_be_different',
+  timeout_reserved_for_pending_transfer = 'timeout_reserved_for_pending_transfer',
+  closing_transfer_must_be_pending = 'closing_transfer_must_be_pending',
+  amount_must_not_be_zero = 'amount_must_not_be_zero',
+  amount_must_not_be_negative = 'amount_must_not_be_negative',
+  ledger_must_not_be_zero = 'ledger_must_not_be_zero',
+  code_must_not_be_zero = 'code_must_not_be_zero',
+  exists_with_different_flags = 'exists_with_different_flags',
+  exists_with_different_pending_id = 'exists_with_different_pending_id',
+  exists_with_different_timeout = 'exists_with_different_timeout',
+  exists_with_different_debit_account_id = 'exists_with_different_debit_account_id',
+  exists_with_different_credit_account_id = 'exists_with_different_credit_account_id',
+  exists_with_different_amount = 'exists_with_different_amount',
+  exists_with_different_user_data_128 = 'exists_with_different_user_data_128',
+  exists_with_different_user_data_64 = 'exists_with_different_user_data_64',
+  exists_with_different_user_data_32 = 'exists_with_different_user_data_32',
+  exists_with_different_ledger = 'exists_with_different_ledger',
+  exists_with_different_code = 'exists_with_different_code',
+  exists = 'exists',
+  pending_transfer_not_found = 'pending_transfer_not_found',
+  pending_transfer_not_pending = 'pending_transfer_not_pending',
+  pending_transfer_has_different_debit_account_id = 'pending_transfer_has_different_debit_account_id',
+  pending_transfer_has_different_credit_account_id = 'pending_transfer_has_different_credit_account_id',
+  pending_transfer_has_different_ledger = 'pending_transfer_has_different_ledger',
+  pending_transfer_has_different_code = 'pending_transfer_has_different_code',
+  exceeds_pending_transfer_amount = 'exceeds_pending_transfer_amount',
+  pending_transfer_has_different_amount = 'pending_transfer_has_different_amount',
+  pending_transfer_already_posted = 'pending_transfer_already_posted',
+  pending_transfer_already_voided = 'pending_transfer_already_voided',
+  pending_transfer_expired = 'pending_transfer_expired',
+  debit_account_not_found = 'debit_account_not_found',
+  credit_account_not_found = 'credit_account_not_found',
+  accounts_must_have_the_same_ledger = 'accounts_must_have_the_same_ledger',
+  transfer_must_have_the_same_ledger_as_accounts = 'transfer_must_have_the_same_ledger_as_accounts',
+  debit_account_already_closed = 'debit_account_already_closed',
+  credit_account_already_closed = 'credit_account_already_closed',
+  overflows_debits_pending = 'overflows_debits_pending',
+  overflows_credits_pending = 'overflows_credits_pending',
+  overflows_debits_posted = 'overflows_debits_posted',
+  overflows_credits_posted = 'overflows_credits_posted',
+  overflows_debits = 'overflows_debits',
+  overflows_credits = 'overflows_credits',
+  overflows_timeout = 'overflows_timeout',
+  exceeds_credits = 'exceeds_credits',
+  exceeds_debits = 'exceeds_debits',
+}
+
+/** Per-event outcome. `timestamp` is set for ok and exists (the original's timestamp). */
+export interface EventResult<Code> {
+  index: number;
+  result: Code;
+  timestamp?: bigint;
+}
+
+export type CreateAccountOutcome = EventResult<CreateAccountResult>;
+export type CreateTransferOutcome = EventResult<CreateTransferResult>;
+
+/** True when the event's effect is in the ledger (new or from an identical earlier submission). */
+export function succeeded(result: CreateAccountResult | CreateTransferResult): boolean {
+  return result === 'ok' || result === 'exists';
+}

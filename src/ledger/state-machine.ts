@@ -1,0 +1,463 @@
+import { CreateAccountResult as AR, CreateTransferResult as TR } from './results.ts';
+import { compareAccount, compareTransfer } from './exists.ts';
+import {
+  ACCOUNT_FLAGS_KNOWN,
+  type Account,
+  type AccountBalances,
+  AccountFlags,
+  type AccountEvent,
+  AMOUNT_MAX,
+  NANOSECONDS_PER_SECOND,
+  NIL_ID,
+  type PendingState,
+  TRANSFER_FLAGS_KNOWN,
+  type Transfer,
+  type TransferEvent,
+  TransferFlags as F,
+} from './types.ts';
+
+/**
+ * The pure core: validates and applies events against an in-memory view of the accounts and
+ * transfers a batch touches. No I/O, no clock, no randomness: timestamps come from the caller.
+ * The store loads the view, runs the state machine, then writes `effects`.
+ */
+export interface LedgerView {
+  ledgers: ReadonlySet<number>;
+  accounts: Map<string, Account>;
+  /** Existing transfers with the batch's ids and pending ids (and ones created in the batch). */
+  transfers: Map<string, Transfer>;
+  /** Live state of the pending transfers in `transfers`. */
+  pending: Map<string, PendingState>;
+}
+
+export interface BalanceSnapshot extends AccountBalances {
+  accountId: string;
+  timestamp: bigint;
+}
+
+export interface PendingResolution {
+  id: string;
+  state: PendingState;
+}
+
+/** What a batch changed, for the store to write. */
+export interface Effects {
+  accountsCreated: Account[];
+  transfersCreated: Transfer[];
+  /** Final state of every account whose balances or closed flag changed. */
+  accountsChanged: Map<string, Account>;
+  pendingCreated: { id: string; state: PendingState }[];
+  pendingResolved: PendingResolution[];
+  /** Pending transfers expired (voided by timeout) in this batch, with the ledger timestamp. */
+  expired: { id: string; timestamp: bigint }[];
+  snapshots: BalanceSnapshot[];
+}
+
+export interface Normalized extends Omit<Transfer, 'timestamp'> {}
+
+const has = (flags: number, flag: number) => (flags & flag) !== 0;
+
+export class LedgerStateMachine {
+  readonly effects: Effects = {
+    accountsCreated: [],
+    transfersCreated: [],
+    accountsChanged: new Map(),
+    pendingCreated: [],
+    pendingResolved: [],
+    expired: [],
+    snapshots: [],
+  };
+  private readonly undoLog: (() => void)[] = [];
+
+  constructor(readonly view: LedgerView) {}
+
+  /** Creates accounts; event i gets timestamp `timestampFirst + i`. */
+  createAccounts(events: readonly AccountEvent[], timestampFirst: bigint) {
+    return this.runChains(events, timestampFirst, AR.linked_event_failed, AR.linked_event_chain_open, (event, ts) =>
+      this.createAccount(event, ts),
+    );
+  }
+
+  /** Creates transfers; event i gets timestamp `timestampFirst + i`. */
+  createTransfers(events: readonly TransferEvent[], timestampFirst: bigint) {
+    return this.runChains(events, timestampFirst, TR.linked_event_failed, TR.linked_event_chain_open, (event, ts) =>
+      this.createTransfer(event, ts),
+    );
+  }
+
+  /**
+   * Voids pending transfers whose timeout has passed at ledger time `timestamp`. Ids that
+   * are no longer pending (or not yet due) are skipped, so running it twice voids nothing twice.
+   * Returns the ids expired.
+   */
+  expirePending(ids: readonly string[], timestamp: bigint): string[] {
+    const expired: string[] = [];
+    for (const id of ids) {
+      const transfer = this.view.transfers.get(id);
+      const state = this.view.pending.get(id);
+      if (!transfer || !state || state.status !== 'pending') continue;
+      if (state.expiresAt === null || state.expiresAt > timestamp) continue;
+      this.releasePending(transfer, null, 0n, 'expired', timestamp);
+      this.push(this.effects.expired, { id, timestamp });
+      expired.push(id);
+    }
+    return expired;
+  }
+
+  private runChains<Event extends { flags?: number }, Code extends string>(
+    events: readonly Event[],
+    timestampFirst: bigint,
+    linkedFailed: Code,
+    chainOpen: Code,
+    create: (event: Event, timestamp: bigint) => { result: Code; timestamp?: bigint },
+  ) {
+    const outcomes: { index: number; result: Code; timestamp?: bigint }[] = [];
+    let chainStart = -1;
+    let chainSavepoint = 0;
+    let chainBroken = false;
+    for (let index = 0; index < events.length; index++) {
+      const linked = has(events[index]!.flags ?? 0, F.linked);
+      if (linked && chainStart < 0) {
+        chainStart = index;
+        chainSavepoint = this.undoLog.length;
+      }
+      let outcome: { result: Code; timestamp?: bigint };
+      if (chainBroken) outcome = { result: linkedFailed };
+      else if (linked && index === events.length - 1) outcome = { result: chainOpen };
+      else outcome = create(events[index]!, timestampFirst + BigInt(index));
+      const failed = outcome.result !== 'ok' && outcome.result !== 'exists';
+      if (failed && chainStart >= 0 && !chainBroken) {
+        this.rollback(chainSavepoint);
+        for (let earlier = chainStart; earlier < index; earlier++) outcomes[earlier] = { index: earlier, result: linkedFailed };
+        chainBroken = true;
+      }
+      outcomes.push({ index, ...outcome });
+      if (!linked) {
+        chainStart = -1;
+        chainBroken = false;
+      }
+    }
+    return outcomes;
+  }
+
+  private createAccount(event: AccountEvent, timestamp: bigint): { result: AR; timestamp?: bigint } {
+    const flags = event.flags ?? 0;
+    if (event.id === NIL_ID) return { result: AR.id_must_not_be_zero };
+    if ((flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return { result: AR.reserved_flag };
+    if (has(flags, AccountFlags.debits_must_not_exceed_credits) && has(flags, AccountFlags.credits_must_not_exceed_debits)) {
+      return { result: AR.flags_are_mutually_exclusive };
+    }
+    if (event.ledger === 0) return { result: AR.ledger_must_not_be_zero };
+    if (event.code === 0) return { result: AR.code_must_not_be_zero };
+    const existing = this.view.accounts.get(event.id);
+    if (existing) return { result: compareAccount(event, existing), timestamp: existing.timestamp };
+    if (!this.view.ledgers.has(event.ledger)) return { result: AR.ledger_not_found };
+    const account: Account = {
+      id: event.id,
+      ledger: event.ledger,
+      code: event.code,
+      flags,
+      closed: has(flags, AccountFlags.closed),
+      userData128: event.userData128 ?? null,
+      userData64: event.userData64 ?? 0n,
+      userData32: event.userData32 ?? 0,
+      debitsPending: 0n,
+      debitsPosted: 0n,
+      creditsPending: 0n,
+      creditsPosted: 0n,
+      timestamp,
+    };
+    this.setAccount(account, false);
+    this.push(this.effects.accountsCreated, account);
+    return { result: AR.ok, timestamp };
+  }
+
+  private createTransfer(event: TransferEvent, timestamp: bigint): { result: TR; timestamp?: bigint } {
+    const invalid = validateTransferFields(event);
+    if (invalid) return { result: invalid };
+    const existing = this.view.transfers.get(event.id);
+    if (existing) {
+      const pending = existing.pendingId ? this.view.transfers.get(existing.pendingId) : undefined;
+      return { result: compareTransfer(event, existing, pending), timestamp: existing.timestamp };
+    }
+    const flags = event.flags ?? 0;
+    const result = has(flags, F.post_pending_transfer | F.void_pending_transfer)
+      ? this.postOrVoid(event, timestamp)
+      : this.createPostedOrPending(event, timestamp);
+    return result === TR.ok ? { result, timestamp } : { result };
+  }
+
+  private createPostedOrPending(event: TransferEvent, timestamp: bigint): TR {
+    const flags = event.flags ?? 0;
+    const debit = this.view.accounts.get(event.debitAccountId!);
+    if (!debit) return TR.debit_account_not_found;
+    const credit = this.view.accounts.get(event.creditAccountId!);
+    if (!credit) return TR.credit_account_not_found;
+    if (debit.ledger !== credit.ledger) return TR.accounts_must_have_the_same_ledger;
+    if (event.ledger !== debit.ledger) return TR.transfer_must_have_the_same_ledger_as_accounts;
+    if (debit.closed) return TR.debit_account_already_closed;
+    if (credit.closed) return TR.credit_account_already_closed;
+
+    let amount = event.amount;
+    if (has(flags, F.balancing_debit)) {
+      const available = debit.creditsPosted - debit.debitsPosted - debit.debitsPending;
+      amount = min(amount, available > 0n ? available : 0n);
+      if (amount === 0n) return TR.exceeds_credits;
+    }
+    if (has(flags, F.balancing_credit)) {
+      const available = credit.debitsPosted - credit.creditsPosted - credit.creditsPending;
+      amount = min(amount, available > 0n ? available : 0n);
+      if (amount === 0n) return TR.exceeds_debits;
+    }
+
+    const pending = has(flags, F.pending);
+    if (pending) {
+      if (debit.debitsPending + amount > AMOUNT_MAX) return TR.overflows_debits_pending;
+      if (credit.creditsPending + amount > AMOUNT_MAX) return TR.overflows_credits_pending;
+    } else {
+      if (debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits_posted;
+      if (credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits_posted;
+    }
+    if (debit.debitsPending + debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits;
+    if (credit.creditsPending + credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits;
+    const timeout = event.timeout ?? 0;
+    const expiresAt = timeout > 0 ? timestamp + BigInt(timeout) * NANOSECONDS_PER_SECOND : null;
+    if (expiresAt !== null && expiresAt > AMOUNT_MAX) return TR.overflows_timeout;
+    if (
+      has(debit.flags, AccountFlags.debits_must_not_exceed_credits) &&
+      debit.debitsPending + debit.debitsPosted + amount > debit.creditsPosted
+    ) {
+      return TR.exceeds_credits;
+    }
+    if (
+      has(credit.flags, AccountFlags.credits_must_not_exceed_debits) &&
+      credit.creditsPending + credit.creditsPosted + amount > credit.debitsPosted
+    ) {
+      return TR.exceeds_debits;
+    }
+
+    const transfer: Transfer = {
+      ...normalizeTransfer(event),
+      amount,
+      timestamp,
+    };
+    this.addTransfer(transfer);
+    if (pending) {
+      this.setAccount({
+        ...debit,
+        debitsPending: debit.debitsPending + amount,
+        closed: debit.closed || has(flags, F.closing_debit),
+      });
+      this.setAccount({
+        ...credit,
+        creditsPending: credit.creditsPending + amount,
+        closed: credit.closed || has(flags, F.closing_credit),
+      });
+      const state: PendingState = { status: 'pending', expiresAt, resolvedBy: null, resolvedAt: null };
+      this.setPending(transfer.id, state);
+      this.push(this.effects.pendingCreated, { id: transfer.id, state });
+    } else {
+      this.setAccount({ ...debit, debitsPosted: debit.debitsPosted + amount });
+      this.setAccount({ ...credit, creditsPosted: credit.creditsPosted + amount });
+    }
+    this.snapshot(debit.id, timestamp);
+    this.snapshot(credit.id, timestamp);
+    return TR.ok;
+  }
+
+  private postOrVoid(event: TransferEvent, timestamp: bigint): TR {
+    const flags = event.flags ?? 0;
+    const pending = this.view.transfers.get(event.pendingId!);
+    if (!pending) return TR.pending_transfer_not_found;
+    if (!has(pending.flags, F.pending)) return TR.pending_transfer_not_pending;
+    if (event.debitAccountId && event.debitAccountId !== pending.debitAccountId) {
+      return TR.pending_transfer_has_different_debit_account_id;
+    }
+    if (event.creditAccountId && event.creditAccountId !== pending.creditAccountId) {
+      return TR.pending_transfer_has_different_credit_account_id;
+    }
+    if (event.ledger && event.ledger !== pending.ledger) return TR.pending_transfer_has_different_ledger;
+    if (event.code && event.code !== pending.code) return TR.pending_transfer_has_different_code;
+    const posting = has(flags, F.post_pending_transfer);
+    const amount = posting && event.amount !== 0n ? event.amount : pending.amount;
+    if (posting && amount > pending.amount) return TR.exceeds_pending_transfer_amount;
+    if (!posting && event.amount !== 0n && event.amount !== pending.amount) {
+      return TR.pending_transfer_has_different_amount;
+    }
+    const state = this.view.pending.get(pending.id);
+    if (!state) throw new Error(`ledger: pending state of ${pending.id} was not loaded`);
+    if (state.status === 'posted') return TR.pending_transfer_already_posted;
+    if (state.status === 'voided') return TR.pending_transfer_already_voided;
+    if (state.status === 'expired') return TR.pending_transfer_expired;
+    if (state.expiresAt !== null && state.expiresAt <= timestamp) return TR.pending_transfer_expired;
+    const debit = this.mustGetAccount(pending.debitAccountId);
+    const credit = this.mustGetAccount(pending.creditAccountId);
+    if (debit.closed && !has(pending.flags, F.closing_debit)) return TR.debit_account_already_closed;
+    if (credit.closed && !has(pending.flags, F.closing_credit)) return TR.credit_account_already_closed;
+    if (posting && debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits_posted;
+    if (posting && credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits_posted;
+
+    const transfer: Transfer = {
+      id: event.id,
+      debitAccountId: pending.debitAccountId,
+      creditAccountId: pending.creditAccountId,
+      amount,
+      pendingId: pending.id,
+      ledger: pending.ledger,
+      code: event.code || pending.code,
+      flags,
+      timeout: 0,
+      userData128: event.userData128 ?? pending.userData128,
+      userData64: event.userData64 || pending.userData64,
+      userData32: event.userData32 || pending.userData32,
+      timestamp,
+    };
+    this.addTransfer(transfer);
+    this.releasePending(pending, transfer.id, posting ? amount : 0n, posting ? 'posted' : 'voided', timestamp);
+    return TR.ok;
+  }
+
+  /** Moves a pending amount out of the pending balances: `postedAmount` of it to posted. */
+  private releasePending(
+    pending: Transfer,
+    resolvedBy: string | null,
+    postedAmount: bigint,
+    status: 'posted' | 'voided' | 'expired',
+    timestamp: bigint,
+  ): void {
+    const debit = this.mustGetAccount(pending.debitAccountId);
+    const credit = this.mustGetAccount(pending.creditAccountId);
+    const reopen = status !== 'posted';
+    this.setAccount({
+      ...debit,
+      debitsPending: debit.debitsPending - pending.amount,
+      debitsPosted: debit.debitsPosted + postedAmount,
+      closed: reopen && has(pending.flags, F.closing_debit) ? false : debit.closed,
+    });
+    this.setAccount({
+      ...credit,
+      creditsPending: credit.creditsPending - pending.amount,
+      creditsPosted: credit.creditsPosted + postedAmount,
+      closed: reopen && has(pending.flags, F.closing_credit) ? false : credit.closed,
+    });
+    const previous = this.view.pending.get(pending.id)!;
+    const state: PendingState = { ...previous, status, resolvedBy, resolvedAt: timestamp };
+    this.setPending(pending.id, state);
+    this.push(this.effects.pendingResolved, { id: pending.id, state });
+    this.snapshot(debit.id, timestamp);
+    this.snapshot(credit.id, timestamp);
+  }
+
+  private mustGetAccount(id: string): Account {
+    const account = this.view.accounts.get(id);
+    if (!account) throw new Error(`ledger: account ${id} of a pending transfer was not loaded`);
+    return account;
+  }
+
+  private snapshot(accountId: string, timestamp: bigint): void {
+    const account = this.view.accounts.get(accountId)!;
+    if (!has(account.flags, AccountFlags.history)) return;
+    this.push(this.effects.snapshots, {
+      accountId,
+      timestamp,
+      debitsPending: account.debitsPending,
+      debitsPosted: account.debitsPosted,
+      creditsPending: account.creditsPending,
+      creditsPosted: account.creditsPosted,
+    });
+  }
+
+  // Every mutation records its inverse, so a failed linked chain rolls back exactly.
+
+  private setAccount(account: Account, changed = true): void {
+    const previous = this.view.accounts.get(account.id);
+    const previousChanged = this.effects.accountsChanged.get(account.id);
+    this.view.accounts.set(account.id, account);
+    if (changed) this.effects.accountsChanged.set(account.id, account);
+    this.undoLog.push(() => {
+      if (previous) this.view.accounts.set(account.id, previous);
+      else this.view.accounts.delete(account.id);
+      if (previousChanged) this.effects.accountsChanged.set(account.id, previousChanged);
+      else this.effects.accountsChanged.delete(account.id);
+    });
+  }
+
+  private addTransfer(transfer: Transfer): void {
+    this.view.transfers.set(transfer.id, transfer);
+    this.push(this.effects.transfersCreated, transfer);
+    this.undoLog.push(() => this.view.transfers.delete(transfer.id));
+  }
+
+  private setPending(id: string, state: PendingState): void {
+    const previous = this.view.pending.get(id);
+    this.view.pending.set(id, state);
+    this.undoLog.push(() => {
+      if (previous) this.view.pending.set(id, previous);
+      else this.view.pending.delete(id);
+    });
+  }
+
+  private push<T>(list: T[], item: T): void {
+    list.push(item);
+    this.undoLog.push(() => list.pop());
+  }
+
+  private rollback(savepoint: number): void {
+    while (this.undoLog.length > savepoint) this.undoLog.pop()!();
+  }
+}
+
+/** Checks that need nothing but the event itself, in precedence order. */
+export function validateTransferFields(event: TransferEvent): TR | null {
+  const flags = event.flags ?? 0;
+  if (event.id === NIL_ID) return TR.id_must_not_be_zero;
+  if ((flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return TR.reserved_flag;
+  const postOrVoid = has(flags, F.post_pending_transfer | F.void_pending_transfer);
+  const kinds = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter((flag) => has(flags, flag));
+  if (kinds.length > 1) return TR.flags_are_mutually_exclusive;
+  if (postOrVoid && has(flags, F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit)) {
+    return TR.flags_are_mutually_exclusive;
+  }
+  const timeout = event.timeout ?? 0;
+  if (!postOrVoid) {
+    if (!event.debitAccountId || event.debitAccountId === NIL_ID) return TR.debit_account_id_must_not_be_zero;
+    if (!event.creditAccountId || event.creditAccountId === NIL_ID) return TR.credit_account_id_must_not_be_zero;
+    if (event.debitAccountId === event.creditAccountId) return TR.accounts_must_be_different;
+    if (event.pendingId && event.pendingId !== NIL_ID) return TR.pending_id_must_be_zero;
+    if (!has(flags, F.pending) && timeout !== 0) return TR.timeout_reserved_for_pending_transfer;
+    if (has(flags, F.closing_debit | F.closing_credit) && !has(flags, F.pending)) {
+      return TR.closing_transfer_must_be_pending;
+    }
+    if (event.amount === 0n) return TR.amount_must_not_be_zero;
+  } else {
+    if (event.debitAccountId && event.creditAccountId && event.debitAccountId === event.creditAccountId) {
+      return TR.accounts_must_be_different;
+    }
+    if (!event.pendingId || event.pendingId === NIL_ID) return TR.pending_id_must_not_be_zero;
+    if (event.pendingId === event.id) return TR.pending_id_must_be_different;
+    if (timeout !== 0) return TR.timeout_reserved_for_pending_transfer;
+  }
+  if (event.amount < 0n) return TR.amount_must_not_be_negative;
+  if (!postOrVoid && !event.ledger) return TR.ledger_must_not_be_zero;
+  if (!postOrVoid && !event.code) return TR.code_must_not_be_zero;
+  return null;
+}
+
+function normalizeTransfer(event: TransferEvent): Normalized {
+  return {
+    id: event.id,
+    debitAccountId: event.debitAccountId!,
+    creditAccountId: event.creditAccountId!,
+    amount: event.amount,
+    pendingId: null,
+    ledger: event.ledger ?? 0,
+    code: event.code ?? 0,
+    flags: event.flags ?? 0,
+    timeout: event.timeout ?? 0,
+    userData128: event.userData128 ?? null,
+    userData64: event.userData64 ?? 0n,
+    userData32: event.userData32 ?? 0,
+  };
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
