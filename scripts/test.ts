@@ -14,7 +14,7 @@ import { MIGRATION_SOURCES } from '../src/modules.ts';
 import { Database } from '../src/platform/db/database.ts';
 import { startEmbeddedPostgres } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
-import { TEMPLATE_DATABASE, withDatabase } from '../src/platform/db/testing.ts';
+import { TEMPLATE_DATABASE, withDatabase } from '../src/platform/testing/database.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 

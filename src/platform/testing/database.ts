@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Database, type DatabaseOptions } from './database.ts';
-import { type MigrationSource, migrate } from './migrate.ts';
+import { Database, type DatabaseOptions } from '../db/database.ts';
+import { type MigrationSource, migrate } from '../db/migrate.ts';
 
 /**
  * Test databases. `npm test` (scripts/test.ts) points TEST_ADMIN_DATABASE_URL at a server
