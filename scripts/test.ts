@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files],
+      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files],
       {
         stdio: 'inherit',
         env: {

@@ -113,7 +113,7 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
     demoNote = `\nDemo logins:\n${formatLogins((await seedDemo(app)).logins)}`;
   }
   await app.http.listen({ port: config.port, host: config.host });
-  app.startJobs();
+  if (config.jobsEnabled) app.startJobs();
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
