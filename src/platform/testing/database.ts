@@ -5,12 +5,12 @@ import { type MigrationSource, migrate } from '../db/migrate.ts';
 
 /**
  * Test databases. `npm test` (scripts/test.ts) points TEST_ADMIN_DATABASE_URL at a server
- * (the embedded one, or DATABASE_URL) and builds a migrated template database once; each
+ * (the embedded one, or DATABASE_URL) and builds a migrated template database once
+ * (TEST_TEMPLATE_DATABASE); each
  * test then gets its own fresh copy, so tests never see each other's rows.
  * Run alone (`node --import tsx --test file.test.ts`), a test migrates a fresh database
  * on DATABASE_URL or the machine's PostgreSQL.
  */
-export const TEMPLATE_DATABASE = 'tuyere_test_template';
 
 export function adminUrl(): string {
   return (
@@ -48,13 +48,11 @@ export async function createTestDatabase(
   options: { sources?: readonly MigrationSource[]; pool?: Omit<DatabaseOptions, 'url'> } = {},
 ): Promise<TestDatabase> {
   const name = `tuyere_t_${randomBytes(6).toString('hex')}`;
-  const useTemplate = process.env.TEST_TEMPLATE_READY === '1' && !options.sources;
-  await adminQuery(
-    useTemplate ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}` : `CREATE DATABASE ${name}`,
-  );
+  const template = options.sources ? undefined : process.env.TEST_TEMPLATE_DATABASE;
+  await adminQuery(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   const url = withDatabase(adminUrl(), name);
   const db = new Database({ url, poolMax: 20, ...options.pool });
-  if (!useTemplate) {
+  if (!template) {
     const { MIGRATION_SOURCES } = await import('../../modules.ts');
     await migrate(db, options.sources ?? MIGRATION_SOURCES);
   }
