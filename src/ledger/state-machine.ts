@@ -1,19 +1,19 @@
-import { CreateAccountResult as AR, CreateTransferResult as TR } from './results.ts';
 import { compareAccount, compareTransfer } from './exists.ts';
+import { CreateAccountResult as AR, CreateTransferResult as TR } from './results.ts';
 import {
   ACCOUNT_FLAGS_KNOWN,
   type Account,
   type AccountBalances,
-  AccountFlags,
   type AccountEvent,
+  AccountFlags,
   AMOUNT_MAX,
+  TransferFlags as F,
   NANOSECONDS_PER_SECOND,
   NIL_ID,
   type PendingState,
   TRANSFER_FLAGS_KNOWN,
   type Transfer,
   type TransferEvent,
-  TransferFlags as F,
 } from './types.ts';
 
 /**
@@ -73,26 +73,35 @@ export class LedgerStateMachine {
 
   /** Creates accounts; event i gets timestamp `timestampFirst + i`. */
   createAccounts(events: readonly AccountEvent[], timestampFirst: bigint) {
-    return this.runChains(events, timestampFirst, AR.linked_event_failed, AR.linked_event_chain_open, (event, ts) =>
-      this.createAccount(event, ts),
+    return this.runChains(
+      events,
+      timestampFirst,
+      AR.linked_event_failed,
+      AR.linked_event_chain_open,
+      (event, ts) => this.createAccount(event, ts),
     );
   }
 
   /** Creates transfers; event i gets timestamp `timestampFirst + i`. */
   createTransfers(events: readonly TransferEvent[], timestampFirst: bigint) {
-    return this.runChains(events, timestampFirst, TR.linked_event_failed, TR.linked_event_chain_open, (event, ts) =>
-      this.createTransfer(event, ts),
+    return this.runChains(
+      events,
+      timestampFirst,
+      TR.linked_event_failed,
+      TR.linked_event_chain_open,
+      (event, ts) => this.createTransfer(event, ts),
     );
   }
 
   /**
-   * Voids pending transfers whose timeout has passed at ledger time `timestamp`. Ids that
+   * Voids pending transfers whose timeout has passed (id i at ledger time `timestampFirst + i`). Ids that
    * are no longer pending (or not yet due) are skipped, so running it twice voids nothing twice.
    * Returns the ids expired.
    */
-  expirePending(ids: readonly string[], timestamp: bigint): string[] {
+  expirePending(ids: readonly string[], timestampFirst: bigint): string[] {
     const expired: string[] = [];
-    for (const id of ids) {
+    for (const [index, id] of ids.entries()) {
+      const timestamp = timestampFirst + BigInt(index);
       const transfer = this.view.transfers.get(id);
       const state = this.view.pending.get(id);
       if (!transfer || !state || state.status !== 'pending') continue;
@@ -128,7 +137,8 @@ export class LedgerStateMachine {
       const failed = outcome.result !== 'ok' && outcome.result !== 'exists';
       if (failed && chainStart >= 0 && !chainBroken) {
         this.rollback(chainSavepoint);
-        for (let earlier = chainStart; earlier < index; earlier++) outcomes[earlier] = { index: earlier, result: linkedFailed };
+        for (let earlier = chainStart; earlier < index; earlier++)
+          outcomes[earlier] = { index: earlier, result: linkedFailed };
         chainBroken = true;
       }
       outcomes.push({ index, ...outcome });
@@ -144,7 +154,10 @@ export class LedgerStateMachine {
     const flags = event.flags ?? 0;
     if (event.id === NIL_ID) return { result: AR.id_must_not_be_zero };
     if ((flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return { result: AR.reserved_flag };
-    if (has(flags, AccountFlags.debits_must_not_exceed_credits) && has(flags, AccountFlags.credits_must_not_exceed_debits)) {
+    if (
+      has(flags, AccountFlags.debits_must_not_exceed_credits) &&
+      has(flags, AccountFlags.credits_must_not_exceed_debits)
+    ) {
       return { result: AR.flags_are_mutually_exclusive };
     }
     if (event.ledger === 0) return { result: AR.ledger_must_not_be_zero };
@@ -313,7 +326,13 @@ export class LedgerStateMachine {
       timestamp,
     };
     this.addTransfer(transfer);
-    this.releasePending(pending, transfer.id, posting ? amount : 0n, posting ? 'posted' : 'voided', timestamp);
+    this.releasePending(
+      pending,
+      transfer.id,
+      posting ? amount : 0n,
+      posting ? 'posted' : 'voided',
+      timestamp,
+    );
     return TR.ok;
   }
 
@@ -413,7 +432,9 @@ export function validateTransferFields(event: TransferEvent): TR | null {
   if (event.id === NIL_ID) return TR.id_must_not_be_zero;
   if ((flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return TR.reserved_flag;
   const postOrVoid = has(flags, F.post_pending_transfer | F.void_pending_transfer);
-  const kinds = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter((flag) => has(flags, flag));
+  const kinds = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter((flag) =>
+    has(flags, flag),
+  );
   if (kinds.length > 1) return TR.flags_are_mutually_exclusive;
   if (postOrVoid && has(flags, F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit)) {
     return TR.flags_are_mutually_exclusive;
@@ -421,7 +442,8 @@ export function validateTransferFields(event: TransferEvent): TR | null {
   const timeout = event.timeout ?? 0;
   if (!postOrVoid) {
     if (!event.debitAccountId || event.debitAccountId === NIL_ID) return TR.debit_account_id_must_not_be_zero;
-    if (!event.creditAccountId || event.creditAccountId === NIL_ID) return TR.credit_account_id_must_not_be_zero;
+    if (!event.creditAccountId || event.creditAccountId === NIL_ID)
+      return TR.credit_account_id_must_not_be_zero;
     if (event.debitAccountId === event.creditAccountId) return TR.accounts_must_be_different;
     if (event.pendingId && event.pendingId !== NIL_ID) return TR.pending_id_must_be_zero;
     if (!has(flags, F.pending) && timeout !== 0) return TR.timeout_reserved_for_pending_transfer;

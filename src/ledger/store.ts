@@ -1,0 +1,230 @@
+import type { Queryable } from '../platform/db/database.ts';
+import { eventTimestamp, type JournalEvent } from './journal.ts';
+import {
+  ACCOUNT_COLUMNS,
+  type AccountRow,
+  accountFromRow,
+  arrayLiteral,
+  pendingFromRow,
+  TRANSFER_COLUMNS,
+  type TransferRow,
+  transferFromRow,
+} from './rows.ts';
+import type { Effects } from './state-machine.ts';
+import type { Account, PendingState, Transfer } from './types.ts';
+
+/** SQL for the write path. Every function takes the batch's transaction. */
+
+export interface Head {
+  sequence: bigint;
+  hash: Buffer;
+  timestampLast: bigint;
+}
+
+export async function loadLedgerIds(tx: Queryable): Promise<Set<number>> {
+  const { rows } = await tx.query<{ id: number }>('SELECT id FROM ledger_ledgers');
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Accounts of pending transfers (immutable, so safe to read before locking). */
+export async function loadPendingAccountIds(tx: Queryable, pendingIds: readonly string[]): Promise<string[]> {
+  if (pendingIds.length === 0) return [];
+  const { rows } = await tx.query<{ debit_account_id: string; credit_account_id: string }>(
+    'SELECT debit_account_id, credit_account_id FROM ledger_transfers WHERE id = ANY($1::uuid[])',
+    [arrayLiteral(pendingIds)],
+  );
+  return rows.flatMap((row) => [row.debit_account_id, row.credit_account_id]);
+}
+
+/** Locks in id order, so concurrent batches (any process) can never deadlock on accounts. */
+export async function lockAccounts(tx: Queryable, ids: readonly string[]): Promise<Map<string, Account>> {
+  const accounts = new Map<string, Account>();
+  if (ids.length === 0) return accounts;
+  const { rows } = await tx.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [arrayLiteral(ids)],
+  );
+  for (const row of rows) accounts.set(row.id, accountFromRow(row));
+  return accounts;
+}
+
+/** Taken after the account locks: the single serialisation point for journal and timestamps. */
+export async function lockHead(tx: Queryable): Promise<Head> {
+  const { rows } = await tx.query<{ sequence: bigint; hash: Buffer; timestamp_last: bigint }>(
+    'SELECT sequence, hash, timestamp_last FROM ledger_head WHERE singleton FOR UPDATE',
+  );
+  const row = rows[0];
+  if (!row) throw new Error('ledger: ledger_head row is missing (migration 001 not applied?)');
+  return { sequence: row.sequence, hash: row.hash, timestampLast: row.timestamp_last };
+}
+
+export async function loadTransfers(
+  tx: Queryable,
+  ids: readonly string[],
+): Promise<{ transfers: Map<string, Transfer>; pending: Map<string, PendingState> }> {
+  const transfers = new Map<string, Transfer>();
+  const pending = new Map<string, PendingState>();
+  if (ids.length === 0) return { transfers, pending };
+  const { rows } = await tx.query<
+    TransferRow & {
+      status: string | null;
+      expires_at: bigint | null;
+      resolved_by: string | null;
+      resolved_at: bigint | null;
+    }
+  >(
+    `SELECT t.id, t.debit_account_id, t.credit_account_id, t.amount, t.pending_id, t.ledger, t.code, t.flags,
+            t.timeout, t.user_data_128, t.user_data_64, t.user_data_32, t.timestamp,
+            p.status, p.expires_at, p.resolved_by, p.resolved_at
+       FROM ledger_transfers t LEFT JOIN ledger_pending p ON p.id = t.id
+      WHERE t.id = ANY($1::uuid[])`,
+    [arrayLiteral(ids)],
+  );
+  for (const row of rows) {
+    transfers.set(row.id, transferFromRow(row));
+    if (row.status !== null) pending.set(row.id, pendingFromRow({ ...row, status: row.status }));
+  }
+  return { transfers, pending };
+}
+
+export interface JournalAppend {
+  sequence: bigint;
+  timestampFirst: bigint;
+  timestampLast: bigint;
+  eventCount: number;
+  previousHash: Buffer;
+  hash: Buffer;
+  /** Advances the head even past timestamps of events that failed. */
+  headTimestampLast: bigint;
+}
+
+/**
+ * Writes a batch's effects, journal row and head in one statement (data-modifying CTEs):
+ * one round trip whatever the batch size. Accounts created in the batch are inserted with
+ * their final balances, since a statement cannot update rows it inserts.
+ */
+export async function writeBatch(
+  tx: Queryable,
+  effects: Effects,
+  accounts: Map<string, Account>,
+  pending: Map<string, PendingState>,
+  journal: JournalAppend,
+): Promise<void> {
+  const createdIds = new Set(effects.accountsCreated.map((account) => account.id));
+  const inserted = effects.accountsCreated.map((account) => accounts.get(account.id)!);
+  const updated = [...effects.accountsChanged.values()].filter((account) => !createdIds.has(account.id));
+  const pendingNew = new Set(effects.pendingCreated.map((entry) => entry.id));
+  const pendingInserted = [...pendingNew].map((id) => [id, pending.get(id)!] as const);
+  const pendingUpdated = [...new Set(effects.pendingResolved.map((entry) => entry.id))]
+    .filter((id) => !pendingNew.has(id))
+    .map((id) => [id, pending.get(id)!] as const);
+  const transfers = effects.transfersCreated;
+  const snapshots = effects.snapshots;
+  const column = <T>(rows: readonly T[], pick: (row: T) => string | number | bigint | boolean | null) =>
+    arrayLiteral(rows.map(pick));
+
+  await tx.query(
+    `WITH
+      inserted_accounts AS (
+        INSERT INTO ledger_accounts (${ACCOUNT_COLUMNS})
+        SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bool[], $6::uuid[], $7::int8[],
+                             $8::int[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])),
+      inserted_transfers AS (
+        INSERT INTO ledger_transfers (${TRANSFER_COLUMNS})
+        SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::int8[], $18::uuid[], $19::int[], $20::int[],
+                             $21::int[], $22::int[], $23::uuid[], $24::int8[], $25::int[], $26::int8[])),
+      updated_accounts AS (
+        UPDATE ledger_accounts a
+           SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
+               credits_pending = u.credits_pending, credits_posted = u.credits_posted, closed = u.closed
+          FROM unnest($27::uuid[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::bool[])
+               AS u (id, debits_pending, debits_posted, credits_pending, credits_posted, closed)
+         WHERE a.id = u.id),
+      inserted_pending AS (
+        INSERT INTO ledger_pending (id, status, expires_at, resolved_by, resolved_at)
+        SELECT * FROM unnest($33::uuid[], $34::text[], $35::int8[], $36::uuid[], $37::int8[])),
+      updated_pending AS (
+        UPDATE ledger_pending p
+           SET status = u.status, resolved_by = u.resolved_by, resolved_at = u.resolved_at
+          FROM unnest($38::uuid[], $39::text[], $40::uuid[], $41::int8[]) AS u (id, status, resolved_by, resolved_at)
+         WHERE p.id = u.id),
+      inserted_snapshots AS (
+        INSERT INTO ledger_account_balances
+               (account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted)
+        SELECT * FROM unnest($42::uuid[], $43::int8[], $44::int8[], $45::int8[], $46::int8[], $47::int8[])),
+      inserted_journal AS (
+        INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
+        VALUES ($48, $49, $50, $51, $52, $53))
+    UPDATE ledger_head SET sequence = $48, hash = $53, timestamp_last = $54 WHERE singleton`,
+    [
+      column(inserted, (a) => a.id),
+      column(inserted, (a) => a.ledger),
+      column(inserted, (a) => a.code),
+      column(inserted, (a) => a.flags),
+      column(inserted, (a) => a.closed),
+      column(inserted, (a) => a.userData128),
+      column(inserted, (a) => a.userData64),
+      column(inserted, (a) => a.userData32),
+      column(inserted, (a) => a.debitsPending),
+      column(inserted, (a) => a.debitsPosted),
+      column(inserted, (a) => a.creditsPending),
+      column(inserted, (a) => a.creditsPosted),
+      column(inserted, (a) => a.timestamp),
+      column(transfers, (t) => t.id),
+      column(transfers, (t) => t.debitAccountId),
+      column(transfers, (t) => t.creditAccountId),
+      column(transfers, (t) => t.amount),
+      column(transfers, (t) => t.pendingId),
+      column(transfers, (t) => t.ledger),
+      column(transfers, (t) => t.code),
+      column(transfers, (t) => t.flags),
+      column(transfers, (t) => t.timeout),
+      column(transfers, (t) => t.userData128),
+      column(transfers, (t) => t.userData64),
+      column(transfers, (t) => t.userData32),
+      column(transfers, (t) => t.timestamp),
+      column(updated, (a) => a.id),
+      column(updated, (a) => a.debitsPending),
+      column(updated, (a) => a.debitsPosted),
+      column(updated, (a) => a.creditsPending),
+      column(updated, (a) => a.creditsPosted),
+      column(updated, (a) => a.closed),
+      column(pendingInserted, ([id]) => id),
+      column(pendingInserted, ([, state]) => state.status),
+      column(pendingInserted, ([, state]) => state.expiresAt),
+      column(pendingInserted, ([, state]) => state.resolvedBy),
+      column(pendingInserted, ([, state]) => state.resolvedAt),
+      column(pendingUpdated, ([id]) => id),
+      column(pendingUpdated, ([, state]) => state.status),
+      column(pendingUpdated, ([, state]) => state.resolvedBy),
+      column(pendingUpdated, ([, state]) => state.resolvedAt),
+      column(snapshots, (s) => s.accountId),
+      column(snapshots, (s) => s.timestamp),
+      column(snapshots, (s) => s.debitsPending),
+      column(snapshots, (s) => s.debitsPosted),
+      column(snapshots, (s) => s.creditsPending),
+      column(snapshots, (s) => s.creditsPosted),
+      journal.sequence.toString(),
+      journal.timestampFirst.toString(),
+      journal.timestampLast.toString(),
+      journal.eventCount,
+      journal.previousHash,
+      journal.hash,
+      journal.headTimestampLast.toString(),
+    ],
+  );
+}
+
+/** The batch's applied events in timestamp order, as the journal hashes them. */
+export function journalEvents(effects: Effects): JournalEvent[] {
+  const events: JournalEvent[] = [
+    ...effects.accountsCreated.map((account) => ({ kind: 'account' as const, account })),
+    ...effects.transfersCreated.map((transfer) => ({ kind: 'transfer' as const, transfer })),
+    ...effects.expired.map((entry) => ({
+      kind: 'expiry' as const,
+      pendingId: entry.id,
+      timestamp: entry.timestamp,
+    })),
+  ];
+  return events.sort((a, b) => (eventTimestamp(a) < eventTimestamp(b) ? -1 : 1));
+}
