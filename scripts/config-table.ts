@@ -3,5 +3,7 @@ import { CONFIG_SETTINGS } from '../src/platform/config.ts';
 
 console.log('| Variable | Default | Meaning |\n|---|---|---|');
 for (const setting of CONFIG_SETTINGS) {
-  console.log(`| \`${setting.env}\` | ${setting.default === '' ? '(empty)' : `\`${setting.default}\``} | ${setting.description} |`);
+  console.log(
+    `| \`${setting.env}\` | ${setting.default === '' ? '(empty)' : `\`${setting.default}\``} | ${setting.description} |`,
+  );
 }

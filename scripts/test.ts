@@ -70,7 +70,9 @@ async function main(): Promise<number> {
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!adminUrl) {
     const keep = Boolean(process.env.TUYERE_TEST_DATA_DIR);
-    const dataDir = path.resolve(process.env.TUYERE_TEST_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'tuyere-test-pg-')));
+    const dataDir = path.resolve(
+      process.env.TUYERE_TEST_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'tuyere-test-pg-')),
+    );
     const server = await startEmbeddedPostgres({ dataDir });
     adminUrl = server.url('postgres');
     stopEmbedded = async () => {
@@ -87,7 +89,15 @@ async function main(): Promise<number> {
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        `--test-concurrency=${concurrency}`,
+        '--test-timeout=600000',
+        ...files,
+      ],
       {
         stdio: 'inherit',
         env: {

@@ -18,7 +18,9 @@ const STABLE_CODE = /^[a-z][a-z0-9_]{2,63}$/;
 const bigBody = JSON.stringify({ padding: 'x'.repeat(10 * 1024 * 1024) });
 
 function concretePath(url: string): string {
-  return url.replace(/:([A-Za-z_]+)/g, (_m, name: string) => (/id$/i.test(name) ? '01234567-89ab-7def-8123-456789abcdef' : 'x'));
+  return url.replace(/:([A-Za-z_]+)/g, (_m, name: string) =>
+    /id$/i.test(name) ? '01234567-89ab-7def-8123-456789abcdef' : 'x',
+  );
 }
 
 test('garbage bodies on every POST/PUT/PATCH route get a 4xx with a stable code', async () => {
@@ -38,11 +40,18 @@ test('garbage bodies on every POST/PUT/PATCH route get a 4xx with a stable code'
           const response = await app.http.inject({
             method: method.toUpperCase() as 'POST',
             url: concretePath(path.replace(/\{([^}]+)\}/g, ':$1')),
-            headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': `hardening-${checked}` },
+            headers: {
+              ...headers,
+              'content-type': 'application/json',
+              'idempotency-key': `hardening-${checked}`,
+            },
             payload,
           });
           const where = `${method.toUpperCase()} ${path} with ${name}`;
-          assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${where}: got ${response.statusCode} ${response.body.slice(0, 200)}`);
+          assert.ok(
+            response.statusCode >= 400 && response.statusCode < 500,
+            `${where}: got ${response.statusCode} ${response.body.slice(0, 200)}`,
+          );
           assert.match(response.json().error.code, STABLE_CODE, where);
           checked++;
         }

@@ -24,11 +24,16 @@ test('/openapi.json is a valid OpenAPI 3.1 document', async () => {
 test('every operation documents its error envelope and is reachable from the docs UI', async () => {
   const document = (await app.http.inject({ method: 'GET', url: '/openapi.json' })).json();
   let operations = 0;
-  for (const [path, item] of Object.entries<Record<string, { responses?: Record<string, unknown> }>>(document.paths)) {
+  for (const [path, item] of Object.entries<Record<string, { responses?: Record<string, unknown> }>>(
+    document.paths,
+  )) {
     for (const [method, operation] of Object.entries(item)) {
       if (['/metrics', '/health', '/ready'].includes(path)) continue;
       operations++;
-      assert.ok(operation.responses?.['4XX'] ?? operation.responses?.['4xx'], `${method.toUpperCase()} ${path} documents no 4xx error`);
+      assert.ok(
+        operation.responses?.['4XX'] ?? operation.responses?.['4xx'],
+        `${method.toUpperCase()} ${path} documents no 4xx error`,
+      );
     }
   }
   assert.ok(operations >= 0);

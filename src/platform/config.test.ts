@@ -12,10 +12,23 @@ test('defaults give a working configuration', () => {
 
 test('every bad value is reported at once, with the variable and what is expected', () => {
   assert.throws(
-    () => loadConfig({ PORT: 'eighty', DB_POOL_MAX: '0', TUYERE_TIMEZONE: 'Mars/Base', DATABASE_URL: 'mysql://x', TUYERE_DEMO: 'maybe' }),
+    () =>
+      loadConfig({
+        PORT: 'eighty',
+        DB_POOL_MAX: '0',
+        TUYERE_TIMEZONE: 'Mars/Base',
+        DATABASE_URL: 'mysql://x',
+        TUYERE_DEMO: 'maybe',
+      }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      for (const fragment of ['PORT must be a whole number', 'DB_POOL_MAX must be between 1', 'TUYERE_TIMEZONE', 'DATABASE_URL must start with postgres://', 'TUYERE_DEMO must be true or false']) {
+      for (const fragment of [
+        'PORT must be a whole number',
+        'DB_POOL_MAX must be between 1',
+        'TUYERE_TIMEZONE',
+        'DATABASE_URL must start with postgres://',
+        'TUYERE_DEMO must be true or false',
+      ]) {
         assert.match(error.message, new RegExp(fragment.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
       }
       return true;
@@ -28,6 +41,9 @@ test('the README documents every environment variable with its default', () => {
   for (const setting of CONFIG_SETTINGS) {
     const row = readme.split('\n').find((line) => line.startsWith(`| \`${setting.env}\``));
     assert.ok(row, `README configuration table lacks ${setting.env}`);
-    assert.ok(row.includes(setting.default === '' ? '(empty)' : `\`${setting.default}\``), `README default for ${setting.env} should be ${setting.default || '(empty)'}`);
+    assert.ok(
+      row.includes(setting.default === '' ? '(empty)' : `\`${setting.default}\``),
+      `README default for ${setting.env} should be ${setting.default || '(empty)'}`,
+    );
   }
 });

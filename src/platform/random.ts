@@ -23,7 +23,8 @@ export function seededIntegers(seed: number | bigint): IntegerSource {
   };
   return {
     below(bound) {
-      if (!Number.isInteger(bound) || bound <= 0 || bound > 2 ** 48) throw new RangeError(`bound ${bound} out of range`);
+      if (!Number.isInteger(bound) || bound <= 0 || bound > 2 ** 48)
+        throw new RangeError(`bound ${bound} out of range`);
       // Rejection sampling keeps the draw exactly uniform.
       const limit = (1n << 64n) - ((1n << 64n) % BigInt(bound));
       for (;;) {

@@ -6,27 +6,40 @@ import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 
 test('lucky shares sum exactly to the total, each at least 0.01', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 100 }), fc.bigInt({ min: 0n, max: 20_000_00n }), fc.integer(), (shares, extra, seed) => {
-      const total = BigInt(shares) + extra;
-      const split = splitLucky(total, shares, seededIntegers(seed));
-      assert.equal(split.length, shares);
-      assert.equal(split.reduce((a, b) => a + b, 0n), total);
-      for (const share of split) assert.ok(share >= 1n);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 100 }),
+      fc.bigInt({ min: 0n, max: 20_000_00n }),
+      fc.integer(),
+      (shares, extra, seed) => {
+        const total = BigInt(shares) + extra;
+        const split = splitLucky(total, shares, seededIntegers(seed));
+        assert.equal(split.length, shares);
+        assert.equal(
+          split.reduce((a, b) => a + b, 0n),
+          total,
+        );
+        for (const share of split) assert.ok(share >= 1n);
+      },
+    ),
     { numRuns: 2000 },
   );
 });
 
 test('no lucky share exceeds twice the running average it was drawn against', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 2, max: 100 }), fc.bigInt({ min: 200n, max: 20_000_00n }), fc.integer(), (shares, total, seed) => {
-      const split = splitLucky(total, shares, seededIntegers(seed));
-      let remaining = total;
-      split.slice(0, -1).forEach((share, index) => {
-        assert.ok(share <= (2n * remaining) / BigInt(shares - index));
-        remaining -= share;
-      });
-    }),
+    fc.property(
+      fc.integer({ min: 2, max: 100 }),
+      fc.bigInt({ min: 200n, max: 20_000_00n }),
+      fc.integer(),
+      (shares, total, seed) => {
+        const split = splitLucky(total, shares, seededIntegers(seed));
+        let remaining = total;
+        split.slice(0, -1).forEach((share, index) => {
+          assert.ok(share <= (2n * remaining) / BigInt(shares - index));
+          remaining -= share;
+        });
+      },
+    ),
   );
 });
 
@@ -66,6 +79,9 @@ test('every grab position has the same expected share (100,000 envelopes)', () =
     const mean = sum[p]! / envelopes;
     const variance = (sumSquares[p]! - envelopes * mean * mean) / (envelopes - 1);
     const tolerance = (5 * Math.sqrt(variance)) / Math.sqrt(envelopes);
-    assert.ok(Math.abs(mean - expected) < tolerance, `position ${p + 1}: mean ${mean.toFixed(2)} vs ${expected} ± ${tolerance.toFixed(2)}`);
+    assert.ok(
+      Math.abs(mean - expected) < tolerance,
+      `position ${p + 1}: mean ${mean.toFixed(2)} vs ${expected} ± ${tolerance.toFixed(2)}`,
+    );
   }
 });

@@ -9,7 +9,8 @@ import type { IntegerSource } from '../platform/random.ts';
 /** Equal shares; the total must divide evenly (callers pass amount-per-share × count). */
 export function splitFixed(total: bigint, shares: number): bigint[] {
   assertSplittable(total, shares);
-  if (total % BigInt(shares) !== 0n) throw new RangeError('fixed envelope total must divide evenly into shares');
+  if (total % BigInt(shares) !== 0n)
+    throw new RangeError('fixed envelope total must divide evenly into shares');
   return Array.from({ length: shares }, () => total / BigInt(shares));
 }
 
@@ -49,5 +50,6 @@ function drawBelow(bound: bigint, random: IntegerSource): bigint {
 
 function assertSplittable(total: bigint, shares: number, minimum = 1n): void {
   if (!Number.isInteger(shares) || shares < 1) throw new RangeError('shares must be a positive integer');
-  if (total < minimum * BigInt(shares)) throw new RangeError('total too small for every share to get the minimum');
+  if (total < minimum * BigInt(shares))
+    throw new RangeError('total too small for every share to get the minimum');
 }

@@ -58,7 +58,8 @@ export async function startEmbeddedPostgres(options: {
   const portFile = path.join(options.dataDir, 'pg-port');
   mkdirSync(options.dataDir, { recursive: true });
   // Running as root, the server runs as the postgres user, which must be able to reach its directory.
-  if (process.getuid?.() === 0 && (statSync(options.dataDir).mode & 0o001) === 0) chmodSync(options.dataDir, 0o711);
+  if (process.getuid?.() === 0 && (statSync(options.dataDir).mode & 0o001) === 0)
+    chmodSync(options.dataDir, 0o711);
   let port = options.port || (existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0);
   if (!port) port = await freePort();
   writeFileSync(portFile, `${port}\n`);

@@ -20,7 +20,11 @@ test('migrations apply once, in order, even with concurrent runners', async () =
   const sources = [{ module: 'demo', directory }];
   const test_db = await createTestDatabase({ sources: [] });
   try {
-    const results = await Promise.all([migrate(test_db.db, sources), migrate(test_db.db, sources), migrate(test_db.db, sources)]);
+    const results = await Promise.all([
+      migrate(test_db.db, sources),
+      migrate(test_db.db, sources),
+      migrate(test_db.db, sources),
+    ]);
     assert.deepEqual(results.flat().sort(), ['demo/001_create.sql', 'demo/002_fill.sql']);
     const { rows } = await test_db.db.query('SELECT count(*)::int AS n FROM demo_things');
     assert.equal(rows[0]!.n, 2);
@@ -54,7 +58,10 @@ test('a failing migration rolls back entirely and names the file', async () => {
   });
   const test_db = await createTestDatabase({ sources: [] });
   try {
-    await assert.rejects(migrate(test_db.db, [{ module: 'demo', directory }]), /demo\/002_broken\.sql failed/);
+    await assert.rejects(
+      migrate(test_db.db, [{ module: 'demo', directory }]),
+      /demo\/002_broken\.sql failed/,
+    );
     const { rows } = await test_db.db.query("SELECT to_regclass('demo_ok') AS t");
     assert.equal(rows[0]!.t, null, 'the first migration must not stay half-applied');
   } finally {

@@ -14,21 +14,29 @@ const body = {
 /** A money-like route: each execution inserts one row, so double effects are countable. */
 async function server(gate?: Promise<void>) {
   let executions = 0;
-  const s = await bareServer(async (app) => {
-    app.post(
-      '/v1/pay',
-      { config: { policy: { roles: ['user'] }, idempotent: true }, schema: { body } },
-      async (request, reply) => {
-        executions++;
-        const { amount, fail } = request.body as { amount: string; fail?: string };
-        if (gate) await gate;
-        if (fail === 'server') throw new Error('bank unreachable');
-        if (fail === 'client') return reply.status(409).send({ error: { code: 'insufficient_funds', message: 'no', request_id: request.id } });
-        const { rows } = await s_db().query('INSERT INTO effects (amount) VALUES ($1) RETURNING id', [amount]);
-        return reply.status(201).send({ payment_id: rows[0]!.id, amount, execution: executions });
-      },
-    );
-  }, [testUserAuthenticator]);
+  const s = await bareServer(
+    async (app) => {
+      app.post(
+        '/v1/pay',
+        { config: { policy: { roles: ['user'] }, idempotent: true }, schema: { body } },
+        async (request, reply) => {
+          executions++;
+          const { amount, fail } = request.body as { amount: string; fail?: string };
+          if (gate) await gate;
+          if (fail === 'server') throw new Error('bank unreachable');
+          if (fail === 'client')
+            return reply
+              .status(409)
+              .send({ error: { code: 'insufficient_funds', message: 'no', request_id: request.id } });
+          const { rows } = await s_db().query('INSERT INTO effects (amount) VALUES ($1) RETURNING id', [
+            amount,
+          ]);
+          return reply.status(201).send({ payment_id: rows[0]!.id, amount, execution: executions });
+        },
+      );
+    },
+    [testUserAuthenticator],
+  );
   const s_db = () => s.database.db;
   await s.database.db.query('CREATE TABLE effects (id serial PRIMARY KEY, amount text)');
   const pay = (key: string | undefined, payload: object, user = 'alice') =>
@@ -38,7 +46,8 @@ async function server(gate?: Promise<void>) {
       headers: { authorization: `Bearer user:${user}`, ...(key ? { 'idempotency-key': key } : {}) },
       payload,
     });
-  const effects = async () => Number((await s.database.db.query('SELECT count(*)::int AS n FROM effects')).rows[0]!.n);
+  const effects = async () =>
+    Number((await s.database.db.query('SELECT count(*)::int AS n FROM effects')).rows[0]!.n);
   return { ...s, pay, effects, executions: () => executions };
 }
 
@@ -108,7 +117,10 @@ test('4xx results are stored; a 5xx releases the key so a retry runs', async () 
   try {
     const declined = await s.pay('k-client', { amount: '1', fail: 'client' });
     assert.equal(declined.statusCode, 409);
-    assert.equal((await s.pay('k-client', { amount: '1', fail: 'client' })).headers['idempotent-replayed'], 'true');
+    assert.equal(
+      (await s.pay('k-client', { amount: '1', fail: 'client' })).headers['idempotent-replayed'],
+      'true',
+    );
     const broken = await s.pay('k-server', { amount: '1', fail: 'server' });
     assert.equal(broken.statusCode, 500);
     const retried = await s.pay('k-server', { amount: '1', fail: 'server' });
@@ -125,16 +137,21 @@ test('a key left in flight by a crashed process can be taken over after its leas
   try {
     const first = await s.pay('lease', { amount: '7' });
     assert.equal(first.statusCode, 201);
-    await s.database.db.query("UPDATE platform_idempotency_keys SET state = 'in_flight', locked_until = $1 WHERE key = 'lease'", [
-      new Date(s.clock.now().getTime() + 60_000),
-    ]);
+    await s.database.db.query(
+      "UPDATE platform_idempotency_keys SET state = 'in_flight', locked_until = $1 WHERE key = 'lease'",
+      [new Date(s.clock.now().getTime() + 60_000)],
+    );
     assert.equal((await s.pay('lease', { amount: '7' })).statusCode, 409, 'lease still held');
     s.clock.advance(61_000);
     assert.equal((await s.pay('lease', { amount: '7' })).statusCode, 201, 'lease expired: taken over');
 
     s.clock.advance(23 * 3_600_000);
     await purgeIdempotencyKeys(s.database.db, s.clock.now());
-    assert.equal((await s.pay('lease', { amount: '7' })).headers['idempotent-replayed'], 'true', 'kept for 24 h');
+    assert.equal(
+      (await s.pay('lease', { amount: '7' })).headers['idempotent-replayed'],
+      'true',
+      'kept for 24 h',
+    );
     s.clock.advance(30 * 3_600_000);
     assert.ok((await purgeIdempotencyKeys(s.database.db, s.clock.now())) >= 1);
   } finally {

@@ -7,23 +7,42 @@ const transferBody = {
   type: 'object',
   additionalProperties: false,
   required: ['amount', 'memo'],
-  properties: { amount: { type: 'string', pattern: AMOUNT_PATTERN }, memo: { type: 'string', maxLength: 20 }, count: { type: 'integer' } },
+  properties: {
+    amount: { type: 'string', pattern: AMOUNT_PATTERN },
+    memo: { type: 'string', maxLength: 20 },
+    count: { type: 'integer' },
+  },
 } as const;
 
 async function server() {
-  return bareServer((app) => {
-    app.post(
-      '/v1/things/:userId',
-      {
-        config: { policy: { roles: ['user', 'operator-admin'], owner: (request) => (request.params as { userId: string }).userId } },
-        schema: { body: transferBody, params: { type: 'object', additionalProperties: false, properties: { userId: { type: 'string' } } } },
-      },
-      async (request) => ({ ok: true, body: request.body, big: 12345678901234567890n }),
-    );
-    app.get('/v1/boom', { config: { policy: { public: true } } }, async () => {
-      throw new Error('database exploded with secret details');
-    });
-  }, [testUserAuthenticator]);
+  return bareServer(
+    (app) => {
+      app.post(
+        '/v1/things/:userId',
+        {
+          config: {
+            policy: {
+              roles: ['user', 'operator-admin'],
+              owner: (request) => (request.params as { userId: string }).userId,
+            },
+          },
+          schema: {
+            body: transferBody,
+            params: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { userId: { type: 'string' } },
+            },
+          },
+        },
+        async (request) => ({ ok: true, body: request.body, big: 12345678901234567890n }),
+      );
+      app.get('/v1/boom', { config: { policy: { public: true } } }, async () => {
+        throw new Error('database exploded with secret details');
+      });
+    },
+    [testUserAuthenticator],
+  );
 }
 
 test('bad input gets a 4xx with a stable code, never a 5xx', async () => {
@@ -37,8 +56,18 @@ test('bad input gets a 4xx with a stable code, never a 5xx', async () => {
         payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
       });
     const cases: Array<[string, string | object, number, string]> = [
-      ['wrong type: number where a string amount is required', { amount: 12, memo: 'x' }, 400, 'validation_failed'],
-      ['wrong type: string where an integer is required', { amount: '12', memo: 'x', count: '3' }, 400, 'validation_failed'],
+      [
+        'wrong type: number where a string amount is required',
+        { amount: 12, memo: 'x' },
+        400,
+        'validation_failed',
+      ],
+      [
+        'wrong type: string where an integer is required',
+        { amount: '12', memo: 'x', count: '3' },
+        400,
+        'validation_failed',
+      ],
       ['unknown field', { amount: '12', memo: 'x', extra: true }, 400, 'validation_failed'],
       ['missing field', { amount: '12' }, 400, 'validation_failed'],
       ['amount with a decimal point', { amount: '12.5', memo: 'x' }, 400, 'validation_failed'],
@@ -79,10 +108,14 @@ test('good input passes; bigints serialize as exact strings', async () => {
   }
 });
 
-test('policies: anonymous 401, someone else\'s resource 404, unknown route 404', async () => {
+test("policies: anonymous 401, someone else's resource 404, unknown route 404", async () => {
   const s = await server();
   try {
-    const anonymous = await s.app.inject({ method: 'POST', url: '/v1/things/alice', payload: { amount: '1', memo: 'x' } });
+    const anonymous = await s.app.inject({
+      method: 'POST',
+      url: '/v1/things/alice',
+      payload: { amount: '1', memo: 'x' },
+    });
     assert.equal(anonymous.statusCode, 401);
     assert.equal(anonymous.json().error.code, 'authentication_required');
     const other = await s.app.inject({
@@ -120,7 +153,14 @@ test('routes without a policy, or with loose body schemas, are refused at startu
   );
   await assert.rejects(
     bareServer((app) => {
-      app.post('/v1/loose', { config: { policy: { public: true } }, schema: { body: { type: 'object', properties: { a: { type: 'string' } } } } }, async () => ({}));
+      app.post(
+        '/v1/loose',
+        {
+          config: { policy: { public: true } },
+          schema: { body: { type: 'object', properties: { a: { type: 'string' } } } },
+        },
+        async () => ({}),
+      );
     }),
     /additionalProperties: false/,
   );

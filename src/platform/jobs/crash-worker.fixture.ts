@@ -6,7 +6,12 @@ import { createLogger } from '../log.ts';
 import { JobQueue } from './queue.ts';
 
 const db = new Database({ url: process.env.CRASH_DB_URL!, poolMax: 4 });
-const queue = new JobQueue({ db, clock: systemClock, log: createLogger({ level: 'silent' }), timeZone: 'UTC' });
+const queue = new JobQueue({
+  db,
+  clock: systemClock,
+  log: createLogger({ level: 'silent' }),
+  timeZone: 'UTC',
+});
 queue.register('test.effect', async (job, { tx }) => {
   await tx!.query('INSERT INTO job_effects (job_id) VALUES ($1)', [job.id]);
   console.log('MID_JOB');

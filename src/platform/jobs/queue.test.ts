@@ -13,8 +13,10 @@ async function setup() {
   await database.db.query('CREATE TABLE job_effects (id serial PRIMARY KEY, job_id uuid NOT NULL)');
   const clock = new ManualClock('2026-02-16T08:00:00Z');
   const queue = new JobQueue({ db: database.db, clock, log: silent, timeZone: 'Asia/Shanghai' });
-  const effects = async () => Number((await database.db.query('SELECT count(*)::int AS n FROM job_effects')).rows[0]!.n);
-  const job = async (id: string) => (await database.db.query('SELECT * FROM platform_jobs WHERE id = $1', [id])).rows[0]!;
+  const effects = async () =>
+    Number((await database.db.query('SELECT count(*)::int AS n FROM job_effects')).rows[0]!.n);
+  const job = async (id: string) =>
+    (await database.db.query('SELECT * FROM platform_jobs WHERE id = $1', [id])).rows[0]!;
   return { database, clock, queue, effects, job };
 }
 
@@ -49,9 +51,13 @@ test('a transactional job that fails rolls back its work, backs off, and succeed
 test('a job that keeps failing goes dead after max attempts', async () => {
   const { database, clock, queue, job } = await setup();
   try {
-    queue.register('test.broken', async () => {
-      throw new Error('always');
-    }, { maxAttempts: 3 });
+    queue.register(
+      'test.broken',
+      async () => {
+        throw new Error('always');
+      },
+      { maxAttempts: 3 },
+    );
     const id = (await queue.enqueue('test.broken'))!;
     for (let i = 0; i < 5; i++) {
       await queue.drain();
@@ -74,11 +80,18 @@ test('a crash mid-job repeats nothing and loses nothing (SIGKILL, 3 times)', asy
     const id = (await queue.enqueue('test.effect', {}, { runAt: new Date(0) }))!;
     for (let crash = 0; crash < 3; crash++) {
       // Expire any lease left by the previous crash so the child can claim the job.
-      await database.db.query("UPDATE platform_jobs SET lease_until = '2000-01-01' WHERE id = $1 AND state = 'running'", [id]);
-      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./crash-worker.fixture.ts', import.meta.url).pathname], {
-        env: { ...process.env, CRASH_DB_URL: database.url },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      await database.db.query(
+        "UPDATE platform_jobs SET lease_until = '2000-01-01' WHERE id = $1 AND state = 'running'",
+        [id],
+      );
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', new URL('./crash-worker.fixture.ts', import.meta.url).pathname],
+        {
+          env: { ...process.env, CRASH_DB_URL: database.url },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk) => {
           if (String(chunk).includes('MID_JOB')) resolve();
@@ -105,7 +118,10 @@ test('a crash mid-job repeats nothing and loses nothing (SIGKILL, 3 times)', asy
 test('scheduled jobs are enqueued once per occurrence even from several processes', async () => {
   const { database, clock, effects } = await setup();
   try {
-    const queues = Array.from({ length: 3 }, () => new JobQueue({ db: database.db, clock, log: silent, timeZone: 'Asia/Shanghai' }));
+    const queues = Array.from(
+      { length: 3 },
+      () => new JobQueue({ db: database.db, clock, log: silent, timeZone: 'Asia/Shanghai' }),
+    );
     for (const q of queues) {
       q.register('test.nightly', async (j, { tx }) => {
         await tx!.query('INSERT INTO job_effects (job_id) VALUES ($1)', [j.id]);
@@ -122,7 +138,11 @@ test('scheduled jobs are enqueued once per occurrence even from several processe
     await Promise.all(queues.map((q) => q.drain()));
     assert.equal(await effects(), 1);
     await Promise.all(queues.map((q) => q.enqueueSchedules()));
-    assert.equal(Number((await database.db.query('SELECT count(*)::int AS n FROM platform_jobs')).rows[0]!.n), 2, 'next night enqueued');
+    assert.equal(
+      Number((await database.db.query('SELECT count(*)::int AS n FROM platform_jobs')).rows[0]!.n),
+      2,
+      'next night enqueued',
+    );
   } finally {
     await database.drop();
   }
@@ -137,7 +157,12 @@ test('stop waits for running jobs to drain', async () => {
     });
     await queue.enqueue('test.slow', {}, { runAt: new Date(0) });
     queue.start();
-    while (Number((await database.db.query("SELECT count(*)::int AS n FROM platform_jobs WHERE state = 'running'")).rows[0]!.n) === 0) {
+    while (
+      Number(
+        (await database.db.query("SELECT count(*)::int AS n FROM platform_jobs WHERE state = 'running'"))
+          .rows[0]!.n,
+      ) === 0
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await queue.stop(5_000);

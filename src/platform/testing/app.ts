@@ -19,7 +19,9 @@ export interface TestApp extends TuyereApp {
 export const TEST_OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
 export const TEST_LOG_DIR = path.resolve(import.meta.dirname, '../../../test-results/logs');
 
-export async function createTestApp(options: { clock?: Clock; config?: Partial<Config> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { clock?: Clock; config?: Partial<Config> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   mkdirSync(TEST_LOG_DIR, { recursive: true });
   const config = loadConfig(
