@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Ledger } from './ledger/index.ts';
 import { MIGRATION_SOURCES } from './modules.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
@@ -31,6 +32,7 @@ export interface TuyereApp {
   jobs: JobQueue;
   http: FastifyInstance;
   operatorToken: string;
+  ledger: Ledger;
   /** Starts background jobs (the HTTP listener is started by the caller). */
   startJobs(): void;
   /** Drains requests and jobs; the caller closes the database afterwards. */
@@ -55,6 +57,7 @@ export async function createApp(options: {
     concurrency: config.jobConcurrency,
     pollMs: config.jobPollMs,
   });
+  const ledger = new Ledger({ db, clock });
   const operatorToken = loadOrCreateSecret(
     config.dataDir,
     'operator-token',
@@ -92,6 +95,15 @@ export async function createApp(options: {
     kind: 'platform.purge_idempotency_keys',
   });
 
+  jobs.register(
+    'ledger.expire_pending',
+    async () => {
+      await ledger.expirePendingTransfers(clock.now());
+    },
+    { mode: 'leased' },
+  );
+  jobs.schedule({ name: 'ledger-expire-pending', cron: '*/10 * * * * *', kind: 'ledger.expire_pending' });
+
   return {
     config,
     db,
@@ -101,10 +113,12 @@ export async function createApp(options: {
     jobs,
     http,
     operatorToken,
+    ledger,
     startJobs: () => jobs.start(),
     stop: async () => {
       await http.close();
       await jobs.stop(config.shutdownTimeoutMs);
+      await ledger.close();
     },
   };
 }

@@ -18,6 +18,14 @@ type Checker = (app: TuyereApp) => Promise<VerifyCheck[]>;
 
 const VERIFY_CHECKS: Checker[] = [
   async (app) => {
+    const report = await app.ledger.verify();
+    return report.checks.map((check) => ({
+      name: `ledger: ${check.name}`,
+      ok: check.ok,
+      violations: report.violations.filter((v) => v.check === check.name).map((v) => v.message),
+    }));
+  },
+  async (app) => {
     const pending = await pendingMigrations(app.db, MIGRATION_SOURCES);
     return [
       {
