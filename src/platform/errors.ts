@@ -54,3 +54,5 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
   internal: 500,
 };
+export const unavailable = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError('unavailable', code, message, details);

@@ -1,0 +1,297 @@
+import { EventEmitter } from 'node:events';
+import type pg from 'pg';
+import type { Clock } from '../platform/clock.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
+import { conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { GROUP_LIMITS, type GroupEventType, type MemberRole, mayLeave, mayRemove } from './rules.ts';
+
+export interface Group {
+  id: string;
+  name: string;
+  ownerId: string;
+  memberCount: number;
+  lastSeq: bigint;
+  createdAt: Date;
+}
+export interface Member {
+  userId: string;
+  role: MemberRole;
+  joinedAt: Date;
+}
+export interface GroupEvent {
+  groupId: string;
+  seq: bigint;
+  id: string;
+  type: GroupEventType;
+  actorId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+export interface NewGroupEvent {
+  groupId: string;
+  type: GroupEventType;
+  actorId: string | null;
+  payload: Record<string, unknown>;
+}
+
+interface GroupRow {
+  id: string;
+  name: string;
+  owner_id: string;
+  member_count: number;
+  last_seq: bigint;
+  created_at: Date;
+  [key: string]: unknown;
+}
+const toGroup = (row: GroupRow): Group => ({
+  id: row.id,
+  name: row.name,
+  ownerId: row.owner_id,
+  memberCount: row.member_count,
+  lastSeq: row.last_seq,
+  createdAt: row.created_at,
+});
+
+/**
+ * Chat groups and their event streams. Other modules (red envelopes) append events through
+ * `appendEvents`, inside their own transaction, so an envelope and its announcement commit
+ * together.
+ */
+export class Groups {
+  /** Emits the group id whenever this process appends to it, so live streams wake at once. */
+  readonly appended = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+
+  async create(ownerId: string, name: string, memberIds: readonly string[] = []): Promise<Group> {
+    const trimmed = name.trim();
+    if (trimmed.length === 0) throw invalid('invalid_group_name', 'Give the group a name.');
+    const members = [...new Set([ownerId, ...memberIds])];
+    if (members.length > GROUP_LIMITS.membersMax) {
+      throw invalid('group_too_large', `A group has at most ${GROUP_LIMITS.membersMax} members.`);
+    }
+    const now = this.deps.clock.now();
+    const id = uuidv7(now.getTime());
+    return this.deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<GroupRow>(
+        `INSERT INTO social_groups (id, name, owner_id, member_count, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [id, trimmed, ownerId, members.length, now],
+      );
+      await tx.query(
+        `INSERT INTO social_group_members (group_id, user_id, role, joined_at)
+         SELECT $1, member, CASE WHEN member = $2 THEN 'owner' ELSE 'member' END, $3 FROM unnest($4::uuid[]) AS member`,
+        [id, ownerId, now, members],
+      );
+      await this.appendEvents(tx, [
+        {
+          groupId: id,
+          type: 'group.created',
+          actorId: ownerId,
+          payload: { name: trimmed, member_ids: members },
+        },
+      ]);
+      return toGroup({ ...rows[0]!, last_seq: 1n });
+    });
+  }
+
+  async get(groupId: string): Promise<Group | null> {
+    const { rows } = await this.deps.db.query<GroupRow>('SELECT * FROM social_groups WHERE id = $1', [
+      groupId,
+    ]);
+    return rows[0] ? toGroup(rows[0]) : null;
+  }
+
+  async listForUser(userId: string): Promise<Group[]> {
+    const { rows } = await this.deps.db.query<GroupRow>(
+      `SELECT g.* FROM social_groups g JOIN social_group_members m ON m.group_id = g.id
+       WHERE m.user_id = $1 ORDER BY g.created_at DESC LIMIT 500`,
+      [userId],
+    );
+    return rows.map(toGroup);
+  }
+
+  async members(groupId: string): Promise<Member[]> {
+    const { rows } = await this.deps.db.query<{ user_id: string; role: MemberRole; joined_at: Date }>(
+      'SELECT user_id, role, joined_at FROM social_group_members WHERE group_id = $1 ORDER BY joined_at, user_id',
+      [groupId],
+    );
+    return rows.map((row) => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at }));
+  }
+
+  async roleOf(
+    groupId: string,
+    userId: string,
+    executor: Queryable = this.deps.db,
+  ): Promise<MemberRole | null> {
+    const { rows } = await executor.query<{ role: MemberRole }>(
+      'SELECT role FROM social_group_members WHERE group_id = $1 AND user_id = $2',
+      [groupId, userId],
+    );
+    return rows[0]?.role ?? null;
+  }
+
+  async invite(groupId: string, actorId: string, userIds: readonly string[]): Promise<Member[]> {
+    if (userIds.length === 0 || userIds.length > GROUP_LIMITS.inviteBatchMax) {
+      throw invalid(
+        'invalid_invite',
+        `Invite between 1 and ${GROUP_LIMITS.inviteBatchMax} people at a time.`,
+      );
+    }
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction(async (tx) => {
+      const group = await this.lockGroup(tx, groupId);
+      if (!(await this.roleOf(groupId, actorId, tx)))
+        throw forbidden('not_a_member', 'Only members can invite people.');
+      const { rows } = await tx.query<{ user_id: string }>(
+        `INSERT INTO social_group_members (group_id, user_id, role, joined_at)
+         SELECT $1, u, 'member', $2 FROM unnest($3::uuid[]) AS u ON CONFLICT DO NOTHING RETURNING user_id`,
+        [groupId, now, [...new Set(userIds)]],
+      );
+      if (group.member_count + rows.length > GROUP_LIMITS.membersMax) {
+        throw conflict('group_full', `The group would exceed ${GROUP_LIMITS.membersMax} members.`);
+      }
+      if (rows.length === 0) return;
+      await tx.query('UPDATE social_groups SET member_count = member_count + $2 WHERE id = $1', [
+        groupId,
+        rows.length,
+      ]);
+      await this.appendEvents(
+        tx,
+        rows.map((row) => ({
+          groupId,
+          type: 'member.joined' as const,
+          actorId,
+          payload: { user_id: row.user_id },
+        })),
+      );
+    });
+    return this.members(groupId);
+  }
+
+  /** Removes a member (owner only), or the actor itself when actor = target (leaving). */
+  async remove(groupId: string, actorId: string, targetId: string): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const group = await this.lockGroup(tx, groupId);
+      const actorRole = await this.roleOf(groupId, actorId, tx);
+      const targetRole = await this.roleOf(groupId, targetId, tx);
+      if (!targetRole) throw notFound('member_not_found', 'That person is not in this group.');
+      if (!mayRemove(actorRole, actorId, targetId))
+        throw forbidden('not_group_owner', 'Only the group owner can remove members.');
+      if (actorId === targetId && !mayLeave(targetRole, group.member_count)) {
+        throw conflict(
+          'owner_cannot_leave',
+          'The owner can leave only as the last member; remove the others first.',
+        );
+      }
+      if (targetRole === 'owner' && actorId !== targetId)
+        throw forbidden('cannot_remove_owner', 'The owner cannot be removed.');
+      await tx.query('DELETE FROM social_group_members WHERE group_id = $1 AND user_id = $2', [
+        groupId,
+        targetId,
+      ]);
+      await tx.query('UPDATE social_groups SET member_count = member_count - 1 WHERE id = $1', [groupId]);
+      await this.appendEvents(tx, [
+        {
+          groupId,
+          type: actorId === targetId ? 'member.left' : 'member.removed',
+          actorId,
+          payload: { user_id: targetId },
+        },
+      ]);
+    });
+  }
+
+  async postMessage(groupId: string, senderId: string, text: string): Promise<GroupEvent> {
+    const body = text.trim();
+    if (body.length === 0 || body.length > GROUP_LIMITS.messageLengthMax) {
+      throw invalid('invalid_message', `A message has 1 to ${GROUP_LIMITS.messageLengthMax} characters.`);
+    }
+    return this.deps.db.transaction(async (tx) => {
+      if (!(await this.roleOf(groupId, senderId, tx)))
+        throw forbidden('not_a_member', 'Only members can post here.');
+      const [event] = await this.appendEvents(tx, [
+        { groupId, type: 'message.posted', actorId: senderId, payload: { text: body } },
+      ]);
+      return event!;
+    });
+  }
+
+  /** Events after `afterSeq`, oldest first. */
+  async events(groupId: string, afterSeq: bigint, limit = 100): Promise<GroupEvent[]> {
+    const { rows } = await this.deps.db.query<{
+      group_id: string;
+      seq: bigint;
+      id: string;
+      type: GroupEventType;
+      actor_id: string | null;
+      payload: Record<string, unknown>;
+      created_at: Date;
+    }>('SELECT * FROM social_group_events WHERE group_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [
+      groupId,
+      afterSeq,
+      Math.min(Math.max(limit, 1), 500),
+    ]);
+    return rows.map((row) => ({
+      groupId: row.group_id,
+      seq: row.seq,
+      id: row.id,
+      type: row.type,
+      actorId: row.actor_id,
+      payload: row.payload,
+      createdAt: row.created_at,
+    }));
+  }
+
+  /**
+   * Appends events in the caller's transaction. Sequence numbers are taken per group with
+   * one row update per group (groups locked in id order, so concurrent batches cannot
+   * deadlock), then all events are inserted in one statement.
+   */
+  async appendEvents(tx: pg.PoolClient, events: readonly NewGroupEvent[]): Promise<GroupEvent[]> {
+    if (events.length === 0) return [];
+    const counts = new Map<string, number>();
+    for (const event of events) counts.set(event.groupId, (counts.get(event.groupId) ?? 0) + 1);
+    const groupIds = [...counts.keys()].sort();
+    const { rows } = await tx.query<{ id: string; last_seq: bigint }>(
+      `WITH locked AS (SELECT id FROM social_groups WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+       UPDATE social_groups g SET last_seq = g.last_seq + c.n
+       FROM unnest($1::uuid[], $2::int[]) AS c(id, n) WHERE g.id = c.id AND g.id IN (SELECT id FROM locked)
+       RETURNING g.id, g.last_seq`,
+      [groupIds, groupIds.map((id) => counts.get(id)!)],
+    );
+    if (rows.length !== groupIds.length) throw notFound('group_not_found', 'No such group.');
+    const nextSeq = new Map(rows.map((row) => [row.id, row.last_seq - BigInt(counts.get(row.id)!) + 1n]));
+    const now = this.deps.clock.now();
+    const appended: GroupEvent[] = events.map((event) => {
+      const seq = nextSeq.get(event.groupId)!;
+      nextSeq.set(event.groupId, seq + 1n);
+      return { ...event, seq, id: uuidv7(now.getTime()), createdAt: now };
+    });
+    await tx.query(
+      `INSERT INTO social_group_events (group_id, seq, id, type, actor_id, payload, created_at)
+       SELECT g, s, i, t, a, p::jsonb, $7 FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[]) AS x(g, s, i, t, a, p)`,
+      [
+        appended.map((e) => e.groupId),
+        appended.map((e) => e.seq),
+        appended.map((e) => e.id),
+        appended.map((e) => e.type),
+        appended.map((e) => e.actorId),
+        appended.map((e) => JSON.stringify(e.payload)),
+        now,
+      ],
+    );
+    queueMicrotask(() => {
+      for (const id of groupIds) this.appended.emit('group', id);
+    });
+    return appended;
+  }
+
+  private async lockGroup(tx: pg.PoolClient, groupId: string): Promise<GroupRow> {
+    const { rows } = await tx.query<GroupRow>('SELECT * FROM social_groups WHERE id = $1 FOR UPDATE', [
+      groupId,
+    ]);
+    if (!rows[0]) throw notFound('group_not_found', 'No such group.');
+    return rows[0];
+  }
+}

@@ -1,0 +1,361 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { unavailable } from '../platform/errors.ts';
+import type { Role, RoutePolicy } from '../platform/http/policy.ts';
+import type { GroupEvent, Groups } from './groups.ts';
+import { GROUP_LIMITS } from './rules.ts';
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const groupParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['groupId'],
+  properties: { groupId: uuid },
+} as const;
+const groupSchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    name: { type: 'string' },
+    owner_id: uuid,
+    member_count: { type: 'integer' },
+    last_seq: { type: 'string', description: 'Sequence of the newest event' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+const memberSchema = {
+  type: 'object',
+  properties: {
+    user_id: uuid,
+    role: { type: 'string', enum: ['owner', 'member'] },
+    joined_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+const eventSchema = {
+  type: 'object',
+  properties: {
+    seq: { type: 'string' },
+    id: uuid,
+    type: { type: 'string' },
+    actor_id: { type: ['string', 'null'] },
+    payload: { type: 'object', additionalProperties: true },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const STREAMS_MAX = 2000;
+const POLL_MS = 500;
+const HEARTBEAT_MS = 15_000;
+
+export function groupJson(group: {
+  id: string;
+  name: string;
+  ownerId: string;
+  memberCount: number;
+  lastSeq: bigint;
+  createdAt: Date;
+}) {
+  return {
+    id: group.id,
+    name: group.name,
+    owner_id: group.ownerId,
+    member_count: group.memberCount,
+    last_seq: group.lastSeq.toString(),
+    created_at: group.createdAt.toISOString(),
+  };
+}
+export function eventJson(event: GroupEvent) {
+  return {
+    seq: event.seq.toString(),
+    id: event.id,
+    type: event.type,
+    actor_id: event.actorId,
+    payload: event.payload,
+    created_at: event.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Who may touch a group: its members (as if they owned it), and staff for reading.
+ * Returns the caller's id for members, the owner's id for others, undefined if no group.
+ */
+export function groupMemberPolicy(groups: Groups, roles: readonly Role[]): RoutePolicy {
+  return {
+    roles,
+    owner: async (request: FastifyRequest) => {
+      const { groupId } = request.params as { groupId: string };
+      const group = await groups.get(groupId);
+      if (!group) return undefined;
+      const principal = request.principal;
+      if (principal?.kind === 'user' && (await groups.roleOf(groupId, principal.id))) return principal.id;
+      return group.ownerId;
+    },
+  };
+}
+
+export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups }) {
+  const { groups } = deps;
+  const members = groupMemberPolicy(groups, ['user']);
+  const membersAndStaff = groupMemberPolicy(groups, ['user', 'operator-read', 'operator-admin']);
+  const me = (request: FastifyRequest) => request.principal!.id;
+  const openStreams = new Set<() => void>();
+  app.addHook('onClose', async () => {
+    for (const close of [...openStreams]) close();
+  });
+
+  app.post(
+    '/v1/groups',
+    {
+      config: { policy: { roles: ['user'] } },
+      schema: {
+        tags: ['groups'],
+        summary: 'Create a group chat; the caller becomes its owner',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: GROUP_LIMITS.nameLengthMax },
+            member_ids: { type: 'array', items: uuid, maxItems: GROUP_LIMITS.inviteBatchMax },
+          },
+        },
+        response: { 201: groupSchema },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { name: string; member_ids?: string[] };
+      return reply.status(201).send(groupJson(await groups.create(me(request), body.name, body.member_ids)));
+    },
+  );
+
+  app.get(
+    '/v1/groups',
+    {
+      config: { policy: { roles: ['user'] } },
+      schema: {
+        tags: ['groups'],
+        summary: 'Groups the caller belongs to',
+        response: { 200: { type: 'object', properties: { groups: { type: 'array', items: groupSchema } } } },
+      },
+    },
+    async (request) => ({ groups: (await groups.listForUser(me(request))).map(groupJson) }),
+  );
+
+  app.get(
+    '/v1/groups/:groupId',
+    {
+      config: { policy: membersAndStaff },
+      schema: {
+        tags: ['groups'],
+        summary: 'A group and its members',
+        params: groupParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: { group: groupSchema, members: { type: 'array', items: memberSchema } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { groupId } = request.params as { groupId: string };
+      const group = (await groups.get(groupId))!;
+      const list = await groups.members(groupId);
+      return {
+        group: groupJson(group),
+        members: list.map((m) => ({ user_id: m.userId, role: m.role, joined_at: m.joinedAt.toISOString() })),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/groups/:groupId/members',
+    {
+      config: { policy: members },
+      schema: {
+        tags: ['groups'],
+        summary: 'Invite people to the group (any member may)',
+        params: groupParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['user_ids'],
+          properties: {
+            user_ids: { type: 'array', items: uuid, minItems: 1, maxItems: GROUP_LIMITS.inviteBatchMax },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { members: { type: 'array', items: memberSchema } } },
+        },
+      },
+    },
+    async (request) => {
+      const { groupId } = request.params as { groupId: string };
+      const list = await groups.invite(
+        groupId,
+        me(request),
+        (request.body as { user_ids: string[] }).user_ids,
+      );
+      return {
+        members: list.map((m) => ({ user_id: m.userId, role: m.role, joined_at: m.joinedAt.toISOString() })),
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/groups/:groupId/members/:userId',
+    {
+      config: { policy: members },
+      schema: {
+        tags: ['groups'],
+        summary: 'Remove a member (owner only), or leave when userId is yourself',
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['groupId', 'userId'],
+          properties: { groupId: uuid, userId: uuid },
+        },
+        response: { 204: { type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      const { groupId, userId } = request.params as { groupId: string; userId: string };
+      await groups.remove(groupId, me(request), userId);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/groups/:groupId/messages',
+    {
+      config: { policy: members },
+      schema: {
+        tags: ['groups'],
+        summary: 'Post a text message to the group',
+        params: groupParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['text'],
+          properties: { text: { type: 'string', minLength: 1, maxLength: GROUP_LIMITS.messageLengthMax } },
+        },
+        response: { 201: eventSchema },
+      },
+    },
+    async (request, reply) => {
+      const { groupId } = request.params as { groupId: string };
+      const event = await groups.postMessage(groupId, me(request), (request.body as { text: string }).text);
+      return reply.status(201).send(eventJson(event));
+    },
+  );
+
+  app.get(
+    '/v1/groups/:groupId/events',
+    {
+      config: { policy: membersAndStaff },
+      schema: {
+        tags: ['groups'],
+        summary: 'The group stream after a sequence number, oldest first',
+        params: groupParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            after: { type: 'string', pattern: '^[0-9]{1,18}$' },
+            limit: { type: 'string', pattern: '^[0-9]{1,3}$' },
+          },
+        },
+        response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } } },
+      },
+    },
+    async (request) => {
+      const { groupId } = request.params as { groupId: string };
+      const query = request.query as { after?: string; limit?: string };
+      const events = await groups.events(groupId, BigInt(query.after ?? '0'), Number(query.limit ?? '100'));
+      return { events: events.map(eventJson) };
+    },
+  );
+
+  app.get(
+    '/v1/groups/:groupId/stream',
+    {
+      config: { policy: members },
+      schema: {
+        tags: ['groups'],
+        summary:
+          'Live group stream (Server-Sent Events): one event per message, envelope sent, grabbed, finished',
+        description:
+          'Resume with the Last-Event-ID header or ?after=<seq>. Each SSE event id is the sequence number.',
+        params: groupParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { after: { type: 'string', pattern: '^[0-9]{1,18}$' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (openStreams.size >= STREAMS_MAX)
+        throw unavailable('too_many_streams', 'Too many live connections; retry shortly.');
+      const { groupId } = request.params as { groupId: string };
+      const lastEventId = request.headers['last-event-id'];
+      const startAfter =
+        (request.query as { after?: string }).after ??
+        (typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : undefined);
+      let cursor =
+        startAfter !== undefined ? BigInt(startAfter) : ((await groups.get(groupId))?.lastSeq ?? 0n);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-request-id': String(request.id),
+      });
+      raw.write(': connected\n\n');
+      let closed = false;
+      let busy = false;
+      const pump = async () => {
+        if (closed || busy) return;
+        busy = true;
+        try {
+          for (;;) {
+            const batch = await groups.events(groupId, cursor, 200);
+            for (const event of batch) {
+              raw.write(
+                `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`,
+              );
+              cursor = event.seq;
+            }
+            if (batch.length < 200 || closed) break;
+          }
+        } catch (error) {
+          request.log.warn({ err: error }, 'group stream poll failed');
+        } finally {
+          busy = false;
+        }
+      };
+      const onAppend = (id: string) => {
+        if (id === groupId) void pump();
+      };
+      groups.appended.on('group', onAppend);
+      const poller = setInterval(() => void pump(), POLL_MS);
+      const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        openStreams.delete(end);
+        clearInterval(poller);
+        clearInterval(heartbeat);
+        groups.appended.off('group', onAppend);
+      };
+      const end = () => {
+        close();
+        raw.end();
+      };
+      openStreams.add(end);
+      request.raw.on('close', close);
+      raw.on('close', close);
+      void pump();
+    },
+  );
+}
