@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Identity } from './identity/index.ts';
 import { Ledger } from './ledger/index.ts';
 import { MIGRATION_SOURCES } from './modules.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
@@ -31,6 +32,7 @@ export interface TuyereApp {
   metrics: Metrics;
   jobs: JobQueue;
   http: FastifyInstance;
+  identity: Identity;
   operatorToken: string;
   ledger: Ledger;
   /** Starts background jobs (the HTTP listener is started by the caller). */
@@ -64,17 +66,20 @@ export async function createApp(options: {
     config.operatorToken || undefined,
   );
 
+  const identity = new Identity({ db, clock, log, config });
+
   const http = await createHttpServer({
     log,
     metrics,
     db,
     clock,
     bodyLimitBytes: config.bodyLimitBytes,
-    authenticators: [operatorTokenAuthenticator(operatorToken)],
+    authenticators: [operatorTokenAuthenticator(operatorToken), identity.authenticator],
     version: VERSION,
   });
   http.addSchema(READINESS_SCHEMA);
   await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
+  await http.register(identity.routes);
 
   metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
   metrics.gauge(
@@ -112,6 +117,7 @@ export async function createApp(options: {
     metrics,
     jobs,
     http,
+    identity,
     operatorToken,
     ledger,
     startJobs: () => jobs.start(),

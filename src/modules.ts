@@ -10,4 +10,5 @@ const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.u
 export const MIGRATION_SOURCES: readonly MigrationSource[] = [
   { module: 'platform', directory: here('./platform/migrations') },
   { module: 'ledger', directory: here('./ledger/migrations') },
+  { module: 'identity', directory: here('./identity/migrations') },
 ];

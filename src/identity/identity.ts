@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../platform/clock.ts';
+import type { Config } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import { unauthenticated } from '../platform/errors.ts';
+import type { Authenticator, Principal } from '../platform/http/policy.ts';
+import { cryptoRandom, type RandomSource } from '../platform/ids.ts';
+import type { Logger } from '../platform/log.ts';
+import { type AuditEntry, appendAudit, readAudit, verifyAuditChain } from './audit.ts';
+import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
+import { type LimitCheck, type LimitDecision, checkAndReserve, limitsOverview, releaseReservation } from './limits.ts';
+import { API_KEY_PREFIX, principalFromApiKey } from './merchants.ts';
+import {
+  authorizePayment,
+  createPaymentChallenge,
+  type PaymentAuthorization,
+  type PaymentRequest,
+} from './payment-authorization.ts';
+import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verifier.ts';
+import { identityRoutes } from './routes/index.ts';
+import { bearerToken, openSession, principalFromAccessToken } from './sessions.ts';
+import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
+import { findOrCreateUser, getUser, reencryptIdNumbers, type UserRecord } from './users.ts';
+
+/**
+ * The identity module's service: who is calling (authenticators), whether they may move
+ * money (authorizePayment) and how much (checkAndReserve / releaseReservation), plus the
+ * audit log. Other modules use this object, never identity's tables.
+ */
+export class Identity {
+  readonly context: IdentityContext;
+  /** The sandbox SMS inbox (tests and the demo read codes from it). */
+  readonly sandboxSms: SandboxSmsSender | undefined;
+
+  constructor(options: {
+    db: Database;
+    clock: Clock;
+    log: Logger;
+    config: Config;
+    random?: RandomSource;
+    sms?: SmsSender;
+    verifier?: RealNameVerifier;
+  }) {
+    this.sandboxSms = options.sms ? undefined : new SandboxSmsSender(options.db, options.clock);
+    this.context = {
+      db: options.db,
+      clock: options.clock,
+      log: options.log.child({ module: 'identity' }),
+      random: options.random ?? cryptoRandom,
+      settings: identitySettings(options.config),
+      secrets: identitySecrets(options.config),
+      sms: options.sms ?? this.sandboxSms!,
+      verifier: options.verifier ?? new SandboxRealNameVerifier(),
+    };
+  }
+
+  /**
+   * Resolves `Authorization: Bearer` session tokens (JWT) and merchant API keys (tym_...).
+   * Put it after the operator-token authenticator: any other bearer value is rejected here.
+   */
+  readonly authenticator: Authenticator = async (request) => {
+    const token = bearerToken(request);
+    if (token === undefined) return null;
+    if (token.startsWith(API_KEY_PREFIX)) return principalFromApiKey(this.context, token);
+    if (token.split('.').length === 3) return principalFromAccessToken(this.context, token);
+    throw unauthenticated('token_invalid', 'The bearer token is not a session token or API key we issued.');
+  };
+
+  /** Registers every identity route under /v1. */
+  readonly routes = async (app: FastifyInstance) => identityRoutes(app, this);
+
+  /**
+   * Checks the proof carried by a money-moving request.
+   * @example
+   *   const authorization = await identity.authorizePayment({
+   *     userId, amount: 1250n, currency: 'CNY', payee: `user:${friendId}`,
+   *     proof: { type: 'pin', pin: body.pin },
+   *   });
+   */
+  authorizePayment(request: PaymentRequest): Promise<PaymentAuthorization> {
+    return authorizePayment(this.context, request);
+  }
+
+  createPaymentChallenge(userId: string, input: { amount: bigint; currency: string; payee: string; purpose: string }) {
+    return createPaymentChallenge(this.context, userId, input);
+  }
+
+  /**
+   * Reserves `amount` against every limit that applies, atomically, or says why not.
+   * @example
+   *   const decision = await identity.checkAndReserve({
+   *     reservationId: transferId, userId, amount, method: 'balance_transfer', authorization,
+   *   });
+   *   if (!decision.allowed) throw forbidden(decision.reason, 'Over your limit');
+   */
+  checkAndReserve(check: LimitCheck): Promise<LimitDecision> {
+    return checkAndReserve(this.context, check);
+  }
+
+  /** Gives back a reservation whose payment failed. Idempotent. */
+  releaseReservation(reservationId: string): Promise<boolean> {
+    return releaseReservation(this.context, reservationId);
+  }
+
+  limitsOverview(userId: string) {
+    return limitsOverview(this.context, userId);
+  }
+
+  getUser(userId: string): Promise<UserRecord | undefined> {
+    return getUser(this.context.db, userId);
+  }
+
+  /** Records an operator or system action in the hash-chained audit log. */
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.context.db.transaction((tx) => appendAudit(tx, this.context.clock.now(), entry));
+  }
+
+  readAudit(filter: { afterSeq: bigint; limit: number; subject?: string; actor?: string }) {
+    return readAudit(this.context.db, filter);
+  }
+
+  verifyAuditChain() {
+    return verifyAuditChain(this.context.db);
+  }
+
+  /** After prepending a key to TUYERE_ID_ENCRYPTION_KEYS: moves every ID number to it. */
+  reencryptIdNumbers(): Promise<number> {
+    return reencryptIdNumbers(this.context);
+  }
+
+  /** Signs in a user without SMS (demo seeding and tests only). */
+  async issueSessionForTesting(phone: string): Promise<{ user: UserRecord; accessToken: string; refreshToken: string }> {
+    const { user } = await findOrCreateUser(this.context, phone);
+    const tokens = await openSession(this.context, 'user', user.id, 'test');
+    return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
+  }
+
+  async issueStaffSessionForTesting(staffId: string): Promise<string> {
+    return (await openSession(this.context, 'operator', staffId, 'test')).access_token;
+  }
+}
+
+export function actorOf(principal: Principal | null): string {
+  return principal?.key ?? 'anonymous';
+}

@@ -1,0 +1,43 @@
+import type { Clock } from '../platform/clock.ts';
+import type { Database } from '../platform/db/database.ts';
+import { uuidv7 } from '../platform/ids.ts';
+
+/** The SMS connector. A real gateway drops in behind this interface. */
+export interface SmsSender {
+  send(message: { phone: string; body: string }): Promise<void>;
+}
+
+/**
+ * The sandbox gateway: "delivers" into identity_sms_sandbox_outbox, the inbox tests and the
+ * demo read (GET /v1/sandbox/sms). It is never used with a real gateway configured.
+ */
+export class SandboxSmsSender implements SmsSender {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async send(message: { phone: string; body: string }): Promise<void> {
+    const now = this.clock.now();
+    await this.db.query('INSERT INTO identity_sms_sandbox_outbox (id, phone, body, created_at) VALUES ($1, $2, $3, $4)', [
+      uuidv7(now.getTime()),
+      message.phone,
+      message.body,
+      now,
+    ]);
+  }
+
+  async inbox(phone: string, limit = 20): Promise<Array<{ id: string; phone: string; body: string; created_at: Date }>> {
+    const { rows } = await this.db.query<{ id: string; phone: string; body: string; created_at: Date }>(
+      'SELECT id, phone, body, created_at FROM identity_sms_sandbox_outbox WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
+      [phone, limit],
+    );
+    return rows;
+  }
+
+  /** The code in the newest message to a phone (tests and the demo). */
+  async latestCode(phone: string): Promise<string | undefined> {
+    const [latest] = await this.inbox(phone, 1);
+    return latest ? /\b(\d{6})\b/.exec(latest.body)?.[1] : undefined;
+  }
+}

@@ -1,0 +1,177 @@
+import type { Queryable } from '../platform/db/database.ts';
+import { AppError, conflict, invalid, unauthenticated } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { appendAudit } from './audit.ts';
+import { isValidChineseId, maskIdNumber, normalizeIdNumber } from './chinese-id.ts';
+import { type IdentityContext, keyedDigest } from './context.ts';
+import { decryptField, encryptField } from './id-encryption.ts';
+import type { AccountClass } from './limit-rules.ts';
+import { classForSources } from './realname-verifier.ts';
+import { assertPhone } from './sms-codes.ts';
+
+export type UserRecord = {
+  id: string;
+  phone: string;
+  status: 'active' | 'frozen';
+  account_class: AccountClass;
+  real_name: string | null;
+  id_number_masked: string | null;
+  verified_at: Date | null;
+  password_free_enabled: boolean;
+  created_at: Date;
+};
+
+const USER_COLUMNS =
+  'id, phone, status, account_class, real_name, id_number_masked, verified_at, password_free_enabled, created_at';
+
+export async function findUserByPhone(db: Queryable, phone: string): Promise<UserRecord | undefined> {
+  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE phone = $1`, [phone]);
+  return rows[0];
+}
+
+export async function getUser(db: Queryable, userId: string): Promise<UserRecord | undefined> {
+  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE id = $1`, [userId]);
+  return rows[0];
+}
+
+/** Sign-up is implicit: the first successful SMS login creates a class I account. */
+export async function findOrCreateUser(context: IdentityContext, phone: string): Promise<{ user: UserRecord; created: boolean }> {
+  assertPhone(phone);
+  const existing = await findUserByPhone(context.db, phone);
+  if (existing) return { user: existing, created: false };
+  const now = context.clock.now();
+  const id = uuidv7(now.getTime());
+  const inserted = await context.db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      'INSERT INTO identity_users (id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING',
+      [id, phone, now],
+    );
+    if (rowCount === 1) await appendAudit(tx, now, { actor: `user:${id}`, action: 'user.signed_up', subject: `user:${id}` });
+    return rowCount === 1;
+  });
+  const user = await findUserByPhone(context.db, phone);
+  return { user: user!, created: inserted };
+}
+
+export function userView(user: UserRecord) {
+  return {
+    id: user.id,
+    phone_masked: `${user.phone.slice(0, 3)}****${user.phone.slice(-4)}`,
+    status: user.status,
+    account_class: (['I', 'II', 'III'] as const)[user.account_class - 1]!,
+    real_name_verified: user.verified_at !== null,
+    real_name: user.real_name ? maskName(user.real_name) : null,
+    id_number_masked: user.id_number_masked,
+    password_free_enabled: user.password_free_enabled,
+    created_at: user.created_at.toISOString(),
+  };
+}
+
+/** Shows the surname only: 张三 → 张*. */
+export function maskName(name: string): string {
+  const characters = [...name];
+  return characters[0] + '*'.repeat(Math.max(1, characters.length - 1));
+}
+
+/**
+ * Real-name verification: validates the ID number, asks the verifier connector, and on a
+ * match stores the name with the ID number encrypted (and a keyed digest so one identity
+ * cannot back several accounts). The class only ever goes up.
+ */
+export async function verifyRealName(
+  context: IdentityContext,
+  userId: string,
+  input: { name: string; idNumber: string; requestedClass: 2 | 3 },
+): Promise<UserRecord> {
+  const idNumber = normalizeIdNumber(input.idNumber);
+  if (!isValidChineseId(idNumber)) {
+    throw invalid('id_number_invalid', 'The ID number is not a valid 18-character resident ID; check each digit.');
+  }
+  const outcome = await context.verifier.verify({ name: input.name, idNumber, requestedClass: input.requestedClass });
+  if (outcome.status === 'unavailable') {
+    throw new AppError('unavailable', 'verifier_unavailable', 'The real-name service is unavailable right now; try again in a few minutes.');
+  }
+  if (outcome.status === 'name_mismatch') {
+    throw new AppError('unprocessable', 'real_name_mismatch', 'The name does not match the ID number; check both and try again.');
+  }
+  if (outcome.status === 'id_not_found') {
+    throw new AppError('unprocessable', 'id_number_not_found', 'No identity with this ID number was found; check the number.');
+  }
+  const granted = Math.min(classForSources(outcome.sources), input.requestedClass) as AccountClass;
+  const now = context.clock.now();
+  const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
+  const sealed = encryptField(context.secrets.keyring, idNumber);
+  await context.db.transaction(async (tx) => {
+    const owner = await tx.query<{ id: string }>('SELECT id FROM identity_users WHERE id_number_digest = $1', [digest]);
+    if (owner.rows[0] && owner.rows[0].id !== userId) {
+      throw conflict('id_number_in_use', 'This ID number is already verified on another account.');
+    }
+    await tx.query(
+      `UPDATE identity_users SET real_name = $2, id_number_ciphertext = $3, id_number_key_id = $4, id_number_masked = $5,
+         id_number_digest = $6, verified_at = $7, account_class = GREATEST(account_class, $8)
+       WHERE id = $1`,
+      [userId, input.name, sealed.ciphertext, sealed.keyId, maskIdNumber(idNumber), digest, now, granted],
+    );
+    await appendAudit(tx, now, {
+      actor: `user:${userId}`,
+      action: 'user.real_name_verified',
+      subject: `user:${userId}`,
+      details: { sources: outcome.sources, granted_class: granted, id_number: maskIdNumber(idNumber) },
+    });
+  });
+  return (await getUser(context.db, userId))!;
+}
+
+/** True when `idNumber` is the one verified on the account (PIN reset re-verification). */
+export async function idNumberMatches(context: IdentityContext, userId: string, idNumber: string): Promise<boolean> {
+  const { rows } = await context.db.query<{ id_number_ciphertext: Buffer | null; id_number_key_id: string | null }>(
+    'SELECT id_number_ciphertext, id_number_key_id FROM identity_users WHERE id = $1',
+    [userId],
+  );
+  const row = rows[0];
+  if (!row?.id_number_ciphertext || !row.id_number_key_id) return false;
+  return decryptField(context.secrets.keyring, row.id_number_key_id, row.id_number_ciphertext) === normalizeIdNumber(idNumber);
+}
+
+/**
+ * Re-encrypts every ID number not under the newest key (after prepending a key to
+ * TUYERE_ID_ENCRYPTION_KEYS). Batched and restartable; returns how many rows moved.
+ */
+export async function reencryptIdNumbers(context: IdentityContext, batchSize = 500): Promise<number> {
+  const { keyring } = context.secrets;
+  let moved = 0;
+  for (;;) {
+    const count = await context.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string; id_number_ciphertext: Buffer; id_number_key_id: string }>(
+        `SELECT id, id_number_ciphertext, id_number_key_id FROM identity_users
+         WHERE id_number_ciphertext IS NOT NULL AND id_number_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [keyring.currentKeyId, batchSize],
+      );
+      for (const row of rows) {
+        const sealed = encryptField(keyring, decryptField(keyring, row.id_number_key_id, row.id_number_ciphertext));
+        await tx.query('UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3 WHERE id = $1', [
+          row.id,
+          sealed.ciphertext,
+          sealed.keyId,
+        ]);
+      }
+      return rows.length;
+    });
+    moved += count;
+    if (count < batchSize) return moved;
+  }
+}
+
+export async function setUserStatus(context: IdentityContext, userId: string, status: 'active' | 'frozen', actor: string, reason: string) {
+  const now = context.clock.now();
+  await context.db.transaction(async (tx) => {
+    await tx.query('UPDATE identity_users SET status = $2 WHERE id = $1', [userId, status]);
+    await appendAudit(tx, now, { actor, action: `user.${status === 'frozen' ? 'frozen' : 'unfrozen'}`, subject: `user:${userId}`, details: { reason } });
+  });
+}
+
+export function requireActive(user: UserRecord | undefined): UserRecord {
+  if (!user) throw unauthenticated('account_unknown', 'No such account.');
+  if (user.status !== 'active') throw unauthenticated('account_disabled', 'This account is frozen; contact support.');
+  return user;
+}
