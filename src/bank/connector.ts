@@ -90,7 +90,8 @@ export interface StatementLine {
   direction: Direction;
   amount: bigint;
   currency: string;
-  status: OperationStatus;
+  /** Only final operations appear in a statement. */
+  status: 'succeeded' | 'declined';
 }
 
 export interface BankStatement {

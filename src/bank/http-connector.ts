@@ -5,6 +5,7 @@ import {
   type BankConnector,
   BankError,
   type BankErrorCode,
+  type BankOperation,
   type BankStatement,
   type BoundCard,
   type CardVerificationStarted,
@@ -155,7 +156,7 @@ export class HttpBankConnector implements BankConnector {
         message: String(error.message ?? ''),
       };
     }
-    let operation;
+    let operation: BankOperation;
     try {
       operation = parseOperation(body, 'bank_unavailable');
     } catch {

@@ -22,17 +22,19 @@ export interface ReceivedCallback {
 
 /**
  * An HTTP endpoint that records every callback it receives. `failNext(n)` makes the next n
- * deliveries answer 500, to exercise the bank's retries.
+ * matching deliveries answer 500, to exercise the bank's retries.
  */
 export async function startCallbackReceiver() {
   const received: ReceivedCallback[] = [];
   const waiters = new Set<() => void>();
   let failures = 0;
+  let failMatching = '';
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      if (failures > 0) {
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (failures > 0 && body.includes(failMatching)) {
         failures -= 1;
         response.writeHead(500).end();
         return;
@@ -52,8 +54,10 @@ export async function startCallbackReceiver() {
   return {
     url: `http://127.0.0.1:${port}/bank/callbacks`,
     received,
-    failNext(count: number) {
+    /** The next `count` callbacks whose body contains `matching` are answered with 500. */
+    failNext(count: number, matching = '') {
       failures = count;
+      failMatching = matching;
     },
     /** Resolves with the callbacks once `predicate` holds; rejects after a generous timeout. */
     async waitFor(

@@ -47,8 +47,11 @@ export function signWebhook(secret: string, id: string, at: Date, body: string):
   };
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name] ?? headers[name.toLowerCase()];
+function header(
+  headers: WebhookHeaders | Record<string, string | string[] | undefined>,
+  name: keyof WebhookHeaders,
+): string | undefined {
+  const value = (headers as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -59,7 +62,7 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
  */
 export function verifyWebhook(
   secret: string,
-  headers: Record<string, string | string[] | undefined>,
+  headers: WebhookHeaders | Record<string, string | string[] | undefined>,
   rawBody: string | Buffer,
   now: Date,
   toleranceSeconds = WEBHOOK_TOLERANCE_SECONDS,
