@@ -99,18 +99,17 @@ export function pendingFromRow(row: {
  * built directly: much cheaper than pg's generic per-element escaping on 8,000-row batches.
  */
 export function arrayLiteral(values: readonly (string | number | bigint | boolean | null)[]): string {
-  let text = '{';
+  const parts = new Array<string>(values.length);
   for (let index = 0; index < values.length; index++) {
-    if (index > 0) text += ',';
     const value = values[index];
-    text +=
+    parts[index] =
       value === null || value === undefined
         ? 'NULL'
         : typeof value === 'boolean'
           ? value
             ? 't'
             : 'f'
-          : String(value);
+          : `${value}`;
   }
-  return `${text}}`;
+  return `{${parts.join(',')}}`;
 }

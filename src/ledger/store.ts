@@ -26,29 +26,22 @@ export async function loadLedgerIds(tx: Queryable): Promise<Set<number>> {
   return new Set(rows.map((row) => row.id));
 }
 
-/** Accounts of pending transfers (immutable, so safe to read before locking). */
-export async function loadPendingAccountIds(tx: Queryable, pendingIds: readonly string[]): Promise<string[]> {
-  if (pendingIds.length === 0) return [];
-  const { rows } = await tx.query<{ debit_account_id: string; credit_account_id: string }>(
-    'SELECT debit_account_id, credit_account_id FROM ledger_transfers WHERE id = ANY($1::uuid[])',
-    [arrayLiteral(pendingIds)],
-  );
-  return rows.flatMap((row) => [row.debit_account_id, row.credit_account_id]);
-}
-
-/** Locks in id order, so concurrent batches (any process) can never deadlock on accounts. */
-export async function lockAccounts(tx: Queryable, ids: readonly string[]): Promise<Map<string, Account>> {
+/** Call with the head lock held: no other batch can change accounts until commit. */
+export async function loadAccounts(tx: Queryable, ids: readonly string[]): Promise<Map<string, Account>> {
   const accounts = new Map<string, Account>();
   if (ids.length === 0) return accounts;
   const { rows } = await tx.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
     [arrayLiteral(ids)],
   );
   for (const row of rows) accounts.set(row.id, accountFromRow(row));
   return accounts;
 }
 
-/** Taken after the account locks: the single serialisation point for journal and timestamps. */
+/**
+ * Every batch locks the head row first: it serialises journal appends, timestamps and
+ * balance changes across processes. One lock per batch, so batches cannot deadlock.
+ */
 export async function lockHead(tx: Queryable): Promise<Head> {
   const { rows } = await tx.query<{ sequence: bigint; hash: Buffer; timestamp_last: bigint }>(
     'SELECT sequence, hash, timestamp_last FROM ledger_head WHERE singleton FOR UPDATE',
@@ -103,13 +96,12 @@ export interface JournalAppend {
  * one round trip whatever the batch size. Accounts created in the batch are inserted with
  * their final balances, since a statement cannot update rows it inserts.
  */
-export async function writeBatch(
-  tx: Queryable,
+export function buildBatchWrite(
   effects: Effects,
   accounts: Map<string, Account>,
   pending: Map<string, PendingState>,
   journal: JournalAppend,
-): Promise<void> {
+): unknown[] {
   const createdIds = new Set(effects.accountsCreated.map((account) => account.id));
   const inserted = effects.accountsCreated.map((account) => accounts.get(account.id)!);
   const updated = [...effects.accountsChanged.values()].filter((account) => !createdIds.has(account.id));
@@ -123,6 +115,66 @@ export async function writeBatch(
   const column = <T>(rows: readonly T[], pick: (row: T) => string | number | bigint | boolean | null) =>
     arrayLiteral(rows.map(pick));
 
+  const params = [
+    column(inserted, (a) => a.id),
+    column(inserted, (a) => a.ledger),
+    column(inserted, (a) => a.code),
+    column(inserted, (a) => a.flags),
+    column(inserted, (a) => a.closed),
+    column(inserted, (a) => a.userData128),
+    column(inserted, (a) => a.userData64),
+    column(inserted, (a) => a.userData32),
+    column(inserted, (a) => a.debitsPending),
+    column(inserted, (a) => a.debitsPosted),
+    column(inserted, (a) => a.creditsPending),
+    column(inserted, (a) => a.creditsPosted),
+    column(inserted, (a) => a.timestamp),
+    column(transfers, (t) => t.id),
+    column(transfers, (t) => t.debitAccountId),
+    column(transfers, (t) => t.creditAccountId),
+    column(transfers, (t) => t.amount),
+    column(transfers, (t) => t.pendingId),
+    column(transfers, (t) => t.ledger),
+    column(transfers, (t) => t.code),
+    column(transfers, (t) => t.flags),
+    column(transfers, (t) => t.timeout),
+    column(transfers, (t) => t.userData128),
+    column(transfers, (t) => t.userData64),
+    column(transfers, (t) => t.userData32),
+    column(transfers, (t) => t.timestamp),
+    column(updated, (a) => a.id),
+    column(updated, (a) => a.debitsPending),
+    column(updated, (a) => a.debitsPosted),
+    column(updated, (a) => a.creditsPending),
+    column(updated, (a) => a.creditsPosted),
+    column(updated, (a) => a.closed),
+    column(pendingInserted, ([id]) => id),
+    column(pendingInserted, ([, state]) => state.status),
+    column(pendingInserted, ([, state]) => state.expiresAt),
+    column(pendingInserted, ([, state]) => state.resolvedBy),
+    column(pendingInserted, ([, state]) => state.resolvedAt),
+    column(pendingUpdated, ([id]) => id),
+    column(pendingUpdated, ([, state]) => state.status),
+    column(pendingUpdated, ([, state]) => state.resolvedBy),
+    column(pendingUpdated, ([, state]) => state.resolvedAt),
+    column(snapshots, (s) => s.accountId),
+    column(snapshots, (s) => s.timestamp),
+    column(snapshots, (s) => s.debitsPending),
+    column(snapshots, (s) => s.debitsPosted),
+    column(snapshots, (s) => s.creditsPending),
+    column(snapshots, (s) => s.creditsPosted),
+    journal.sequence.toString(),
+    journal.timestampFirst.toString(),
+    journal.timestampLast.toString(),
+    journal.eventCount,
+    journal.previousHash,
+    journal.hash,
+    journal.headTimestampLast.toString(),
+  ];
+  return params;
+}
+
+export async function executeBatchWrite(tx: Queryable, params: unknown[]): Promise<void> {
   await tx.query(
     `WITH
       inserted_accounts AS (
@@ -156,62 +208,7 @@ export async function writeBatch(
         INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
         VALUES ($48, $49, $50, $51, $52, $53))
     UPDATE ledger_head SET sequence = $48, hash = $53, timestamp_last = $54 WHERE singleton`,
-    [
-      column(inserted, (a) => a.id),
-      column(inserted, (a) => a.ledger),
-      column(inserted, (a) => a.code),
-      column(inserted, (a) => a.flags),
-      column(inserted, (a) => a.closed),
-      column(inserted, (a) => a.userData128),
-      column(inserted, (a) => a.userData64),
-      column(inserted, (a) => a.userData32),
-      column(inserted, (a) => a.debitsPending),
-      column(inserted, (a) => a.debitsPosted),
-      column(inserted, (a) => a.creditsPending),
-      column(inserted, (a) => a.creditsPosted),
-      column(inserted, (a) => a.timestamp),
-      column(transfers, (t) => t.id),
-      column(transfers, (t) => t.debitAccountId),
-      column(transfers, (t) => t.creditAccountId),
-      column(transfers, (t) => t.amount),
-      column(transfers, (t) => t.pendingId),
-      column(transfers, (t) => t.ledger),
-      column(transfers, (t) => t.code),
-      column(transfers, (t) => t.flags),
-      column(transfers, (t) => t.timeout),
-      column(transfers, (t) => t.userData128),
-      column(transfers, (t) => t.userData64),
-      column(transfers, (t) => t.userData32),
-      column(transfers, (t) => t.timestamp),
-      column(updated, (a) => a.id),
-      column(updated, (a) => a.debitsPending),
-      column(updated, (a) => a.debitsPosted),
-      column(updated, (a) => a.creditsPending),
-      column(updated, (a) => a.creditsPosted),
-      column(updated, (a) => a.closed),
-      column(pendingInserted, ([id]) => id),
-      column(pendingInserted, ([, state]) => state.status),
-      column(pendingInserted, ([, state]) => state.expiresAt),
-      column(pendingInserted, ([, state]) => state.resolvedBy),
-      column(pendingInserted, ([, state]) => state.resolvedAt),
-      column(pendingUpdated, ([id]) => id),
-      column(pendingUpdated, ([, state]) => state.status),
-      column(pendingUpdated, ([, state]) => state.resolvedBy),
-      column(pendingUpdated, ([, state]) => state.resolvedAt),
-      column(snapshots, (s) => s.accountId),
-      column(snapshots, (s) => s.timestamp),
-      column(snapshots, (s) => s.debitsPending),
-      column(snapshots, (s) => s.debitsPosted),
-      column(snapshots, (s) => s.creditsPending),
-      column(snapshots, (s) => s.creditsPosted),
-      journal.sequence.toString(),
-      journal.timestampFirst.toString(),
-      journal.timestampLast.toString(),
-      journal.eventCount,
-      journal.previousHash,
-      journal.hash,
-      journal.headTimestampLast.toString(),
-    ],
+    params,
   );
 }
 

@@ -196,125 +196,112 @@ async function checkPendingResolution(db: Queryable): Promise<Violation[]> {
   }));
 }
 
-/** Streams a table's journaled events in timestamp order, EVENTS_PER_QUERY at a time. */
-class EventStream {
-  private buffer: JournalEvent[] = [];
-  private cursor = -1n;
-  private exhausted = false;
-  constructor(private readonly fetch: (after: bigint, limit: number) => Promise<JournalEvent[]>) {}
+type JournalRow = {
+  sequence: bigint;
+  timestamp_first: bigint;
+  timestamp_last: bigint;
+  event_count: number;
+  prev_hash: Buffer;
+  hash: Buffer;
+};
 
-  async peek(): Promise<JournalEvent | undefined> {
-    if (this.buffer.length === 0 && !this.exhausted) {
-      this.buffer = await this.fetch(this.cursor, EVENTS_PER_QUERY);
-      if (this.buffer.length < EVENTS_PER_QUERY) this.exhausted = true;
-      if (this.buffer.length > 0) this.cursor = eventTimestamp(this.buffer[this.buffer.length - 1]!);
-      this.buffer.reverse();
-    }
-    return this.buffer[this.buffer.length - 1];
-  }
-
-  take(): void {
-    this.buffer.pop();
-  }
-}
-
-function eventStreams(db: Queryable): EventStream[] {
-  return [
-    new EventStream(async (after, limit) => {
-      const { rows } = await db.query<AccountRow>(
-        `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE timestamp > $1 ORDER BY timestamp LIMIT $2`,
-        [after.toString(), limit],
-      );
-      return rows.map((row) => ({ kind: 'account', account: accountFromRow(row) }));
-    }),
-    new EventStream(async (after, limit) => {
-      const { rows } = await db.query<TransferRow>(
-        `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE timestamp > $1 ORDER BY timestamp LIMIT $2`,
-        [after.toString(), limit],
-      );
-      return rows.map((row) => ({ kind: 'transfer', transfer: transferFromRow(row) }));
-    }),
-    new EventStream(async (after, limit) => {
-      const { rows } = await db.query<{ id: string; resolved_at: bigint }>(
-        `SELECT id, resolved_at FROM ledger_pending WHERE status = 'expired' AND resolved_at > $1
-          ORDER BY resolved_at LIMIT $2`,
-        [after.toString(), limit],
-      );
-      return rows.map((row) => ({ kind: 'expiry', pendingId: row.id, timestamp: row.resolved_at }));
-    }),
+/** Every journaled event with a timestamp in [first, last], in timestamp order. */
+async function eventsBetween(db: Queryable, first: bigint, last: bigint): Promise<JournalEvent[]> {
+  const range = [first.toString(), last.toString()];
+  const accounts = await db.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE timestamp BETWEEN $1 AND $2`,
+    range,
+  );
+  const transfers = await db.query<TransferRow>(
+    `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE timestamp BETWEEN $1 AND $2`,
+    range,
+  );
+  const expiries = await db.query<{ id: string; resolved_at: bigint }>(
+    `SELECT id, resolved_at FROM ledger_pending WHERE status = 'expired' AND resolved_at BETWEEN $1 AND $2`,
+    range,
+  );
+  const events: JournalEvent[] = [
+    ...accounts.rows.map((row) => ({ kind: 'account' as const, account: accountFromRow(row) })),
+    ...transfers.rows.map((row) => ({ kind: 'transfer' as const, transfer: transferFromRow(row) })),
+    ...expiries.rows.map((row) => ({
+      kind: 'expiry' as const,
+      pendingId: row.id,
+      timestamp: row.resolved_at,
+    })),
   ];
-}
-
-async function nextEvent(
-  streams: EventStream[],
-): Promise<{ event: JournalEvent; stream: EventStream } | undefined> {
-  let best: { event: JournalEvent; stream: EventStream } | undefined;
-  for (const stream of streams) {
-    const event = await stream.peek();
-    if (event && (!best || eventTimestamp(event) < eventTimestamp(best.event))) best = { event, stream };
-  }
-  return best;
+  return events.sort((a, b) =>
+    eventTimestamp(a) < eventTimestamp(b) ? -1 : eventTimestamp(a) > eventTimestamp(b) ? 1 : 0,
+  );
 }
 
 async function checkJournal(db: Queryable): Promise<Violation[]> {
   const violations: Violation[] = [];
   const report = (message: string, details?: Violation['details']) =>
     violations.push({ check: 'journal_chain', message, ...(details ? { details } : {}) });
-  const streams = eventStreams(db);
   let previousHash: Buffer = GENESIS_HASH;
   let expectedSequence = 1n;
-  let afterSequence = 0n;
-  for (;;) {
-    const { rows } = await db.query<{
-      sequence: bigint;
-      timestamp_first: bigint;
-      timestamp_last: bigint;
-      event_count: number;
-      prev_hash: Buffer;
-      hash: Buffer;
-    }>(
+  let journaledEvents = 0;
+  for (let afterSequence = 0n; ; ) {
+    const { rows } = await db.query<JournalRow>(
       `SELECT sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash FROM ledger_journal
         WHERE sequence > $1 ORDER BY sequence LIMIT 1000`,
       [afterSequence.toString()],
     );
     if (rows.length === 0) break;
-    for (const batch of rows) {
-      afterSequence = batch.sequence;
-      if (batch.sequence !== expectedSequence) report(`journal batch ${expectedSequence} is missing`);
-      expectedSequence = batch.sequence + 1n;
-      if (!batch.prev_hash.equals(previousHash))
-        report(`journal batch ${batch.sequence}: prev_hash does not match`);
-      const events: JournalEvent[] = [];
-      for (let next = await nextEvent(streams); next; next = await nextEvent(streams)) {
-        const timestamp = eventTimestamp(next.event);
-        if (timestamp > batch.timestamp_last) break;
-        next.stream.take();
-        if (timestamp < batch.timestamp_first)
-          report(`event at timestamp ${timestamp} belongs to no journal batch`);
-        else events.push(next.event);
+    afterSequence = rows[rows.length - 1]!.sequence;
+    // Fetch events for runs of batches holding about EVENTS_PER_QUERY events at a time.
+    for (let start = 0; start < rows.length; ) {
+      let end = start;
+      let count = 0;
+      while (end < rows.length && (end === start || count + rows[end]!.event_count <= EVENTS_PER_QUERY)) {
+        count += rows[end]!.event_count;
+        end++;
       }
-      if (events.length !== batch.event_count) {
-        report(
-          `journal batch ${batch.sequence}: ${batch.event_count} events journaled, ${events.length} found`,
-        );
+      const group = rows.slice(start, end);
+      const events = await eventsBetween(
+        db,
+        group[0]!.timestamp_first,
+        group[group.length - 1]!.timestamp_last,
+      );
+      let cursor = 0;
+      for (const batch of group) {
+        if (batch.sequence !== expectedSequence) report(`journal batch ${expectedSequence} is missing`);
+        expectedSequence = batch.sequence + 1n;
+        if (!batch.prev_hash.equals(previousHash))
+          report(`journal batch ${batch.sequence}: prev_hash does not match`);
+        const inBatch: JournalEvent[] = [];
+        for (; cursor < events.length && eventTimestamp(events[cursor]!) <= batch.timestamp_last; cursor++) {
+          const event = events[cursor]!;
+          if (eventTimestamp(event) < batch.timestamp_first) {
+            report(`event at timestamp ${eventTimestamp(event)} belongs to no journal batch`);
+          } else inBatch.push(event);
+        }
+        journaledEvents += inBatch.length;
+        if (inBatch.length !== batch.event_count) {
+          report(
+            `journal batch ${batch.sequence}: ${batch.event_count} events journaled, ${inBatch.length} found`,
+          );
+        }
+        if (!batchHash(batch.prev_hash, inBatch).equals(batch.hash)) {
+          report(
+            `journal batch ${batch.sequence}: hash does not match its rows (a row was changed, added or removed)`,
+            {
+              sequence: Number(batch.sequence),
+            },
+          );
+        }
+        previousHash = batch.hash;
       }
-      if (!batchHash(batch.prev_hash, events).equals(batch.hash)) {
-        report(
-          `journal batch ${batch.sequence}: hash does not match its rows (a row was changed, added or removed)`,
-          {
-            sequence: Number(batch.sequence),
-          },
-        );
-      }
-      previousHash = batch.hash;
       if (violations.length >= VIOLATIONS_REPORTED_MAX) return violations;
+      start = end;
     }
   }
-  for (let next = await nextEvent(streams); next; next = await nextEvent(streams)) {
-    next.stream.take();
-    report(`event at timestamp ${eventTimestamp(next.event)} is after the last journal batch`);
-    if (violations.length >= VIOLATIONS_REPORTED_MAX) return violations;
-  }
+  const totals = await db.query<{ events: number }>(
+    `SELECT ((SELECT count(*) FROM ledger_accounts) + (SELECT count(*) FROM ledger_transfers)
+           + (SELECT count(*) FROM ledger_pending WHERE status = 'expired'))::int AS events`,
+  );
+  const unjournaled = totals.rows[0]!.events - journaledEvents;
+  if (unjournaled !== 0) report(`${unjournaled} events lie outside every journal batch`);
   const head = await db.query<{ sequence: bigint; hash: Buffer }>('SELECT sequence, hash FROM ledger_head');
   const headRow = head.rows[0];
   if (!headRow || headRow.sequence !== expectedSequence - 1n || !headRow.hash.equals(previousHash)) {

@@ -1,27 +1,41 @@
 import { performance } from 'node:perf_hooks';
-import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
-import type { Database } from '../platform/db/database.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
 import { batchHash, eventTimestamp } from './journal.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import { LedgerStateMachine } from './state-machine.ts';
 import {
+  buildBatchWrite,
+  executeBatchWrite,
+  type Head,
   journalEvents,
+  loadAccounts,
   loadLedgerIds,
-  loadPendingAccountIds,
   loadTransfers,
-  lockAccounts,
   lockHead,
-  writeBatch,
 } from './store.ts';
-import { type AccountEvent, type TransferEvent, TransferFlags } from './types.ts';
+import {
+  type Account,
+  type AccountEvent,
+  type PendingState,
+  type Transfer,
+  type TransferEvent,
+  TransferFlags,
+} from './types.ts';
 
 /**
  * Group commit: one writer per process coalesces whatever callers have submitted into one
  * database transaction (up to `batchEventsMax` events), validates it in order with the pure
- * state machine, writes it with set-based statements, commits once, then answers each caller.
- * The whole batch is retried on serialization failure or deadlock.
+ * state machine, writes it with one set-based statement, commits once, then answers each
+ * caller.
+ *
+ * Concurrency control is one row: every batch, in every process, locks `ledger_head` first.
+ * The head's (sequence, hash) names the exact ledger state, which lets the writer pipeline:
+ * while batch N commits, batch N+1 is validated against N's in-memory result and then waits
+ * on the head lock; it writes only if the head is exactly the one N produced, and otherwise
+ * (N failed, or another process wrote) it is re-run from the database. Results are thus
+ * always those of a serial execution.
  */
 export type Command =
   | { kind: 'accounts'; events: readonly AccountEvent[] }
@@ -37,8 +51,10 @@ export interface WriterOptions {
   queueEventsMax?: number;
   /** A submission still queued after this long fails with `ledger_overloaded`. */
   queueWaitMsMax?: number;
-  /** Attempts per batch on serialization failure or deadlock. */
-  attemptsMax?: number;
+  /** Batches in flight at once (1 = no pipelining). */
+  pipelineDepth?: number;
+  /** Most accounts kept in the in-memory balance cache before it is dropped. */
+  cacheAccountsMax?: number;
 }
 
 interface Submission {
@@ -49,35 +65,67 @@ interface Submission {
   reject: (error: unknown) => void;
 }
 
+/** A batch validated in memory and ready to write. */
+interface Prepared {
+  outcomes: CommandOutcome[];
+  /** The head this batch was validated against; it may only be written on top of it. */
+  base: Head;
+  /** The head after this batch. */
+  tip: Head;
+  /** Statement parameters, or null when nothing was applied. */
+  write: unknown[] | null;
+  accounts: Map<string, Account>;
+  transfers: Map<string, Transfer>;
+  pending: Map<string, PendingState>;
+}
+
+/** After a speculation fails, this many batches run unpipelined (another process is active). */
+const SPECULATION_PAUSE_BATCHES = 16;
+
 export class GroupCommitWriter {
   private readonly queue: Submission[] = [];
   private queuedEvents = 0;
   private running: Promise<void> | null = null;
   private closed = false;
   private ledgerIds: Set<number> | null = null;
-  private readonly batchEventsMax: number;
-  private readonly queueEventsMax: number;
-  private readonly queueWaitMsMax: number;
-  private readonly attemptsMax: number;
-  /** Batches committed by this writer (for metrics and tests). */
-  batchesCommitted = 0;
+  private readonly options: Required<WriterOptions>;
+
+  // Speculative state: the ledger after every batch prepared so far (committed or in flight).
+  private tip: Head | null = null;
+  private readonly cache = new Map<string, Account>();
+  /** Transfers and pending states written by batches still in flight, by id. */
+  private readonly inflightTransfers = new Map<string, Transfer>();
+  private readonly inflightPending = new Map<string, PendingState>();
+  private epoch = 0;
+  private speculationPaused = 0;
+
+  /** Batches committed by this writer, and batches re-run after a failed speculation. */
+  readonly stats = { batchesCommitted: 0, speculationsFailed: 0 };
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     options: WriterOptions = {},
   ) {
-    this.batchEventsMax = options.batchEventsMax ?? 8190;
-    this.queueEventsMax = options.queueEventsMax ?? 262_144;
-    this.queueWaitMsMax = options.queueWaitMsMax ?? 10_000;
-    this.attemptsMax = options.attemptsMax ?? 8;
+    this.options = {
+      batchEventsMax: options.batchEventsMax ?? 8190,
+      queueEventsMax: options.queueEventsMax ?? 262_144,
+      queueWaitMsMax: options.queueWaitMsMax ?? 10_000,
+      pipelineDepth: options.pipelineDepth ?? 2,
+      cacheAccountsMax: options.cacheAccountsMax ?? 200_000,
+    };
+  }
+
+  get batchesCommitted(): number {
+    return this.stats.batchesCommitted;
   }
 
   submit(command: Command): Promise<CommandOutcome> {
-    if (this.closed)
+    if (this.closed) {
       return Promise.reject(new AppError('unavailable', 'ledger_closed', 'The ledger writer is closed.'));
-    const size = Math.max(1, command.kind === 'expire' ? command.pendingIds.length : command.events.length);
-    if (this.queuedEvents + size > this.queueEventsMax) {
+    }
+    const size = commandSize(command);
+    if (this.queuedEvents + size > this.options.queueEventsMax) {
       return Promise.reject(
         new AppError(
           'unavailable',
@@ -92,7 +140,8 @@ export class GroupCommitWriter {
     return new Promise((resolve, reject) => {
       this.queue.push({ command, size, enqueuedAt: performance.now(), resolve, reject });
       this.queuedEvents += size;
-      this.running ??= this.drainQueue();
+      // Start on the next turn of the event loop, so callers submitting together share a batch.
+      this.running ??= new Promise<void>((started) => setImmediate(started)).then(() => this.drainQueue());
     });
   }
 
@@ -103,10 +152,24 @@ export class GroupCommitWriter {
   }
 
   private async drainQueue(): Promise<void> {
+    const inflight: Promise<void>[] = [];
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || inflight.length > 0) {
+        if (this.queue.length === 0 || inflight.length >= this.options.pipelineDepth) {
+          await inflight.shift();
+          continue;
+        }
         const batch = this.takeBatch();
-        if (batch.length > 0) await this.commitOrSplit(batch);
+        if (batch.length === 0) continue;
+        const previous = inflight[inflight.length - 1] ?? Promise.resolve();
+        const prepared = await this.prepareSpeculatively(batch.map((submission) => submission.command));
+        if (prepared === null) {
+          // Unpipelined: wait for everything in flight, then run from the database.
+          await Promise.all(inflight.splice(0));
+          await this.commitOrSplit(batch);
+        } else {
+          inflight.push(this.finishSpeculative(batch, prepared, previous));
+        }
       }
     } finally {
       this.running = null;
@@ -119,10 +182,10 @@ export class GroupCommitWriter {
     const now = performance.now();
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (batch.length > 0 && events + next.size > this.batchEventsMax) break;
+      if (batch.length > 0 && events + next.size > this.options.batchEventsMax) break;
       this.queue.shift();
       this.queuedEvents -= next.size;
-      if (now - next.enqueuedAt > this.queueWaitMsMax) {
+      if (now - next.enqueuedAt > this.options.queueWaitMsMax) {
         next.reject(
           new AppError('unavailable', 'ledger_overloaded', 'The ledger did not reach this request in time.'),
         );
@@ -134,10 +197,90 @@ export class GroupCommitWriter {
     return batch;
   }
 
-  /** A batch that fails for a non-retryable reason is re-run per caller, so one cannot sink the rest. */
-  private async commitOrSplit(batch: Submission[]): Promise<void> {
+  /** Validates a batch on top of the in-memory tip; null when there is no trusted tip. */
+  private async prepareSpeculatively(commands: readonly Command[]): Promise<Prepared | null> {
+    if (this.tip === null || this.options.pipelineDepth < 2) return null;
+    if (this.speculationPaused > 0) {
+      this.speculationPaused--;
+      return null;
+    }
+    const epoch = this.epoch;
     try {
-      const outcomes = await this.commit(batch.map((submission) => submission.command));
+      const prepared = await this.prepare(this.db, commands, this.tip, true, false);
+      if (epoch !== this.epoch) return null;
+      this.publish(prepared);
+      return prepared;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Makes a prepared batch the new tip, so the next batch can build on it. */
+  private publish(prepared: Prepared): void {
+    this.tip = prepared.tip;
+    for (const [id, account] of prepared.accounts) this.cache.set(id, account);
+    for (const [id, transfer] of prepared.transfers) this.inflightTransfers.set(id, transfer);
+    for (const [id, state] of prepared.pending) this.inflightPending.set(id, state);
+    if (this.cache.size > this.options.cacheAccountsMax) this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.epoch++;
+    this.tip = null;
+    this.cache.clear();
+    this.inflightTransfers.clear();
+    this.inflightPending.clear();
+  }
+
+  private async finishSpeculative(
+    batch: Submission[],
+    prepared: Prepared,
+    previous: Promise<void>,
+  ): Promise<void> {
+    let committed = false;
+    let duplicateId = false;
+    try {
+      committed = await this.db.transaction(
+        async (tx) => {
+          const head = await lockHead(tx);
+          if (head.sequence !== prepared.base.sequence || !head.hash.equals(prepared.base.hash)) return false;
+          if (prepared.write) await executeBatchWrite(tx, prepared.write);
+          return true;
+        },
+        { maxAttempts: 1 },
+      );
+    } catch (error) {
+      duplicateId = isDuplicateTransferId(error);
+    }
+    if (committed) {
+      this.stats.batchesCommitted++;
+      for (const [id, transfer] of prepared.transfers) {
+        if (this.inflightTransfers.get(id) === transfer) this.inflightTransfers.delete(id);
+      }
+      for (const [id, state] of prepared.pending) {
+        if (this.inflightPending.get(id) === state) this.inflightPending.delete(id);
+      }
+      batch.forEach((submission, index) => {
+        submission.resolve(prepared.outcomes[index]!);
+      });
+      return;
+    }
+    this.invalidate();
+    if (!duplicateId) {
+      this.stats.speculationsFailed++;
+      this.speculationPaused = SPECULATION_PAUSE_BATCHES;
+    }
+    await previous;
+    await this.commitOrSplit(batch, duplicateId);
+  }
+
+  /** A batch that fails for a non-retryable reason is re-run per caller, so one cannot sink the rest. */
+  private async commitOrSplit(batch: Submission[], lookUpExisting = false): Promise<void> {
+    try {
+      const outcomes = await this.commitFromDatabase(
+        batch.map((submission) => submission.command),
+        lookUpExisting,
+      );
       batch.forEach((submission, index) => {
         submission.resolve(outcomes[index]!);
       });
@@ -146,56 +289,144 @@ export class GroupCommitWriter {
         batch[0]!.reject(error);
         return;
       }
-      for (const submission of batch) await this.commitOrSplit([submission]);
+      for (const submission of batch) await this.commitOrSplit([submission], lookUpExisting);
     }
   }
 
-  private async commit(commands: readonly Command[]): Promise<CommandOutcome[]> {
-    const outcomes = await this.db.transaction((tx) => this.runBatch(tx, commands), {
-      maxAttempts: this.attemptsMax,
-    });
-    this.batchesCommitted++;
-    return outcomes;
+  /** The unpipelined path: lock the head, load everything from the database, write, commit. */
+  private async commitFromDatabase(
+    commands: readonly Command[],
+    lookUpFirst: boolean,
+  ): Promise<CommandOutcome[]> {
+    // The first attempt normally assumes new transfer ids (the common case) and skips looking
+    // them up; a duplicate id then fails the insert and the batch re-runs with the lookup.
+    for (let lookUpExisting = lookUpFirst; ; lookUpExisting = true) {
+      this.invalidate();
+      try {
+        const prepared = await this.db.transaction(async (tx) => {
+          const head = await lockHead(tx);
+          const batch = await this.prepare(tx, commands, head, false, lookUpExisting);
+          if (batch.write) await executeBatchWrite(tx, batch.write);
+          return batch;
+        });
+        this.stats.batchesCommitted++;
+        this.tip = prepared.tip;
+        for (const [id, account] of prepared.accounts) this.cache.set(id, account);
+        return prepared.outcomes;
+      } catch (error) {
+        this.invalidate();
+        if (!lookUpExisting && isDuplicateTransferId(error)) continue;
+        throw error;
+      }
+    }
   }
 
-  private async runBatch(tx: pg.PoolClient, commands: readonly Command[]): Promise<CommandOutcome[]> {
+  /**
+   * Loads what the batch needs (from the speculative state first when `useCache`), runs the
+   * state machine, and builds the write. Reads made here before the head lock are safe: the
+   * head check at write time rejects the batch if anything changed since.
+   */
+  private async prepare(
+    q: Queryable,
+    commands: readonly Command[],
+    base: Head,
+    useCache: boolean,
+    lookUpExisting: boolean,
+  ): Promise<Prepared> {
     const { accountIds, transferIds, pendingIds } = collectIds(commands);
-    for (const id of await loadPendingAccountIds(tx, [...pendingIds])) accountIds.add(id);
-    const accounts = await lockAccounts(tx, [...accountIds].sort());
-    const head = await lockHead(tx);
-    const { transfers, pending } = await loadTransfers(tx, [...transferIds]);
-    if (commands.some((command) => command.kind === 'accounts') || this.ledgerIds === null) {
-      this.ledgerIds = await loadLedgerIds(tx);
+    const transfers = new Map<string, Transfer>();
+    const pending = new Map<string, PendingState>();
+    const toLoad: string[] = [];
+    for (const id of lookUpExisting ? transferIds : pendingIds) {
+      const transfer = useCache ? this.inflightTransfers.get(id) : undefined;
+      if (!transfer) {
+        toLoad.push(id);
+        continue;
+      }
+      transfers.set(id, transfer);
+      const state = this.inflightPending.get(id);
+      if (state) pending.set(id, state);
+    }
+    if (useCache) {
+      // Ids created by a batch still in flight are existing transfers too.
+      for (const id of transferIds) {
+        const transfer = this.inflightTransfers.get(id);
+        if (transfer && !transfers.has(id)) transfers.set(id, transfer);
+      }
+    }
+    const loaded = await loadTransfers(q, toLoad);
+    for (const [id, transfer] of loaded.transfers) transfers.set(id, transfer);
+    for (const [id, state] of loaded.pending) if (!pending.has(id)) pending.set(id, state);
+    for (const id of pendingIds) {
+      const target = transfers.get(id);
+      if (target) accountIds.add(target.debitAccountId).add(target.creditAccountId);
+    }
+
+    const accounts = new Map<string, Account>();
+    const missing: string[] = [];
+    for (const id of accountIds) {
+      const cached = useCache ? this.cache.get(id) : undefined;
+      if (cached) accounts.set(id, cached);
+      else missing.push(id);
+    }
+    for (const [id, account] of await loadAccounts(q, missing)) accounts.set(id, account);
+    if (this.ledgerIds === null || commands.some((command) => command.kind === 'accounts')) {
+      this.ledgerIds = await loadLedgerIds(q);
     }
 
     const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending });
     const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
-    const timestampFirst = clockNs > head.timestampLast ? clockNs : head.timestampLast + 1n;
-    let timestamp = timestampFirst;
+    let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
     const outcomes: CommandOutcome[] = [];
     for (const command of commands) {
       if (command.kind === 'accounts') outcomes.push(machine.createAccounts(command.events, timestamp));
       else if (command.kind === 'transfers')
         outcomes.push(machine.createTransfers(command.events, timestamp));
       else outcomes.push(machine.expirePending(command.pendingIds, timestamp));
-      timestamp += BigInt(
-        Math.max(1, command.kind === 'expire' ? command.pendingIds.length : command.events.length),
-      );
+      timestamp += BigInt(commandSize(command));
     }
 
-    const events = journalEvents(machine.effects);
-    if (events.length === 0) return outcomes;
-    await writeBatch(tx, machine.effects, accounts, pending, {
-      sequence: head.sequence + 1n,
+    const effects = machine.effects;
+    const changedTransfers = new Map(effects.transfersCreated.map((transfer) => [transfer.id, transfer]));
+    const changedPending = new Map<string, PendingState>();
+    for (const entry of [...effects.pendingCreated, ...effects.pendingResolved])
+      changedPending.set(entry.id, pending.get(entry.id)!);
+    for (const id of changedPending.keys())
+      if (!changedTransfers.has(id)) changedTransfers.set(id, transfers.get(id)!);
+    const events = journalEvents(effects);
+    if (events.length === 0) {
+      return {
+        outcomes,
+        base,
+        tip: base,
+        write: null,
+        accounts,
+        transfers: changedTransfers,
+        pending: changedPending,
+      };
+    }
+    const hash = batchHash(base.hash, events);
+    const tip: Head = { sequence: base.sequence + 1n, hash, timestampLast: timestamp - 1n };
+    const write = buildBatchWrite(effects, accounts, pending, {
+      sequence: tip.sequence,
       timestampFirst: eventTimestamp(events[0]!),
       timestampLast: eventTimestamp(events[events.length - 1]!),
       eventCount: events.length,
-      previousHash: head.hash,
-      hash: batchHash(head.hash, events),
-      headTimestampLast: timestamp - 1n,
+      previousHash: base.hash,
+      hash,
+      headTimestampLast: tip.timestampLast,
     });
-    return outcomes;
+    return { outcomes, base, tip, write, accounts, transfers: changedTransfers, pending: changedPending };
   }
+}
+
+function commandSize(command: Command): number {
+  return Math.max(1, command.kind === 'expire' ? command.pendingIds.length : command.events.length);
+}
+
+function isDuplicateTransferId(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === '23505' && constraint === 'ledger_transfers_pkey';
 }
 
 function collectIds(commands: readonly Command[]) {
