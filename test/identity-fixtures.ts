@@ -17,7 +17,11 @@ export async function latestCode(app: TestApp, phone: string): Promise<string> {
 }
 
 export async function signIn(app: TestApp, phone: string): Promise<SignedIn> {
-  const sent = await app.http.inject({ method: 'POST', url: '/v1/auth/sms-codes', payload: { phone, purpose: 'login' } });
+  const sent = await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/sms-codes',
+    payload: { phone, purpose: 'login' },
+  });
   assert.equal(sent.statusCode, 202, sent.body);
   const login = await app.http.inject({
     method: 'POST',
@@ -57,7 +61,11 @@ export function deviceKey(keyType: 'p256' | 'ed25519'): DeviceKey {
 export async function registerDevice(
   app: TestApp,
   who: SignedIn,
-  options: { keyType?: 'p256' | 'ed25519'; kind?: 'phone' | 'browser' | 'wearable'; userVerification?: boolean } = {},
+  options: {
+    keyType?: 'p256' | 'ed25519';
+    kind?: 'phone' | 'browser' | 'wearable';
+    userVerification?: boolean;
+  } = {},
 ): Promise<{ deviceId: string; key: DeviceKey }> {
   const key = deviceKey(options.keyType ?? 'p256');
   const challenge = await app.http.inject({

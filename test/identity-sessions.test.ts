@@ -26,7 +26,8 @@ test('an SMS code works once, expires, and dies after five wrong guesses', async
   const phone = '13800000102';
   await app.http.inject({ method: 'POST', url: '/v1/auth/sms-codes', payload: { phone, purpose: 'login' } });
   const code = await latestCode(app, phone);
-  const login = (c: string) => app.http.inject({ method: 'POST', url: '/v1/auth/login', payload: { phone, code: c } });
+  const login = (c: string) =>
+    app.http.inject({ method: 'POST', url: '/v1/auth/login', payload: { phone, code: c } });
   assert.equal((await login(code)).statusCode, 200);
   const reused = await login(code);
   assert.equal(reused.statusCode, 401);
@@ -48,7 +49,8 @@ test('an SMS code works once, expires, and dies after five wrong guesses', async
 
 test('codes to one number are throttled', async () => {
   const phone = '13800000103';
-  const send = () => app.http.inject({ method: 'POST', url: '/v1/auth/sms-codes', payload: { phone, purpose: 'login' } });
+  const send = () =>
+    app.http.inject({ method: 'POST', url: '/v1/auth/sms-codes', payload: { phone, purpose: 'login' } });
   assert.equal((await send()).statusCode, 202);
   const again = await send();
   assert.equal(again.statusCode, 429);
@@ -70,7 +72,11 @@ test('refresh rotates; reusing an old refresh token ends the session and its acc
   assert.equal(errorCode(reuse), 'refresh_token_reused');
   // The whole family is gone: the newest refresh token and the access token too.
   assert.equal(errorCode(await refresh(next.refresh_token)), 'session_revoked');
-  const me = await app.http.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${next.access_token}` } });
+  const me = await app.http.inject({
+    method: 'GET',
+    url: '/v1/me',
+    headers: { authorization: `Bearer ${next.access_token}` },
+  });
   assert.equal(me.statusCode, 401);
   assert.equal(errorCode(me), 'session_revoked');
 });
@@ -80,24 +86,51 @@ test('sessions can be listed and revoked; logout ends the current one at once', 
   const laptop = await signIn(app, phone);
   clock.advance(61_000);
   const phoneSession = await signIn(app, phone);
-  const list = await app.http.inject({ method: 'GET', url: `/v1/users/${laptop.userId}/sessions`, headers: laptop.headers });
+  const list = await app.http.inject({
+    method: 'GET',
+    url: `/v1/users/${laptop.userId}/sessions`,
+    headers: laptop.headers,
+  });
   assert.equal(list.json().sessions.length, 2);
   const other = list.json().sessions.find((s: { current: boolean }) => !s.current);
-  const revoke = await app.http.inject({ method: 'DELETE', url: `/v1/sessions/${other.id}`, headers: laptop.headers });
+  const revoke = await app.http.inject({
+    method: 'DELETE',
+    url: `/v1/sessions/${other.id}`,
+    headers: laptop.headers,
+  });
   assert.equal(revoke.statusCode, 204);
-  assert.equal((await app.http.inject({ method: 'GET', url: '/v1/me', headers: phoneSession.headers })).statusCode, 401);
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: '/v1/me', headers: phoneSession.headers })).statusCode,
+    401,
+  );
 
-  const logout = await app.http.inject({ method: 'POST', url: '/v1/auth/logout', headers: laptop.headers, payload: {} });
+  const logout = await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/logout',
+    headers: laptop.headers,
+    payload: {},
+  });
   assert.equal(logout.statusCode, 204);
-  assert.equal((await app.http.inject({ method: 'GET', url: '/v1/me', headers: laptop.headers })).statusCode, 401);
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: '/v1/me', headers: laptop.headers })).statusCode,
+    401,
+  );
 });
 
 test('an expired access token and a forged one are refused with distinct codes', async () => {
   const user = await signIn(app, '13800000106');
   const forged = `${user.accessToken.slice(0, -4)}AAAA`;
-  const bad = await app.http.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${forged}` } });
+  const bad = await app.http.inject({
+    method: 'GET',
+    url: '/v1/me',
+    headers: { authorization: `Bearer ${forged}` },
+  });
   assert.equal(errorCode(bad), 'access_token_invalid');
-  const garbage = await app.http.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer nonsense' } });
+  const garbage = await app.http.inject({
+    method: 'GET',
+    url: '/v1/me',
+    headers: { authorization: 'Bearer nonsense' },
+  });
   assert.equal(errorCode(garbage), 'token_invalid');
   clock.advance(601_000);
   const expired = await app.http.inject({ method: 'GET', url: '/v1/me', headers: user.headers });
@@ -114,7 +147,14 @@ test('a frozen account is locked out everywhere', async () => {
   });
   assert.equal(freeze.statusCode, 200, freeze.body);
   assert.equal(freeze.json().status, 'frozen');
-  assert.equal((await app.http.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode, 401);
-  const refresh = await app.http.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.refreshToken } });
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode,
+    401,
+  );
+  const refresh = await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/refresh',
+    payload: { refresh_token: user.refreshToken },
+  });
   assert.equal(refresh.statusCode, 401);
 });

@@ -33,7 +33,14 @@ export async function appendAudit(tx: Queryable, at: Date, entry: AuditEntry): P
   const { last_seq, last_hash } = head.rows[0]!;
   const details = JSON.parse(canonicalJson(entry.details ?? {})) as Record<string, unknown>;
   const seq = last_seq + 1n;
-  const hash = auditHash(last_hash, { seq, at, actor: entry.actor, action: entry.action, subject: entry.subject, details });
+  const hash = auditHash(last_hash, {
+    seq,
+    at,
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    details,
+  });
   await tx.query(
     `INSERT INTO identity_audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -63,8 +70,10 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5000): Promise
       [expectedSeq, batchSize],
     );
     for (const row of rows) {
-      if (row.seq !== expectedSeq) violations.push(`audit seq ${expectedSeq} is missing (next is ${row.seq})`);
-      if (row.prev_hash !== previousHash) violations.push(`audit seq ${row.seq}: prev_hash does not link to the row before`);
+      if (row.seq !== expectedSeq)
+        violations.push(`audit seq ${expectedSeq} is missing (next is ${row.seq})`);
+      if (row.prev_hash !== previousHash)
+        violations.push(`audit seq ${row.seq}: prev_hash does not link to the row before`);
       const recomputed = auditHash(row.prev_hash, row);
       if (recomputed !== row.hash) violations.push(`audit seq ${row.seq}: content does not match its hash`);
       previousHash = row.hash;

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { idCheckCharacter, isValidChineseId, makeChineseId, maskIdNumber, normalizeIdNumber } from './chinese-id.ts';
+import {
+  idCheckCharacter,
+  isValidChineseId,
+  makeChineseId,
+  maskIdNumber,
+  normalizeIdNumber,
+} from './chinese-id.ts';
 
 test('a published sample ID number validates and a changed digit does not', () => {
   // GB 11643 worked example.
@@ -10,7 +16,10 @@ test('a published sample ID number validates and a changed digit does not', () =
   assert.ok(!isValidChineseId('11010519491231003X'));
   assert.ok(!isValidChineseId('11010519491231002'));
   assert.ok(!isValidChineseId('11010519491331002X'), 'month 13 is not a date');
-  assert.ok(!isValidChineseId('11010519490230002X'.slice(0, 17) + idCheckCharacter('11010519490230002')), 'Feb 30');
+  assert.ok(
+    !isValidChineseId('11010519490230002X'.slice(0, 17) + idCheckCharacter('11010519490230002')),
+    'Feb 30',
+  );
 });
 
 test('normalization accepts spaces and a lower-case x', () => {

@@ -44,7 +44,10 @@ export function identitySettings(config: Config): IdentitySettings {
     pinLockSeconds: config.pinLockSeconds,
     challengeTtlSeconds: config.challengeTtlSeconds,
     webauthnRpId: config.webauthnRpId,
-    webauthnOrigins: config.webauthnOrigins.split(',').map((o) => o.trim()).filter(Boolean),
+    webauthnOrigins: config.webauthnOrigins
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     limits: {
       classILifetime: fen(config.limitClassILifetime),
       classYearly: { 2: fen(config.limitClassIIYearly), 3: fen(config.limitClassIIIYearly) },
@@ -74,11 +77,18 @@ export interface IdentitySecrets {
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function identitySecrets(config: Config): IdentitySecrets {
-  const secret = (name: string, fromEnv: string) => loadOrCreateSecret(config.dataDir, name, fromEnv || undefined);
-  const keyringSpec = config.idEncryptionKeys || `local1:${Buffer.from(secret('id-encryption-key', ''), 'base64url').toString('base64')}`;
+  const secret = (name: string, fromEnv: string) =>
+    loadOrCreateSecret(config.dataDir, name, fromEnv || undefined);
+  const keyringSpec =
+    config.idEncryptionKeys ||
+    `local1:${Buffer.from(secret('id-encryption-key', ''), 'base64url').toString('base64')}`;
   const seed = Buffer.from(secret('jwt-ed25519-seed', config.jwtSigningKey), 'base64url');
   if (seed.length !== 32) throw new Error('TUYERE_JWT_SIGNING_KEY must be a base64url 32-byte Ed25519 seed');
-  const signingKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const signingKey = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return {
     keyring: parseKeyring(keyringSpec),
     hmacKey: Buffer.from(secret('identity-hmac-key', config.identityHmacKey), 'utf8'),

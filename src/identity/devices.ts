@@ -1,7 +1,7 @@
 import {
   generateRegistrationOptions,
-  verifyRegistrationResponse,
   type RegistrationResponseJSON,
+  verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { Queryable } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
@@ -56,7 +56,10 @@ export function deviceView(device: DeviceRecord) {
 }
 
 export async function getDevice(db: Queryable, deviceId: string): Promise<DeviceRecord | undefined> {
-  const { rows } = await db.query<DeviceRecord>(`SELECT ${DEVICE_COLUMNS} FROM identity_devices WHERE id = $1`, [deviceId]);
+  const { rows } = await db.query<DeviceRecord>(
+    `SELECT ${DEVICE_COLUMNS} FROM identity_devices WHERE id = $1`,
+    [deviceId],
+  );
   return rows[0];
 }
 
@@ -97,14 +100,25 @@ export async function spendChallenge(
   userId: string,
   purpose: string,
 ): Promise<{ nonce: string; payload: Record<string, unknown>; expires_at: Date }> {
-  const { rows } = await tx.query<{ nonce: string; payload: Record<string, unknown>; expires_at: Date; used_at: Date | null }>(
+  const { rows } = await tx.query<{
+    nonce: string;
+    payload: Record<string, unknown>;
+    expires_at: Date;
+    used_at: Date | null;
+  }>(
     'SELECT nonce, payload, expires_at, used_at FROM identity_challenges WHERE id = $1 AND user_id = $2 AND purpose = $3 FOR UPDATE',
     [challengeId, userId, purpose],
   );
   const challenge = rows[0];
   if (!challenge) throw notFound('challenge_not_found', 'No such challenge; ask for a new one.');
-  if (challenge.used_at) throw new AppError('conflict', 'challenge_replayed', 'This challenge was already used; ask for a new one.');
-  if (challenge.expires_at.getTime() <= now.getTime()) throw new AppError('conflict', 'challenge_expired', 'This challenge has expired; ask for a new one.');
+  if (challenge.used_at)
+    throw new AppError(
+      'conflict',
+      'challenge_replayed',
+      'This challenge was already used; ask for a new one.',
+    );
+  if (challenge.expires_at.getTime() <= now.getTime())
+    throw new AppError('conflict', 'challenge_expired', 'This challenge has expired; ask for a new one.');
   await tx.query('UPDATE identity_challenges SET used_at = $2 WHERE id = $1', [challengeId, now]);
   return challenge;
 }
@@ -130,11 +144,17 @@ export async function startRawDeviceRegistration(context: IdentityContext, userI
     challenge_id: challenge.id,
     nonce: challenge.nonce,
     expires_at: challenge.expiresAt.toISOString(),
-    sign_format: 'JSON array ["tuyere-device-registration/v1", challenge_id, user_id, nonce, base64url(sha256(SPKI DER public key))]',
+    sign_format:
+      'JSON array ["tuyere-device-registration/v1", challenge_id, user_id, nonce, base64url(sha256(SPKI DER public key))]',
   };
 }
 
-export function rawRegistrationMessage(userId: string, challengeId: string, nonce: string, spki: Buffer): string {
+export function rawRegistrationMessage(
+  userId: string,
+  challengeId: string,
+  nonce: string,
+  spki: Buffer,
+): string {
   return canonicalDeviceRegistration({ challengeId, userId, nonce, publicKeyDigest: publicKeyDigest(spki) });
 }
 
@@ -142,7 +162,15 @@ export function rawRegistrationMessage(userId: string, challengeId: string, nonc
 export async function completeRawDeviceRegistration(
   context: IdentityContext,
   userId: string,
-  input: { challengeId: string; kind: DeviceKind; name: string; keyType: RawKeyType; publicKey: string; signature: string; userVerification: boolean },
+  input: {
+    challengeId: string;
+    kind: DeviceKind;
+    name: string;
+    keyType: RawKeyType;
+    publicKey: string;
+    signature: string;
+    userVerification: boolean;
+  },
 ): Promise<DeviceRecord> {
   const { spki } = parseRawPublicKey(input.keyType, input.publicKey);
   const now = context.clock.now();
@@ -151,19 +179,38 @@ export async function completeRawDeviceRegistration(
     const challenge = await spendChallenge(tx, now, input.challengeId, userId, 'device_registration');
     const message = rawRegistrationMessage(userId, input.challengeId, challenge.nonce, spki);
     if (!verifyRawSignature(input.keyType, spki, message, input.signature)) {
-      throw new AppError('unprocessable', 'signature_invalid', 'The signature does not verify with this public key over the registration challenge.');
+      throw new AppError(
+        'unprocessable',
+        'signature_invalid',
+        'The signature does not verify with this public key over the registration challenge.',
+      );
     }
     await assertRoomForDevice(tx, userId);
     await tx.query(
       `INSERT INTO identity_devices (id, user_id, kind, name, key_type, public_key, user_verification, daily_limit, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [id, userId, input.kind, input.name, input.keyType, spki, input.userVerification, defaultDailyLimit(context, input.kind), now],
+      [
+        id,
+        userId,
+        input.kind,
+        input.name,
+        input.keyType,
+        spki,
+        input.userVerification,
+        defaultDailyLimit(context, input.kind),
+        now,
+      ],
     );
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: 'device.registered',
       subject: `device:${id}`,
-      details: { user_id: userId, kind: input.kind, key_type: input.keyType, user_verification: input.userVerification },
+      details: {
+        user_id: userId,
+        kind: input.kind,
+        key_type: input.keyType,
+        user_verification: input.userVerification,
+      },
     });
   });
   return (await getDevice(context.db, id))!;
@@ -206,9 +253,18 @@ export async function completeWebauthnRegistration(
         requireUserVerification: false,
       });
     } catch (error) {
-      throw new AppError('unprocessable', 'webauthn_registration_invalid', `The passkey registration did not verify: ${(error as Error).message}`);
+      throw new AppError(
+        'unprocessable',
+        'webauthn_registration_invalid',
+        `The passkey registration did not verify: ${(error as Error).message}`,
+      );
     }
-    if (!verification.verified) throw new AppError('unprocessable', 'webauthn_registration_invalid', 'The passkey registration did not verify.');
+    if (!verification.verified)
+      throw new AppError(
+        'unprocessable',
+        'webauthn_registration_invalid',
+        'The passkey registration did not verify.',
+      );
     const { credential, userVerified } = verification.registrationInfo;
     await assertRoomForDevice(tx, userId);
     const clash = await tx.query('SELECT 1 FROM identity_devices WHERE credential_id = $1', [credential.id]);
@@ -216,7 +272,18 @@ export async function completeWebauthnRegistration(
     await tx.query(
       `INSERT INTO identity_devices (id, user_id, kind, name, key_type, public_key, credential_id, sign_count, user_verification, daily_limit, created_at)
        VALUES ($1, $2, $3, $4, 'webauthn', $5, $6, $7, $8, $9, $10)`,
-      [id, userId, input.kind, input.name, Buffer.from(credential.publicKey), credential.id, credential.counter, userVerified, defaultDailyLimit(context, input.kind), now],
+      [
+        id,
+        userId,
+        input.kind,
+        input.name,
+        Buffer.from(credential.publicKey),
+        credential.id,
+        credential.counter,
+        userVerified,
+        defaultDailyLimit(context, input.kind),
+        now,
+      ],
     );
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
@@ -245,7 +312,11 @@ export async function updateDevice(
     if (changes.dailyLimit !== undefined && !actor.staff) {
       const ceiling = device.daily_limit ?? defaultDailyLimit(context, device.kind);
       if (ceiling !== null && (changes.dailyLimit === null || changes.dailyLimit > ceiling)) {
-        throw new AppError('forbidden', 'device_limit_raise_forbidden', 'You can lower a device limit yourself; raising it needs support.');
+        throw new AppError(
+          'forbidden',
+          'device_limit_raise_forbidden',
+          'You can lower a device limit yourself; raising it needs support.',
+        );
       }
     }
     await tx.query(
@@ -259,14 +330,21 @@ export async function updateDevice(
       subject: `device:${deviceId}`,
       details: {
         user_id: device.user_id,
-        ...(changes.dailyLimit !== undefined ? { from: device.daily_limit?.toString() ?? null, to: changes.dailyLimit?.toString() ?? null } : {}),
+        ...(changes.dailyLimit !== undefined
+          ? { from: device.daily_limit?.toString() ?? null, to: changes.dailyLimit?.toString() ?? null }
+          : {}),
       },
     });
   });
   return (await getDevice(context.db, deviceId))!;
 }
 
-export async function disableDevice(context: IdentityContext, deviceId: string, actor: string, reason: string): Promise<DeviceRecord> {
+export async function disableDevice(
+  context: IdentityContext,
+  deviceId: string,
+  actor: string,
+  reason: string,
+): Promise<DeviceRecord> {
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
     const { rows } = await tx.query<{ user_id: string }>(
@@ -275,7 +353,12 @@ export async function disableDevice(context: IdentityContext, deviceId: string, 
       [deviceId, now, actor],
     );
     if (rows[0]) {
-      await appendAudit(tx, now, { actor, action: 'device.disabled', subject: `device:${deviceId}`, details: { user_id: rows[0].user_id, reason } });
+      await appendAudit(tx, now, {
+        actor,
+        action: 'device.disabled',
+        subject: `device:${deviceId}`,
+        details: { user_id: rows[0].user_id, reason },
+      });
     }
   });
   const device = await getDevice(context.db, deviceId);
@@ -284,5 +367,6 @@ export async function disableDevice(context: IdentityContext, deviceId: string, 
 }
 
 export function assertDeviceName(name: string): void {
-  if (name.trim().length === 0) throw invalid('device_name_invalid', 'Give the device a name, e.g. "Alice\'s phone".');
+  if (name.trim().length === 0)
+    throw invalid('device_name_invalid', 'Give the device a name, e.g. "Alice\'s phone".');
 }

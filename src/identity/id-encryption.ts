@@ -15,7 +15,10 @@ export interface Keyring {
 export function parseKeyring(spec: string): Keyring {
   const keys = new Map<string, Buffer>();
   let currentKeyId = '';
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const separator = part.indexOf(':');
     if (separator <= 0) throw new Error('TUYERE_ID_ENCRYPTION_KEYS entries must look like keyId:base64key');
     const id = part.slice(0, separator);
@@ -44,7 +47,8 @@ export function decryptField(keyring: Keyring, keyId: string, ciphertext: Buffer
   const decipher = createDecipheriv('aes-256-gcm', key, ciphertext.subarray(0, 12));
   decipher.setAAD(Buffer.from(keyId));
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
-  return Buffer.concat([decipher.update(ciphertext.subarray(12, ciphertext.length - 16)), decipher.final()]).toString(
-    'utf8',
-  );
+  return Buffer.concat([
+    decipher.update(ciphertext.subarray(12, ciphertext.length - 16)),
+    decipher.final(),
+  ]).toString('utf8');
 }

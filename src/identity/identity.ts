@@ -8,7 +8,13 @@ import { cryptoRandom, type RandomSource } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
 import { type AuditEntry, appendAudit, readAudit, verifyAuditChain } from './audit.ts';
 import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
-import { type LimitCheck, type LimitDecision, checkAndReserve, limitsOverview, releaseReservation } from './limits.ts';
+import {
+  checkAndReserve,
+  type LimitCheck,
+  type LimitDecision,
+  limitsOverview,
+  releaseReservation,
+} from './limits.ts';
 import { API_KEY_PREFIX, principalFromApiKey } from './merchants.ts';
 import {
   authorizePayment,
@@ -81,7 +87,10 @@ export class Identity {
     return authorizePayment(this.context, request);
   }
 
-  createPaymentChallenge(userId: string, input: { amount: bigint; currency: string; payee: string; purpose: string }) {
+  createPaymentChallenge(
+    userId: string,
+    input: { amount: bigint; currency: string; payee: string; purpose: string },
+  ) {
     return createPaymentChallenge(this.context, userId, input);
   }
 
@@ -129,7 +138,9 @@ export class Identity {
   }
 
   /** Signs in a user without SMS (demo seeding and tests only). */
-  async issueSessionForTesting(phone: string): Promise<{ user: UserRecord; accessToken: string; refreshToken: string }> {
+  async issueSessionForTesting(
+    phone: string,
+  ): Promise<{ user: UserRecord; accessToken: string; refreshToken: string }> {
     const { user } = await findOrCreateUser(this.context, phone);
     const tokens = await openSession(this.context, 'user', user.id, 'test');
     return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };

@@ -14,7 +14,11 @@ export type AccountClass = 1 | 2 | 3;
  * - single_factor: password-free (the session alone).
  */
 export type VerificationStrength = 'signature' | 'two_factor' | 'single_factor';
-export const VERIFICATION_STRENGTHS: readonly VerificationStrength[] = ['signature', 'two_factor', 'single_factor'];
+export const VERIFICATION_STRENGTHS: readonly VerificationStrength[] = [
+  'signature',
+  'two_factor',
+  'single_factor',
+];
 
 export const PAYMENT_METHODS = [
   'balance_payment',

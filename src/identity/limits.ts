@@ -41,12 +41,19 @@ class Denied extends Error {
 }
 
 async function accountClassOf(context: IdentityContext, userId: string): Promise<AccountClass> {
-  const { rows } = await context.db.query<{ account_class: number }>('SELECT account_class FROM identity_users WHERE id = $1', [userId]);
+  const { rows } = await context.db.query<{ account_class: number }>(
+    'SELECT account_class FROM identity_users WHERE id = $1',
+    [userId],
+  );
   if (!rows[0]) throw conflict('account_unknown', 'No such user account.');
   return rows[0].account_class as AccountClass;
 }
 
-async function usedOn(context: IdentityContext, userId: string, charge: Pick<CounterCharge, 'counter' | 'period'>) {
+async function usedOn(
+  context: IdentityContext,
+  userId: string,
+  charge: Pick<CounterCharge, 'counter' | 'period'>,
+) {
   const { rows } = await context.db.query<{ used: bigint; payments: number }>(
     'SELECT used, payments FROM identity_limit_counters WHERE user_id = $1 AND counter = $2 AND period = $3',
     [userId, charge.counter, charge.period],
@@ -65,7 +72,10 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   if (existing.rows[0]) {
     const row = existing.rows[0];
     if (row.user_id !== check.userId || row.amount !== check.amount) {
-      throw conflict('reservation_exists_with_different_fields', 'This reservation id was already used for another payment.');
+      throw conflict(
+        'reservation_exists_with_different_fields',
+        'This reservation id was already used for another payment.',
+      );
     }
     if (row.state === 'reserved') return { allowed: true, reservationId };
     throw conflict('reservation_released', 'This reservation was released; use a new id.');
@@ -114,7 +124,11 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   return { allowed: true, reservationId };
 }
 
-async function denial(context: IdentityContext, userId: string, charge: CounterCharge): Promise<LimitDecision> {
+async function denial(
+  context: IdentityContext,
+  userId: string,
+  charge: CounterCharge,
+): Promise<LimitDecision> {
   const { used } = await usedOn(context, userId, charge);
   return { allowed: false, reason: charge.denial, cap: charge.cap, used, counter: charge.counter };
 }
@@ -123,7 +137,11 @@ async function denial(context: IdentityContext, userId: string, charge: CounterC
 export async function releaseReservation(context: IdentityContext, reservationId: string): Promise<boolean> {
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ user_id: string; amount: bigint; counters: Array<{ counter: string; period: string }> }>(
+    const { rows } = await tx.query<{
+      user_id: string;
+      amount: bigint;
+      counters: Array<{ counter: string; period: string }>;
+    }>(
       `UPDATE identity_limit_reservations SET state = 'released', released_at = $2
        WHERE id = $1 AND state = 'reserved' RETURNING user_id, amount, counters`,
       [reservationId, now],
@@ -150,29 +168,67 @@ export interface LimitLine {
 }
 
 /** What a user has left today and this year, for the app and for support staff. */
-export async function limitsOverview(context: IdentityContext, userId: string, at: Date = context.clock.now()): Promise<LimitLine[]> {
+export async function limitsOverview(
+  context: IdentityContext,
+  userId: string,
+  at: Date = context.clock.now(),
+): Promise<LimitLine[]> {
   const accountClass = await accountClassOf(context, userId);
   const today = businessDate(at, context.settings.timeZone);
   const { limits } = context.settings;
   const lines: Array<{ name: string; counter: string; period: string; cap: bigint | null }> = [
     accountClass === 1
       ? { name: 'class_i_lifetime', counter: 'balance_lifetime', period: 'all', cap: limits.classILifetime }
-      : { name: `class_${accountClass === 2 ? 'ii' : 'iii'}_yearly`, counter: 'balance_yearly', period: today.slice(0, 4), cap: limits.classYearly[accountClass] },
-    { name: 'daily_signature', counter: 'strength:signature', period: today, cap: limits.dailyByStrength.signature },
-    { name: 'daily_two_factor', counter: 'strength:two_factor', period: today, cap: limits.dailyByStrength.two_factor },
-    { name: 'daily_password_free', counter: 'strength:single_factor', period: today, cap: limits.dailyByStrength.single_factor },
-    { name: 'daily_static_qr', counter: 'method:static_qr', period: today, cap: limits.methodDaily.static_qr ?? null },
+      : {
+          name: `class_${accountClass === 2 ? 'ii' : 'iii'}_yearly`,
+          counter: 'balance_yearly',
+          period: today.slice(0, 4),
+          cap: limits.classYearly[accountClass],
+        },
+    {
+      name: 'daily_signature',
+      counter: 'strength:signature',
+      period: today,
+      cap: limits.dailyByStrength.signature,
+    },
+    {
+      name: 'daily_two_factor',
+      counter: 'strength:two_factor',
+      period: today,
+      cap: limits.dailyByStrength.two_factor,
+    },
+    {
+      name: 'daily_password_free',
+      counter: 'strength:single_factor',
+      period: today,
+      cap: limits.dailyByStrength.single_factor,
+    },
+    {
+      name: 'daily_static_qr',
+      counter: 'method:static_qr',
+      period: today,
+      cap: limits.methodDaily.static_qr ?? null,
+    },
   ];
   const out: LimitLine[] = [];
   for (const line of lines) {
     const { used } = await usedOn(context, userId, line);
     const left = remaining(line.cap, used);
-    out.push({ name: line.name, period: line.period, cap: line.cap?.toString() ?? null, used: used.toString(), remaining: left?.toString() ?? null });
+    out.push({
+      name: line.name,
+      period: line.period,
+      cap: line.cap?.toString() ?? null,
+      used: used.toString(),
+      remaining: left?.toString() ?? null,
+    });
   }
   return out;
 }
 
 /** Today's password-free usage, for authorizePayment's step-up decision. */
 export async function passwordFreeUsage(context: IdentityContext, userId: string, at: Date) {
-  return usedOn(context, userId, { counter: 'strength:single_factor', period: businessDate(at, context.settings.timeZone) });
+  return usedOn(context, userId, {
+    counter: 'strength:single_factor',
+    period: businessDate(at, context.settings.timeZone),
+  });
 }

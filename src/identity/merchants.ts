@@ -50,12 +50,16 @@ export async function createMerchant(context: IdentityContext, name: string, act
   const now = context.clock.now();
   const merchantId = id ?? uuidv7(now.getTime());
   await context.db.transaction(async (tx) => {
-    await tx.query('INSERT INTO identity_merchants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [
-      merchantId,
-      name,
-      now,
-    ]);
-    await appendAudit(tx, now, { actor, action: 'merchant.created', subject: `merchant:${merchantId}`, details: { name } });
+    await tx.query(
+      'INSERT INTO identity_merchants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
+      [merchantId, name, now],
+    );
+    await appendAudit(tx, now, {
+      actor,
+      action: 'merchant.created',
+      subject: `merchant:${merchantId}`,
+      details: { name },
+    });
   });
   return (await getMerchant(context.db, merchantId))!;
 }
@@ -75,7 +79,13 @@ function validateScopes(scopes: readonly string[]): void {
   }
 }
 
-async function insertKey(context: IdentityContext, tx: Queryable, merchantId: string, name: string, scopes: readonly string[]) {
+async function insertKey(
+  context: IdentityContext,
+  tx: Queryable,
+  merchantId: string,
+  name: string,
+  scopes: readonly string[],
+) {
   const now = context.clock.now();
   const id = uuidv7(now.getTime());
   const prefix = randomToken(context.random, 9);
@@ -106,12 +116,22 @@ export async function listApiKeys(db: Queryable, merchantId: string): Promise<Ap
 }
 
 /** Returns the full key once; only its digest is kept. */
-export async function createApiKey(context: IdentityContext, merchantId: string, input: { name: string; scopes: readonly string[] }, actor: string) {
+export async function createApiKey(
+  context: IdentityContext,
+  merchantId: string,
+  input: { name: string; scopes: readonly string[] },
+  actor: string,
+) {
   validateScopes(input.scopes);
   const now = context.clock.now();
   const created = await context.db.transaction(async (tx) => {
     const key = await insertKey(context, tx, merchantId, input.name, input.scopes);
-    await appendAudit(tx, now, { actor, action: 'api_key.created', subject: `merchant:${merchantId}`, details: { key_id: key.id, scopes: [...input.scopes] } });
+    await appendAudit(tx, now, {
+      actor,
+      action: 'api_key.created',
+      subject: `merchant:${merchantId}`,
+      details: { key_id: key.id, scopes: [...input.scopes] },
+    });
     return key;
   });
   return { record: (await getApiKey(context.db, created.id))!, key: created.key };
@@ -128,21 +148,40 @@ export async function rotateApiKey(context: IdentityContext, keyId: string, acto
     const old = rows[0];
     if (!old) throw notFound('api_key_not_found', 'No such active API key.');
     const key = await insertKey(context, tx, old.merchant_id, old.name, old.scopes);
-    await tx.query('UPDATE identity_merchant_api_keys SET revoked_at = $2, replaced_by = $3 WHERE id = $1', [keyId, now, key.id]);
-    await appendAudit(tx, now, { actor, action: 'api_key.rotated', subject: `merchant:${old.merchant_id}`, details: { key_id: keyId, new_key_id: key.id } });
+    await tx.query('UPDATE identity_merchant_api_keys SET revoked_at = $2, replaced_by = $3 WHERE id = $1', [
+      keyId,
+      now,
+      key.id,
+    ]);
+    await appendAudit(tx, now, {
+      actor,
+      action: 'api_key.rotated',
+      subject: `merchant:${old.merchant_id}`,
+      details: { key_id: keyId, new_key_id: key.id },
+    });
     return key;
   });
   return { record: (await getApiKey(context.db, created.id))!, key: created.key };
 }
 
-export async function revokeApiKey(context: IdentityContext, keyId: string, actor: string): Promise<ApiKeyRecord> {
+export async function revokeApiKey(
+  context: IdentityContext,
+  keyId: string,
+  actor: string,
+): Promise<ApiKeyRecord> {
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
     const { rows } = await tx.query<{ merchant_id: string }>(
       'UPDATE identity_merchant_api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING merchant_id',
       [keyId, now],
     );
-    if (rows[0]) await appendAudit(tx, now, { actor, action: 'api_key.revoked', subject: `merchant:${rows[0].merchant_id}`, details: { key_id: keyId } });
+    if (rows[0])
+      await appendAudit(tx, now, {
+        actor,
+        action: 'api_key.revoked',
+        subject: `merchant:${rows[0].merchant_id}`,
+        details: { key_id: keyId },
+      });
   });
   const key = await getApiKey(context.db, keyId);
   if (!key) throw notFound('api_key_not_found', 'No such API key.');
@@ -152,9 +191,17 @@ export async function revokeApiKey(context: IdentityContext, keyId: string, acto
 /** Authenticates a presented merchant key; throws for a malformed, unknown or revoked one. */
 export async function principalFromApiKey(context: IdentityContext, presented: string): Promise<Principal> {
   const match = /^tym_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/.exec(presented);
-  const invalidKey = () => unauthenticated('api_key_invalid', 'The API key is not valid or has been revoked.');
+  const invalidKey = () =>
+    unauthenticated('api_key_invalid', 'The API key is not valid or has been revoked.');
   if (!match) throw invalidKey();
-  const { rows } = await context.db.query<{ id: string; merchant_id: string; secret_digest: string; scopes: string[]; revoked_at: Date | null; status: string }>(
+  const { rows } = await context.db.query<{
+    id: string;
+    merchant_id: string;
+    secret_digest: string;
+    scopes: string[];
+    revoked_at: Date | null;
+    status: string;
+  }>(
     `SELECT k.id, k.merchant_id, k.secret_digest, k.scopes, k.revoked_at, m.status
      FROM identity_merchant_api_keys k JOIN identity_merchants m ON m.id = k.merchant_id WHERE k.prefix = $1`,
     [match[1]],
@@ -163,7 +210,8 @@ export async function principalFromApiKey(context: IdentityContext, presented: s
   const expected = Buffer.from(row?.secret_digest ?? '0'.repeat(64), 'hex');
   const ok = timingSafeEqual(expected, sha256(match[2]!)) && row && !row.revoked_at;
   if (!ok || !row) throw invalidKey();
-  if (row.status !== 'active') throw unauthenticated('merchant_suspended', 'This merchant account is suspended; contact support.');
+  if (row.status !== 'active')
+    throw unauthenticated('merchant_suspended', 'This merchant account is suspended; contact support.');
   // Touch last_used_at at most once a minute so authentication stays one read on hot keys.
   void context.db
     .query(
@@ -171,5 +219,12 @@ export async function principalFromApiKey(context: IdentityContext, presented: s
       [row.id, context.clock.now()],
     )
     .catch(() => {});
-  return { key: `merchant:${row.merchant_id}`, kind: 'merchant', id: row.merchant_id, roles: ['merchant'], credentialId: row.id, scopes: row.scopes };
+  return {
+    key: `merchant:${row.merchant_id}`,
+    kind: 'merchant',
+    id: row.merchant_id,
+    roles: ['merchant'],
+    credentialId: row.id,
+    scopes: row.scopes,
+  };
 }

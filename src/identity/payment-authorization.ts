@@ -8,8 +8,8 @@ import { AppError, conflict, notFound } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { canonicalPaymentChallenge, challengeMatches, webauthnChallengeFor } from './challenge.ts';
 import { type IdentityContext, randomToken } from './context.ts';
-import { type DeviceRecord, getDevice, listDevices } from './devices.ts';
 import { verifyRawSignature } from './device-keys.ts';
+import { type DeviceRecord, getDevice, listDevices } from './devices.ts';
 import type { VerificationStrength } from './limit-rules.ts';
 import { passwordFreeUsage } from './limits.ts';
 import { checkPin } from './pin.ts';
@@ -72,12 +72,19 @@ export async function createPaymentChallenge(
       challengeId,
       userId,
       nonce,
-      JSON.stringify({ amount: input.amount.toString(), currency: input.currency, payee: input.payee, purpose: input.purpose }),
+      JSON.stringify({
+        amount: input.amount.toString(),
+        currency: input.currency,
+        payee: input.payee,
+        purpose: input.purpose,
+      }),
       now,
       expiresAt,
     ],
   );
-  const passkeys = (await listDevices(context.db, userId)).filter((d) => d.status === 'active' && d.credential_id);
+  const passkeys = (await listDevices(context.db, userId)).filter(
+    (d) => d.status === 'active' && d.credential_id,
+  );
   const webauthnChallenge = webauthnChallengeFor(payload);
   return {
     challenge_id: challengeId,
@@ -105,7 +112,10 @@ const rejected = (code: string, message: string, details?: Record<string, unknow
  * challenge_replayed, challenge_expired, challenge_mismatch, device_not_usable,
  * signature_invalid, pin_incorrect, pin_locked or pin_not_set.
  */
-export async function authorizePayment(context: IdentityContext, request: PaymentRequest): Promise<PaymentAuthorization> {
+export async function authorizePayment(
+  context: IdentityContext,
+  request: PaymentRequest,
+): Promise<PaymentAuthorization> {
   const { proof } = request;
   if (request.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
   switch (proof.type) {
@@ -129,10 +139,14 @@ async function assertPasswordFreeAllowed(context: IdentityContext, request: Paym
       accepted_proofs: ['pin', 'device_signature', 'webauthn'],
     });
   if (!user?.password_free_enabled) throw stepUp('Password-free payments are off for this account.');
-  if (request.amount > settings.passwordFreeMaxPayment) throw stepUp('This amount is above the password-free limit.');
+  if (request.amount > settings.passwordFreeMaxPayment)
+    throw stepUp('This amount is above the password-free limit.');
   const usage = await passwordFreeUsage(context, request.userId, context.clock.now());
   const dailyCap = settings.limits.dailyByStrength.single_factor;
-  if ((dailyCap !== null && usage.used + request.amount > dailyCap) || usage.payments + 1 > settings.passwordFreeDailyCount) {
+  if (
+    (dailyCap !== null && usage.used + request.amount > dailyCap) ||
+    usage.payments + 1 > settings.passwordFreeDailyCount
+  ) {
     throw stepUp("Today's password-free allowance is used up.");
   }
 }
@@ -144,18 +158,33 @@ async function authorizeBySignature(
 ): Promise<PaymentAuthorization> {
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ nonce: string; payload: { amount: string; currency: string; payee: string; purpose: string }; expires_at: Date; used_at: Date | null }>(
+    const { rows } = await tx.query<{
+      nonce: string;
+      payload: { amount: string; currency: string; payee: string; purpose: string };
+      expires_at: Date;
+      used_at: Date | null;
+    }>(
       `SELECT nonce, payload, expires_at, used_at FROM identity_challenges
        WHERE id = $1 AND user_id = $2 AND purpose = 'payment' FOR UPDATE`,
       [proof.challengeId, request.userId],
     );
     const challenge = rows[0];
     if (!challenge) throw notFound('challenge_not_found', 'No such payment challenge; ask for a new one.');
-    if (challenge.used_at) throw rejected('challenge_replayed', 'This payment challenge was already used; ask for a new one.');
-    if (challenge.expires_at.getTime() <= now.getTime()) throw rejected('challenge_expired', 'This payment challenge has expired; ask for a new one.');
-    const bound = { userId: request.userId, amount: BigInt(challenge.payload.amount), currency: challenge.payload.currency, payee: challenge.payload.payee };
+    if (challenge.used_at)
+      throw rejected('challenge_replayed', 'This payment challenge was already used; ask for a new one.');
+    if (challenge.expires_at.getTime() <= now.getTime())
+      throw rejected('challenge_expired', 'This payment challenge has expired; ask for a new one.');
+    const bound = {
+      userId: request.userId,
+      amount: BigInt(challenge.payload.amount),
+      currency: challenge.payload.currency,
+      payee: challenge.payload.payee,
+    };
     if (!challengeMatches(bound, request)) {
-      throw rejected('challenge_mismatch', 'The challenge was issued for a different amount, currency or payee; ask for a new one for this payment.');
+      throw rejected(
+        'challenge_mismatch',
+        'The challenge was issued for a different amount, currency or payee; ask for a new one for this payment.',
+      );
     }
     const canonical = canonicalPaymentChallenge({
       challengeId: proof.challengeId,
@@ -198,7 +227,8 @@ async function verifyRawProof(
   canonical: string,
 ) {
   const device = assertUsable(await getDevice(tx, proof.deviceId), userId);
-  if (device.key_type === 'webauthn') throw rejected('device_not_usable', 'Passkeys sign with a WebAuthn assertion, not a raw signature.');
+  if (device.key_type === 'webauthn')
+    throw rejected('device_not_usable', 'Passkeys sign with a WebAuthn assertion, not a raw signature.');
   if (!verifyRawSignature(device.key_type, device.public_key, canonical, proof.signature)) {
     throw rejected('signature_invalid', 'The signature does not verify over this payment challenge.');
   }
@@ -212,7 +242,10 @@ async function verifyWebauthnProof(
   proof: Extract<PaymentProof, { type: 'webauthn' }>,
   canonical: string,
 ) {
-  const { rows } = await tx.query<{ id: string }>('SELECT id FROM identity_devices WHERE credential_id = $1', [proof.response.id]);
+  const { rows } = await tx.query<{ id: string }>(
+    'SELECT id FROM identity_devices WHERE credential_id = $1',
+    [proof.response.id],
+  );
   const device = assertUsable(rows[0] ? await getDevice(tx, rows[0].id) : undefined, userId);
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
@@ -221,13 +254,21 @@ async function verifyWebauthnProof(
       expectedChallenge: webauthnChallengeFor(canonical),
       expectedOrigin: context.settings.webauthnOrigins,
       expectedRPID: context.settings.webauthnRpId,
-      credential: { id: device.credential_id!, publicKey: new Uint8Array(device.public_key), counter: Number(device.sign_count) },
+      credential: {
+        id: device.credential_id!,
+        publicKey: new Uint8Array(device.public_key),
+        counter: Number(device.sign_count),
+      },
       requireUserVerification: false,
     });
   } catch {
     throw rejected('signature_invalid', 'The passkey assertion does not verify over this payment challenge.');
   }
-  if (!result.verified) throw rejected('signature_invalid', 'The passkey assertion does not verify over this payment challenge.');
-  await tx.query('UPDATE identity_devices SET sign_count = $2 WHERE id = $1', [device.id, result.authenticationInfo.newCounter]);
+  if (!result.verified)
+    throw rejected('signature_invalid', 'The passkey assertion does not verify over this payment challenge.');
+  await tx.query('UPDATE identity_devices SET sign_count = $2 WHERE id = $1', [
+    device.id,
+    result.authenticationInfo.newCounter,
+  ]);
   return { device, userVerified: result.authenticationInfo.userVerified };
 }

@@ -3,9 +3,8 @@ import { hash, verify } from '@node-rs/argon2';
 import { AppError, conflict, invalid } from '../platform/errors.ts';
 import { appendAudit } from './audit.ts';
 import type { IdentityContext } from './context.ts';
-import { idNumberMatches } from './users.ts';
 import { consumeSmsCode } from './sms-codes.ts';
-import { getUser } from './users.ts';
+import { getUser, idNumberMatches } from './users.ts';
 
 /**
  * The payment PIN: 6 digits, hashed with argon2id over HMAC(pepper, user id, PIN), so a
@@ -29,8 +28,9 @@ export function isWeakPin(pin: string): boolean {
   return ascending.includes(pin) || descending.includes(pin);
 }
 
-function peppered(context: IdentityContext, userId: string, pin: string): Buffer {
-  return createHmac('sha256', context.secrets.pinPepper).update(`${userId}:${pin}`).digest();
+function peppered(context: IdentityContext, userId: string, pin: string): string {
+  // Hex, because the argon2 binding reads its password as UTF-8.
+  return createHmac('sha256', context.secrets.pinPepper).update(`${userId}:${pin}`).digest('hex');
 }
 
 async function hashPin(context: IdentityContext, userId: string, pin: string): Promise<string> {
@@ -39,7 +39,11 @@ async function hashPin(context: IdentityContext, userId: string, pin: string): P
 
 function validateNewPin(pin: string): void {
   assertPinShape(pin, 'new_pin');
-  if (isWeakPin(pin)) throw invalid('pin_too_weak', 'Choose a PIN that is not one repeated digit or a straight run like 123456.');
+  if (isWeakPin(pin))
+    throw invalid(
+      'pin_too_weak',
+      'Choose a PIN that is not one repeated digit or a straight run like 123456.',
+    );
 }
 
 export async function hasPin(context: IdentityContext, userId: string): Promise<boolean> {
@@ -57,7 +61,11 @@ export async function setInitialPin(context: IdentityContext, userId: string, pi
       'INSERT INTO identity_pins (user_id, pin_hash, updated_at) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING',
       [userId, pinHash, now],
     );
-    if (rowCount !== 1) throw conflict('pin_already_set', 'A payment PIN is already set; change it with the old PIN or reset it.');
+    if (rowCount !== 1)
+      throw conflict(
+        'pin_already_set',
+        'A payment PIN is already set; change it with the old PIN or reset it.',
+      );
     await appendAudit(tx, now, { actor: `user:${userId}`, action: 'pin.set', subject: `user:${userId}` });
   });
 }
@@ -67,7 +75,12 @@ export async function setInitialPin(context: IdentityContext, userId: string, pi
  * (with attempts_left). The row lock serializes one user's attempts so parallel guesses
  * cannot slip past the limit.
  */
-export async function checkPin(context: IdentityContext, userId: string, pin: string, purpose: string): Promise<void> {
+export async function checkPin(
+  context: IdentityContext,
+  userId: string,
+  pin: string,
+  purpose: string,
+): Promise<void> {
   assertPinShape(pin);
   const now = context.clock.now();
   const { settings } = context;
@@ -78,22 +91,32 @@ export async function checkPin(context: IdentityContext, userId: string, pin: st
     );
     const row = rows[0];
     if (!row) return { outcome: 'not_set' as const };
-    if (row.locked_until && row.locked_until.getTime() > now.getTime()) return { outcome: 'locked' as const, until: row.locked_until };
+    if (row.locked_until && row.locked_until.getTime() > now.getTime())
+      return { outcome: 'locked' as const, until: row.locked_until };
     const failedSoFar = row.locked_until ? 0 : row.failed_attempts; // a lock that ran out starts a fresh count
     if (await verify(row.pin_hash, peppered(context, userId, pin))) {
-      await tx.query('UPDATE identity_pins SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1', [userId]);
+      await tx.query('UPDATE identity_pins SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1', [
+        userId,
+      ]);
       return { outcome: 'ok' as const };
     }
     const failed = failedSoFar + 1;
-    const lock = failed >= settings.pinMaxAttempts ? new Date(now.getTime() + settings.pinLockSeconds * 1000) : null;
-    await tx.query('UPDATE identity_pins SET failed_attempts = $2, locked_until = $3 WHERE user_id = $1', [userId, failed, lock]);
+    const lock =
+      failed >= settings.pinMaxAttempts ? new Date(now.getTime() + settings.pinLockSeconds * 1000) : null;
+    await tx.query('UPDATE identity_pins SET failed_attempts = $2, locked_until = $3 WHERE user_id = $1', [
+      userId,
+      failed,
+      lock,
+    ]);
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: lock ? 'pin.locked' : 'pin.failed',
       subject: `user:${userId}`,
       details: { purpose, failed_attempts: failed },
     });
-    return lock ? { outcome: 'locked' as const, until: lock } : { outcome: 'incorrect' as const, left: settings.pinMaxAttempts - failed };
+    return lock
+      ? { outcome: 'locked' as const, until: lock }
+      : { outcome: 'incorrect' as const, left: settings.pinMaxAttempts - failed };
   });
   switch (result.outcome) {
     case 'ok':
@@ -101,17 +124,32 @@ export async function checkPin(context: IdentityContext, userId: string, pin: st
     case 'not_set':
       throw conflict('pin_not_set', 'Set a payment PIN first.');
     case 'locked':
-      throw new AppError('forbidden', 'pin_locked', `Too many wrong PINs; PIN payments are locked until ${result.until.toISOString()}. Reset the PIN to unlock now.`, {
-        locked_until: result.until.toISOString(),
-      });
+      throw new AppError(
+        'forbidden',
+        'pin_locked',
+        `Too many wrong PINs; PIN payments are locked until ${result.until.toISOString()}. Reset the PIN to unlock now.`,
+        {
+          locked_until: result.until.toISOString(),
+        },
+      );
     default:
-      throw new AppError('forbidden', 'pin_incorrect', `Wrong PIN; ${result.left} attempt(s) left before PIN payments lock.`, {
-        attempts_left: result.left,
-      });
+      throw new AppError(
+        'forbidden',
+        'pin_incorrect',
+        `Wrong PIN; ${result.left} attempt(s) left before PIN payments lock.`,
+        {
+          attempts_left: result.left,
+        },
+      );
   }
 }
 
-async function replacePin(context: IdentityContext, userId: string, newPin: string, action: string): Promise<void> {
+async function replacePin(
+  context: IdentityContext,
+  userId: string,
+  newPin: string,
+  action: string,
+): Promise<void> {
   const pinHash = await hashPin(context, userId, newPin);
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
@@ -125,7 +163,12 @@ async function replacePin(context: IdentityContext, userId: string, newPin: stri
 }
 
 /** Change: re-verified by the old PIN (which counts toward the lockout like any attempt). */
-export async function changePin(context: IdentityContext, userId: string, oldPin: string, newPin: string): Promise<void> {
+export async function changePin(
+  context: IdentityContext,
+  userId: string,
+  oldPin: string,
+  newPin: string,
+): Promise<void> {
   validateNewPin(newPin);
   await checkPin(context, userId, oldPin, 'pin_change');
   await replacePin(context, userId, newPin, 'pin.changed');
@@ -146,14 +189,24 @@ export async function resetPin(
   await consumeSmsCode(context, user.phone, 'pin_reset', input.smsCode);
   if (user.verified_at) {
     if (!input.idNumber || !(await idNumberMatches(context, userId, input.idNumber))) {
-      throw new AppError('forbidden', 'id_number_mismatch', 'The ID number does not match the one verified on this account.');
+      throw new AppError(
+        'forbidden',
+        'id_number_mismatch',
+        'The ID number does not match the one verified on this account.',
+      );
     }
   }
   await replacePin(context, userId, input.newPin, 'pin.reset');
 }
 
-export async function checkPinState(context: IdentityContext, userId: string): Promise<{ set: boolean; locked_until: string | null }> {
-  const { rows } = await context.db.query<{ locked_until: Date | null }>('SELECT locked_until FROM identity_pins WHERE user_id = $1', [userId]);
+export async function checkPinState(
+  context: IdentityContext,
+  userId: string,
+): Promise<{ set: boolean; locked_until: string | null }> {
+  const { rows } = await context.db.query<{ locked_until: Date | null }>(
+    'SELECT locked_until FROM identity_pins WHERE user_id = $1',
+    [userId],
+  );
   const lockedUntil = rows[0]?.locked_until;
   const locked = lockedUntil && lockedUntil.getTime() > context.clock.now().getTime();
   return { set: rows.length === 1, locked_until: locked ? lockedUntil.toISOString() : null };

@@ -37,9 +37,18 @@ export function paymentProofFromBody(body: PaymentProofBody): PaymentProof {
     case 'pin':
       return { type: 'pin', pin: body.pin ?? '' };
     case 'device_signature':
-      return { type: 'device_signature', challengeId: body.challenge_id ?? '', deviceId: body.device_id ?? '', signature: body.signature ?? '' };
+      return {
+        type: 'device_signature',
+        challengeId: body.challenge_id ?? '',
+        deviceId: body.device_id ?? '',
+        signature: body.signature ?? '',
+      };
     case 'webauthn':
-      return { type: 'webauthn', challengeId: body.challenge_id ?? '', response: (body.response ?? {}) as unknown as AuthenticationResponseJSON };
+      return {
+        type: 'webauthn',
+        challengeId: body.challenge_id ?? '',
+        response: (body.response ?? {}) as unknown as AuthenticationResponseJSON,
+      };
     default:
       return { type: 'none' };
   }

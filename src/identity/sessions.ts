@@ -32,7 +32,12 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-async function signAccessToken(context: IdentityContext, kind: SubjectKind, subjectId: string, sessionId: string): Promise<string> {
+async function signAccessToken(
+  context: IdentityContext,
+  kind: SubjectKind,
+  subjectId: string,
+  sessionId: string,
+): Promise<string> {
   const now = Math.floor(context.clock.now().getTime() / 1000);
   return new SignJWT({ sid: sessionId, knd: kind })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
@@ -44,7 +49,12 @@ async function signAccessToken(context: IdentityContext, kind: SubjectKind, subj
     .sign(context.secrets.signingKey);
 }
 
-async function storeRefreshToken(context: IdentityContext, tx: Queryable, sessionId: string, generation: number): Promise<string> {
+async function storeRefreshToken(
+  context: IdentityContext,
+  tx: Queryable,
+  sessionId: string,
+  generation: number,
+): Promise<string> {
   const token = REFRESH_PREFIX + randomToken(context.random);
   await tx.query(
     'INSERT INTO identity_refresh_tokens (token_digest, session_id, generation, created_at) VALUES ($1, $2, $3, $4)',
@@ -66,7 +76,14 @@ export async function openSession(
     await tx.query(
       `INSERT INTO identity_sessions (id, subject_kind, subject_id, created_at, last_refreshed_at, expires_at, user_agent)
        VALUES ($1, $2, $3, $4, $4, $5, $6)`,
-      [sessionId, kind, subjectId, now, new Date(now.getTime() + context.settings.refreshTokenTtlDays * 86_400_000), userAgent?.slice(0, 200) ?? null],
+      [
+        sessionId,
+        kind,
+        subjectId,
+        now,
+        new Date(now.getTime() + context.settings.refreshTokenTtlDays * 86_400_000),
+        userAgent?.slice(0, 200) ?? null,
+      ],
     );
     await appendAudit(tx, now, {
       actor: `${kind}:${subjectId}`,
@@ -111,8 +128,14 @@ export async function refreshSession(context: IdentityContext, refreshToken: str
       await revokeSessionIn(tx, now, row.session_id, 'refresh_token_reused', 'system');
       return { error: 'reused' as const };
     }
-    await tx.query('UPDATE identity_refresh_tokens SET used_at = $2 WHERE token_digest = $1', [digest(refreshToken), now]);
-    await tx.query('UPDATE identity_sessions SET last_refreshed_at = $2 WHERE id = $1', [row.session_id, now]);
+    await tx.query('UPDATE identity_refresh_tokens SET used_at = $2 WHERE token_digest = $1', [
+      digest(refreshToken),
+      now,
+    ]);
+    await tx.query('UPDATE identity_sessions SET last_refreshed_at = $2 WHERE id = $1', [
+      row.session_id,
+      now,
+    ]);
     const next = await storeRefreshToken(context, tx, row.session_id, row.generation + 1);
     return { row, next };
   });
@@ -120,7 +143,10 @@ export async function refreshSession(context: IdentityContext, refreshToken: str
     switch (result.error) {
       case 'reused':
         context.log.warn({ event: 'refresh_token_reused' }, 'refresh token reused; session revoked');
-        throw unauthenticated('refresh_token_reused', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+        throw unauthenticated(
+          'refresh_token_reused',
+          'This refresh token was already used; the session has been ended for safety. Sign in again.',
+        );
       case 'revoked':
         throw unauthenticated('session_revoked', 'This session has ended; sign in again.');
       case 'expired':
@@ -139,7 +165,13 @@ export async function refreshSession(context: IdentityContext, refreshToken: str
   };
 }
 
-async function revokeSessionIn(tx: Queryable, now: Date, sessionId: string, reason: string, actor: string): Promise<boolean> {
+async function revokeSessionIn(
+  tx: Queryable,
+  now: Date,
+  sessionId: string,
+  reason: string,
+  actor: string,
+): Promise<boolean> {
   const { rows } = await tx.query<{ subject_kind: string; subject_id: string }>(
     `UPDATE identity_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL
      RETURNING subject_kind, subject_id`,
@@ -157,13 +189,24 @@ async function revokeSessionIn(tx: Queryable, now: Date, sessionId: string, reas
 }
 
 /** Ends a session (logout, a user revoking another device's session, or an operator). */
-export async function revokeSession(context: IdentityContext, sessionId: string, reason: string, actor: string): Promise<void> {
+export async function revokeSession(
+  context: IdentityContext,
+  sessionId: string,
+  reason: string,
+  actor: string,
+): Promise<void> {
   const now = context.clock.now();
   await context.db.transaction((tx) => revokeSessionIn(tx, now, sessionId, reason, actor));
 }
 
 /** Ends every session of a subject (account frozen, PIN reset by an operator...). */
-export async function revokeAllSessions(context: IdentityContext, tx: Queryable, subjectId: string, reason: string, actor: string): Promise<void> {
+export async function revokeAllSessions(
+  context: IdentityContext,
+  tx: Queryable,
+  subjectId: string,
+  reason: string,
+  actor: string,
+): Promise<void> {
   const now = context.clock.now();
   const { rows } = await tx.query<{ id: string }>(
     'SELECT id FROM identity_sessions WHERE subject_id = $1 AND revoked_at IS NULL',
@@ -181,8 +224,18 @@ export interface SessionView {
   current: boolean;
 }
 
-export async function listSessions(context: IdentityContext, subjectId: string, currentSessionId?: string): Promise<SessionView[]> {
-  const { rows } = await context.db.query<{ id: string; created_at: Date; last_refreshed_at: Date; expires_at: Date; user_agent: string | null }>(
+export async function listSessions(
+  context: IdentityContext,
+  subjectId: string,
+  currentSessionId?: string,
+): Promise<SessionView[]> {
+  const { rows } = await context.db.query<{
+    id: string;
+    created_at: Date;
+    last_refreshed_at: Date;
+    expires_at: Date;
+    user_agent: string | null;
+  }>(
     `SELECT id, created_at, last_refreshed_at, expires_at, user_agent FROM identity_sessions
      WHERE subject_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 100`,
     [subjectId, context.clock.now()],
@@ -224,10 +277,16 @@ export async function principalFromAccessToken(context: IdentityContext, token: 
     subjectId = String(payload.sub);
     kind = payload.knd === 'operator' ? 'operator' : 'user';
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw unauthenticated('access_token_expired', 'The access token has expired; refresh it.');
+    if (error instanceof joseErrors.JWTExpired)
+      throw unauthenticated('access_token_expired', 'The access token has expired; refresh it.');
     throw unauthenticated('access_token_invalid', 'The access token is not valid; sign in again.');
   }
-  const { rows } = await context.db.query<{ revoked_at: Date | null; expires_at: Date; active: boolean | null; roles: string[] | null }>(
+  const { rows } = await context.db.query<{
+    revoked_at: Date | null;
+    expires_at: Date;
+    active: boolean | null;
+    roles: string[] | null;
+  }>(
     `SELECT s.revoked_at, s.expires_at,
             CASE WHEN s.subject_kind = 'user' THEN u.status = 'active' ELSE st.status = 'active' END AS active,
             st.roles
@@ -238,9 +297,12 @@ export async function principalFromAccessToken(context: IdentityContext, token: 
     [sessionId, subjectId],
   );
   const session = rows[0];
-  if (!session || session.revoked_at) throw unauthenticated('session_revoked', 'This session has ended; sign in again.');
-  if (session.expires_at.getTime() <= context.clock.now().getTime()) throw unauthenticated('session_expired', 'This session has expired; sign in again.');
-  if (!session.active) throw unauthenticated('account_disabled', 'This account is frozen or disabled; contact support.');
+  if (!session || session.revoked_at)
+    throw unauthenticated('session_revoked', 'This session has ended; sign in again.');
+  if (session.expires_at.getTime() <= context.clock.now().getTime())
+    throw unauthenticated('session_expired', 'This session has expired; sign in again.');
+  if (!session.active)
+    throw unauthenticated('account_disabled', 'This account is frozen or disabled; contact support.');
   const roles: Role[] = kind === 'user' ? ['user'] : ((session.roles ?? []) as Role[]);
   return { key: `${kind}:${subjectId}`, kind, id: subjectId, roles, credentialId: sessionId };
 }
@@ -249,7 +311,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw unauthenticated('authorization_malformed', 'Send the credential as: Authorization: Bearer <token>.');
+  if (!match)
+    throw unauthenticated(
+      'authorization_malformed',
+      'Send the credential as: Authorization: Bearer <token>.',
+    );
   return match[1];
 }
 

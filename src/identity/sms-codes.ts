@@ -14,7 +14,8 @@ export const PHONE_PATTERN = '^1[3-9][0-9]{9}$';
 const PHONE = new RegExp(PHONE_PATTERN);
 
 export function assertPhone(phone: string): void {
-  if (!PHONE.test(phone)) throw invalid('phone_invalid', 'phone must be an 11-digit mainland mobile number, e.g. 13800000001.');
+  if (!PHONE.test(phone))
+    throw invalid('phone_invalid', 'phone must be an 11-digit mainland mobile number, e.g. 13800000001.');
 }
 
 const MESSAGES: Record<SmsPurpose, (code: string) => string> = {
@@ -23,7 +24,11 @@ const MESSAGES: Record<SmsPurpose, (code: string) => string> = {
   pin_reset: (code) => `[Tuyere] Your code to reset your payment PIN is ${code}. Never share it.`,
 };
 
-export async function sendSmsCode(context: IdentityContext, phone: string, purpose: SmsPurpose): Promise<{ expiresAt: Date }> {
+export async function sendSmsCode(
+  context: IdentityContext,
+  phone: string,
+  purpose: SmsPurpose,
+): Promise<{ expiresAt: Date }> {
   assertPhone(phone);
   const { db, clock, settings, secrets } = context;
   const now = clock.now();
@@ -34,21 +39,41 @@ export async function sendSmsCode(context: IdentityContext, phone: string, purpo
   );
   const last = recent.rows[0];
   if (last && now.getTime() - last.created_at.getTime() < settings.smsResendSeconds * 1000) {
-    const wait = Math.ceil((settings.smsResendSeconds * 1000 - (now.getTime() - last.created_at.getTime())) / 1000);
-    throw new AppError('rate_limited', 'sms_code_too_soon', `A code was just sent; wait ${wait} s before asking again.`, {
-      retry_after_s: wait,
-    });
+    const wait = Math.ceil(
+      (settings.smsResendSeconds * 1000 - (now.getTime() - last.created_at.getTime())) / 1000,
+    );
+    throw new AppError(
+      'rate_limited',
+      'sms_code_too_soon',
+      `A code was just sent; wait ${wait} s before asking again.`,
+      {
+        retry_after_s: wait,
+      },
+    );
   }
-  const sentToday = recent.rows.filter((row) => businessDate(row.created_at, settings.timeZone) === today).length;
+  const sentToday = recent.rows.filter(
+    (row) => businessDate(row.created_at, settings.timeZone) === today,
+  ).length;
   if (sentToday >= settings.smsDailyMaxPerPhone) {
-    throw new AppError('rate_limited', 'sms_daily_limit', 'Too many codes were sent to this number today; try again tomorrow.');
+    throw new AppError(
+      'rate_limited',
+      'sms_daily_limit',
+      'Too many codes were sent to this number today; try again tomorrow.',
+    );
   }
   const code = randomDigits(context.random, 6);
   const expiresAt = new Date(now.getTime() + settings.smsCodeTtlSeconds * 1000);
   await db.query(
     `INSERT INTO identity_sms_codes (id, phone, purpose, code_digest, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6)`,
-    [uuidv7(now.getTime()), phone, purpose, keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code), now, expiresAt],
+    [
+      uuidv7(now.getTime()),
+      phone,
+      purpose,
+      keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code),
+      now,
+      expiresAt,
+    ],
   );
   await context.sms.send({ phone, body: MESSAGES[purpose](code) });
   return { expiresAt };
@@ -58,7 +83,12 @@ export async function sendSmsCode(context: IdentityContext, phone: string, purpo
  * Consumes the newest code for (phone, purpose). Throws sms_code_invalid, sms_code_expired,
  * sms_code_used or sms_code_attempts_exceeded; all are 401 so a caller learns nothing else.
  */
-export async function consumeSmsCode(context: IdentityContext, phone: string, purpose: SmsPurpose, code: string): Promise<void> {
+export async function consumeSmsCode(
+  context: IdentityContext,
+  phone: string,
+  purpose: SmsPurpose,
+  code: string,
+): Promise<void> {
   const { db, clock, settings, secrets } = context;
   const now = clock.now();
   const digest = keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code);
@@ -81,7 +111,9 @@ export async function consumeSmsCode(context: IdentityContext, phone: string, pu
     if (latest.failed_attempts >= settings.smsCodeMaxAttempts) return 'attempts' as const;
     if (latest.expires_at.getTime() <= now.getTime()) return 'expired' as const;
     if (!matches) {
-      await tx.query('UPDATE identity_sms_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1', [latest.id]);
+      await tx.query('UPDATE identity_sms_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1', [
+        latest.id,
+      ]);
       return 'invalid' as const;
     }
     await tx.query('UPDATE identity_sms_codes SET consumed_at = $2 WHERE id = $1', [latest.id, now]);

@@ -19,15 +19,16 @@ export class SandboxSmsSender implements SmsSender {
 
   async send(message: { phone: string; body: string }): Promise<void> {
     const now = this.clock.now();
-    await this.db.query('INSERT INTO identity_sms_sandbox_outbox (id, phone, body, created_at) VALUES ($1, $2, $3, $4)', [
-      uuidv7(now.getTime()),
-      message.phone,
-      message.body,
-      now,
-    ]);
+    await this.db.query(
+      'INSERT INTO identity_sms_sandbox_outbox (id, phone, body, created_at) VALUES ($1, $2, $3, $4)',
+      [uuidv7(now.getTime()), message.phone, message.body, now],
+    );
   }
 
-  async inbox(phone: string, limit = 20): Promise<Array<{ id: string; phone: string; body: string; created_at: Date }>> {
+  async inbox(
+    phone: string,
+    limit = 20,
+  ): Promise<Array<{ id: string; phone: string; body: string; created_at: Date }>> {
     const { rows } = await this.db.query<{ id: string; phone: string; body: string; created_at: Date }>(
       'SELECT id, phone, body, created_at FROM identity_sms_sandbox_outbox WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
       [phone, limit],

@@ -20,17 +20,29 @@ export type StaffRecord = {
 };
 
 export async function findStaffByPhone(db: Queryable, phone: string): Promise<StaffRecord | undefined> {
-  const { rows } = await db.query<StaffRecord>('SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE phone = $1', [phone]);
+  const { rows } = await db.query<StaffRecord>(
+    'SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE phone = $1',
+    [phone],
+  );
   return rows[0];
 }
 
 export async function getStaff(db: Queryable, staffId: string): Promise<StaffRecord | undefined> {
-  const { rows } = await db.query<StaffRecord>('SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE id = $1', [staffId]);
+  const { rows } = await db.query<StaffRecord>(
+    'SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE id = $1',
+    [staffId],
+  );
   return rows[0];
 }
 
 export function staffView(staff: StaffRecord) {
-  return { id: staff.id, name: staff.name, roles: staff.roles, status: staff.status, created_at: staff.created_at.toISOString() };
+  return {
+    id: staff.id,
+    name: staff.name,
+    roles: staff.roles,
+    status: staff.status,
+    created_at: staff.created_at.toISOString(),
+  };
 }
 
 export async function createStaff(
@@ -47,8 +59,14 @@ export async function createStaff(
       'INSERT INTO identity_staff (id, phone, name, roles, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
       [id, input.phone, input.name, [...new Set(input.roles)], now],
     );
-    if (rowCount !== 1) throw conflict('staff_exists', 'A staff account with this phone or id already exists.');
-    await appendAudit(tx, now, { actor, action: 'staff.created', subject: `operator:${id}`, details: { roles: [...input.roles] } });
+    if (rowCount !== 1)
+      throw conflict('staff_exists', 'A staff account with this phone or id already exists.');
+    await appendAudit(tx, now, {
+      actor,
+      action: 'staff.created',
+      subject: `operator:${id}`,
+      details: { roles: [...input.roles] },
+    });
   });
   return (await getStaff(context.db, id))!;
 }

@@ -25,17 +25,24 @@ const USER_COLUMNS =
   'id, phone, status, account_class, real_name, id_number_masked, verified_at, password_free_enabled, created_at';
 
 export async function findUserByPhone(db: Queryable, phone: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE phone = $1`, [phone]);
+  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE phone = $1`, [
+    phone,
+  ]);
   return rows[0];
 }
 
 export async function getUser(db: Queryable, userId: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE id = $1`, [userId]);
+  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE id = $1`, [
+    userId,
+  ]);
   return rows[0];
 }
 
 /** Sign-up is implicit: the first successful SMS login creates a class I account. */
-export async function findOrCreateUser(context: IdentityContext, phone: string): Promise<{ user: UserRecord; created: boolean }> {
+export async function findOrCreateUser(
+  context: IdentityContext,
+  phone: string,
+): Promise<{ user: UserRecord; created: boolean }> {
   assertPhone(phone);
   const existing = await findUserByPhone(context.db, phone);
   if (existing) return { user: existing, created: false };
@@ -46,7 +53,8 @@ export async function findOrCreateUser(context: IdentityContext, phone: string):
       'INSERT INTO identity_users (id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING',
       [id, phone, now],
     );
-    if (rowCount === 1) await appendAudit(tx, now, { actor: `user:${id}`, action: 'user.signed_up', subject: `user:${id}` });
+    if (rowCount === 1)
+      await appendAudit(tx, now, { actor: `user:${id}`, action: 'user.signed_up', subject: `user:${id}` });
     return rowCount === 1;
   });
   const user = await findUserByPhone(context.db, phone);
@@ -85,24 +93,46 @@ export async function verifyRealName(
 ): Promise<UserRecord> {
   const idNumber = normalizeIdNumber(input.idNumber);
   if (!isValidChineseId(idNumber)) {
-    throw invalid('id_number_invalid', 'The ID number is not a valid 18-character resident ID; check each digit.');
+    throw invalid(
+      'id_number_invalid',
+      'The ID number is not a valid 18-character resident ID; check each digit.',
+    );
   }
-  const outcome = await context.verifier.verify({ name: input.name, idNumber, requestedClass: input.requestedClass });
+  const outcome = await context.verifier.verify({
+    name: input.name,
+    idNumber,
+    requestedClass: input.requestedClass,
+  });
   if (outcome.status === 'unavailable') {
-    throw new AppError('unavailable', 'verifier_unavailable', 'The real-name service is unavailable right now; try again in a few minutes.');
+    throw new AppError(
+      'unavailable',
+      'verifier_unavailable',
+      'The real-name service is unavailable right now; try again in a few minutes.',
+    );
   }
   if (outcome.status === 'name_mismatch') {
-    throw new AppError('unprocessable', 'real_name_mismatch', 'The name does not match the ID number; check both and try again.');
+    throw new AppError(
+      'unprocessable',
+      'real_name_mismatch',
+      'The name does not match the ID number; check both and try again.',
+    );
   }
   if (outcome.status === 'id_not_found') {
-    throw new AppError('unprocessable', 'id_number_not_found', 'No identity with this ID number was found; check the number.');
+    throw new AppError(
+      'unprocessable',
+      'id_number_not_found',
+      'No identity with this ID number was found; check the number.',
+    );
   }
   const granted = Math.min(classForSources(outcome.sources), input.requestedClass) as AccountClass;
   const now = context.clock.now();
   const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
   const sealed = encryptField(context.secrets.keyring, idNumber);
   await context.db.transaction(async (tx) => {
-    const owner = await tx.query<{ id: string }>('SELECT id FROM identity_users WHERE id_number_digest = $1', [digest]);
+    const owner = await tx.query<{ id: string }>(
+      'SELECT id FROM identity_users WHERE id_number_digest = $1',
+      [digest],
+    );
     if (owner.rows[0] && owner.rows[0].id !== userId) {
       throw conflict('id_number_in_use', 'This ID number is already verified on another account.');
     }
@@ -123,14 +153,21 @@ export async function verifyRealName(
 }
 
 /** True when `idNumber` is the one verified on the account (PIN reset re-verification). */
-export async function idNumberMatches(context: IdentityContext, userId: string, idNumber: string): Promise<boolean> {
-  const { rows } = await context.db.query<{ id_number_ciphertext: Buffer | null; id_number_key_id: string | null }>(
-    'SELECT id_number_ciphertext, id_number_key_id FROM identity_users WHERE id = $1',
-    [userId],
-  );
+export async function idNumberMatches(
+  context: IdentityContext,
+  userId: string,
+  idNumber: string,
+): Promise<boolean> {
+  const { rows } = await context.db.query<{
+    id_number_ciphertext: Buffer | null;
+    id_number_key_id: string | null;
+  }>('SELECT id_number_ciphertext, id_number_key_id FROM identity_users WHERE id = $1', [userId]);
   const row = rows[0];
   if (!row?.id_number_ciphertext || !row.id_number_key_id) return false;
-  return decryptField(context.secrets.keyring, row.id_number_key_id, row.id_number_ciphertext) === normalizeIdNumber(idNumber);
+  return (
+    decryptField(context.secrets.keyring, row.id_number_key_id, row.id_number_ciphertext) ===
+    normalizeIdNumber(idNumber)
+  );
 }
 
 /**
@@ -148,12 +185,14 @@ export async function reencryptIdNumbers(context: IdentityContext, batchSize = 5
         [keyring.currentKeyId, batchSize],
       );
       for (const row of rows) {
-        const sealed = encryptField(keyring, decryptField(keyring, row.id_number_key_id, row.id_number_ciphertext));
-        await tx.query('UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3 WHERE id = $1', [
-          row.id,
-          sealed.ciphertext,
-          sealed.keyId,
-        ]);
+        const sealed = encryptField(
+          keyring,
+          decryptField(keyring, row.id_number_key_id, row.id_number_ciphertext),
+        );
+        await tx.query(
+          'UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3 WHERE id = $1',
+          [row.id, sealed.ciphertext, sealed.keyId],
+        );
       }
       return rows.length;
     });
@@ -162,16 +201,28 @@ export async function reencryptIdNumbers(context: IdentityContext, batchSize = 5
   }
 }
 
-export async function setUserStatus(context: IdentityContext, userId: string, status: 'active' | 'frozen', actor: string, reason: string) {
+export async function setUserStatus(
+  context: IdentityContext,
+  userId: string,
+  status: 'active' | 'frozen',
+  actor: string,
+  reason: string,
+) {
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
     await tx.query('UPDATE identity_users SET status = $2 WHERE id = $1', [userId, status]);
-    await appendAudit(tx, now, { actor, action: `user.${status === 'frozen' ? 'frozen' : 'unfrozen'}`, subject: `user:${userId}`, details: { reason } });
+    await appendAudit(tx, now, {
+      actor,
+      action: `user.${status === 'frozen' ? 'frozen' : 'unfrozen'}`,
+      subject: `user:${userId}`,
+      details: { reason },
+    });
   });
 }
 
 export function requireActive(user: UserRecord | undefined): UserRecord {
   if (!user) throw unauthenticated('account_unknown', 'No such account.');
-  if (user.status !== 'active') throw unauthenticated('account_disabled', 'This account is frozen; contact support.');
+  if (user.status !== 'active')
+    throw unauthenticated('account_disabled', 'This account is frozen; contact support.');
   return user;
 }

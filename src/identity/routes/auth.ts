@@ -5,7 +5,17 @@ import { openSession, refreshSession, revokeSession } from '../sessions.ts';
 import { consumeSmsCode, type SmsPurpose, sendSmsCode } from '../sms-codes.ts';
 import { findStaffByPhone } from '../staff.ts';
 import { findOrCreateUser, requireActive, userView } from '../users.ts';
-import { EMPTY_BODY, NO_CONTENT, PHONE, RATE_LIMITS, SMS_CODE, strictObject, TIMESTAMP, TOKENS, USER } from './schemas.ts';
+import {
+  EMPTY_BODY,
+  NO_CONTENT,
+  PHONE,
+  RATE_LIMITS,
+  SMS_CODE,
+  strictObject,
+  TIMESTAMP,
+  TOKENS,
+  USER,
+} from './schemas.ts';
 
 export async function authRoutes(app: FastifyInstance, identity: Identity) {
   const context = identity.context;
@@ -17,7 +27,8 @@ export async function authRoutes(app: FastifyInstance, identity: Identity) {
       schema: {
         tags: ['auth'],
         summary: 'Send a one-time sign-in code by SMS',
-        description: 'Codes expire, work once and are throttled per number. The response is the same whether or not an account exists.',
+        description:
+          'Codes expire, work once and are throttled per number. The response is the same whether or not an account exists.',
         body: strictObject({ phone: PHONE, purpose: { type: 'string', enum: ['login', 'staff_login'] } }),
         response: { 202: { type: 'object', properties: { expires_at: TIMESTAMP } } },
       },
@@ -42,7 +53,12 @@ export async function authRoutes(app: FastifyInstance, identity: Identity) {
         tags: ['auth'],
         summary: 'Sign in (or sign up) with the SMS code',
         body: strictObject({ phone: PHONE, code: SMS_CODE }),
-        response: { 200: { type: 'object', properties: { ...TOKENS.properties, user: USER, created: { type: 'boolean' } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { ...TOKENS.properties, user: USER, created: { type: 'boolean' } },
+          },
+        },
       },
     },
     async (request) => {
@@ -98,7 +114,8 @@ export async function authRoutes(app: FastifyInstance, identity: Identity) {
     },
     async (request, reply) => {
       const principal = request.principal!;
-      if (principal.credentialId) await revokeSession(context, principal.credentialId, 'logout', principal.key);
+      if (principal.credentialId)
+        await revokeSession(context, principal.credentialId, 'logout', principal.key);
       return reply.status(204).send();
     },
   );

@@ -54,17 +54,31 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
         response: {
           201: {
             type: 'object',
-            properties: { challenge_id: UUID, nonce: { type: 'string' }, expires_at: TIMESTAMP, sign_format: { type: 'string' } },
+            properties: {
+              challenge_id: UUID,
+              nonce: { type: 'string' },
+              expires_at: TIMESTAMP,
+              sign_format: { type: 'string' },
+            },
           },
         },
       },
     },
-    async (request, reply) => reply.status(201).send(await startRawDeviceRegistration(context, request.params.user_id)),
+    async (request, reply) =>
+      reply.status(201).send(await startRawDeviceRegistration(context, request.params.user_id)),
   );
 
   app.post<{
     Params: UserParams;
-    Body: { challenge_id: string; kind: DeviceKind; name: string; key_type: RawKeyType; public_key: string; signature: string; user_verification: boolean };
+    Body: {
+      challenge_id: string;
+      kind: DeviceKind;
+      name: string;
+      key_type: RawKeyType;
+      public_key: string;
+      signature: string;
+      user_verification: boolean;
+    };
   }>(
     '/v1/users/:user_id/devices',
     {
@@ -78,9 +92,22 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
           kind: KIND,
           name: NAME,
           key_type: { type: 'string', enum: ['p256', 'ed25519'] },
-          public_key: { type: 'string', minLength: 40, maxLength: 400, description: 'base64 SPKI DER, or raw key bytes' },
-          signature: { type: 'string', minLength: 40, maxLength: 400, description: 'base64 signature over the registration payload' },
-          user_verification: { type: 'boolean', description: 'The key is only usable after fingerprint/face' },
+          public_key: {
+            type: 'string',
+            minLength: 40,
+            maxLength: 400,
+            description: 'base64 SPKI DER, or raw key bytes',
+          },
+          signature: {
+            type: 'string',
+            minLength: 40,
+            maxLength: 400,
+            description: 'base64 signature over the registration payload',
+          },
+          user_verification: {
+            type: 'boolean',
+            description: 'The key is only usable after fingerprint/face',
+          },
         }),
         response: { 201: DEVICE },
       },
@@ -112,7 +139,11 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
         response: {
           201: {
             type: 'object',
-            properties: { challenge_id: UUID, expires_at: TIMESTAMP, options: { type: 'object', additionalProperties: true } },
+            properties: {
+              challenge_id: UUID,
+              expires_at: TIMESTAMP,
+              options: { type: 'object', additionalProperties: true },
+            },
           },
         },
       },
@@ -123,7 +154,10 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
     },
   );
 
-  app.post<{ Params: UserParams; Body: { challenge_id: string; kind: DeviceKind; name: string; response: RegistrationResponseJSON } }>(
+  app.post<{
+    Params: UserParams;
+    Body: { challenge_id: string; kind: DeviceKind; name: string; response: RegistrationResponseJSON };
+  }>(
     '/v1/users/:user_id/passkeys',
     {
       config: { policy: { roles: ['user'], owner: own.user } },
@@ -135,7 +169,11 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
           challenge_id: UUID,
           kind: KIND,
           name: NAME,
-          response: { type: 'object', description: 'The RegistrationResponseJSON from @simplewebauthn/browser', additionalProperties: true },
+          response: {
+            type: 'object',
+            description: 'The RegistrationResponseJSON from @simplewebauthn/browser',
+            additionalProperties: true,
+          },
         }),
         response: { 201: DEVICE },
       },
@@ -160,14 +198,21 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
         tags: ['devices'],
         summary: 'Rename a device or change its daily limit (users may only lower it)',
         params: params('device_id'),
-        body: { ...strictObject({ name: NAME, daily_limit: { anyOf: [AMOUNT, { type: 'null' }] } }, []), minProperties: 1 },
+        body: {
+          ...strictObject({ name: NAME, daily_limit: { anyOf: [AMOUNT, { type: 'null' }] } }, []),
+          minProperties: 1,
+        },
         response: { 200: DEVICE },
       },
     },
     async (request) => {
       if (request.body.name !== undefined) assertDeviceName(request.body.name);
       const dailyLimit =
-        request.body.daily_limit === undefined ? undefined : request.body.daily_limit === null ? null : parseMinor(request.body.daily_limit, 'daily_limit');
+        request.body.daily_limit === undefined
+          ? undefined
+          : request.body.daily_limit === null
+            ? null
+            : parseMinor(request.body.daily_limit, 'daily_limit');
       const device = await updateDevice(
         context,
         request.params.device_id,
@@ -191,10 +236,20 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
       },
     },
     async (request) =>
-      deviceView(await disableDevice(context, request.params.device_id, request.principal!.key, request.body.reason ?? 'disabled')),
+      deviceView(
+        await disableDevice(
+          context,
+          request.params.device_id,
+          request.principal!.key,
+          request.body.reason ?? 'disabled',
+        ),
+      ),
   );
 
-  app.post<{ Params: UserParams; Body: { amount: string; currency: string; payee: string; purpose: string } }>(
+  app.post<{
+    Params: UserParams;
+    Body: { amount: string; currency: string; payee: string; purpose: string };
+  }>(
     '/v1/users/:user_id/payment-challenges',
     {
       config: { policy: { roles: ['user'], owner: own.user } },
@@ -207,7 +262,11 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
         body: strictObject({
           amount: AMOUNT,
           currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-          payee: { type: 'string', pattern: '^[a-z_]+:[A-Za-z0-9._:-]{1,100}$', description: 'e.g. user:<id> or merchant:<id>' },
+          payee: {
+            type: 'string',
+            pattern: '^[a-z_]+:[A-Za-z0-9._:-]{1,100}$',
+            description: 'e.g. user:<id> or merchant:<id>',
+          },
           purpose: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,100}$' },
         }),
         response: {

@@ -29,7 +29,12 @@ export async function merchantRoutes(app: FastifyInstance, identity: Identity) {
     '/v1/merchants/:merchant_id',
     {
       config: { policy: { roles: ['merchant', 'operator-read', 'operator-admin'], owner: own.merchant } },
-      schema: { tags: ['merchants'], summary: 'A merchant', params: params('merchant_id'), response: { 200: MERCHANT } },
+      schema: {
+        tags: ['merchants'],
+        summary: 'A merchant',
+        params: params('merchant_id'),
+        response: { 200: MERCHANT },
+      },
     },
     async (request) => {
       const merchant = (await getMerchant(context.db, request.params.merchant_id))!;
@@ -40,7 +45,13 @@ export async function merchantRoutes(app: FastifyInstance, identity: Identity) {
   app.get<{ Params: { merchant_id: string } }>(
     '/v1/merchants/:merchant_id/api-keys',
     {
-      config: { policy: { roles: ['merchant', 'operator-read', 'operator-admin'], owner: own.merchant, scope: 'keys:manage' } },
+      config: {
+        policy: {
+          roles: ['merchant', 'operator-read', 'operator-admin'],
+          owner: own.merchant,
+          scope: 'keys:manage',
+        },
+      },
       schema: {
         tags: ['merchants'],
         summary: 'API keys (without secrets)',
@@ -48,26 +59,41 @@ export async function merchantRoutes(app: FastifyInstance, identity: Identity) {
         response: { 200: { type: 'object', properties: { api_keys: { type: 'array', items: API_KEY } } } },
       },
     },
-    async (request) => ({ api_keys: (await listApiKeys(context.db, request.params.merchant_id)).map(apiKeyView) }),
+    async (request) => ({
+      api_keys: (await listApiKeys(context.db, request.params.merchant_id)).map(apiKeyView),
+    }),
   );
 
   app.post<{ Params: { merchant_id: string }; Body: { name: string; scopes: string[] } }>(
     '/v1/merchants/:merchant_id/api-keys',
     {
-      config: { policy: { roles: ['merchant', 'operator-admin'], owner: own.merchant, scope: 'keys:manage' } },
+      config: {
+        policy: { roles: ['merchant', 'operator-admin'], owner: own.merchant, scope: 'keys:manage' },
+      },
       schema: {
         tags: ['merchants'],
         summary: 'Create an API key (the secret is returned once)',
         params: params('merchant_id'),
         body: strictObject({
           name: NAME,
-          scopes: { type: 'array', minItems: 1, maxItems: MERCHANT_SCOPES.length, uniqueItems: true, items: { type: 'string', enum: [...MERCHANT_SCOPES] } },
+          scopes: {
+            type: 'array',
+            minItems: 1,
+            maxItems: MERCHANT_SCOPES.length,
+            uniqueItems: true,
+            items: { type: 'string', enum: [...MERCHANT_SCOPES] },
+          },
         }),
         response: { 201: KEY_WITH_SECRET },
       },
     },
     async (request, reply) => {
-      const { record, key } = await createApiKey(context, request.params.merchant_id, request.body, request.principal!.key);
+      const { record, key } = await createApiKey(
+        context,
+        request.params.merchant_id,
+        request.body,
+        request.principal!.key,
+      );
       return reply.status(201).send({ api_key: key, key: apiKeyView(record) });
     },
   );
@@ -94,7 +120,12 @@ export async function merchantRoutes(app: FastifyInstance, identity: Identity) {
     '/v1/api-keys/:key_id',
     {
       config: { policy: { roles: ['merchant', 'operator-admin'], owner: own.apiKey, scope: 'keys:manage' } },
-      schema: { tags: ['merchants'], summary: 'Revoke an API key', params: params('key_id'), response: { 200: API_KEY } },
+      schema: {
+        tags: ['merchants'],
+        summary: 'Revoke an API key',
+        params: params('key_id'),
+        response: { 200: API_KEY },
+      },
     },
     async (request) => apiKeyView(await revokeApiKey(context, request.params.key_id, request.principal!.key)),
   );

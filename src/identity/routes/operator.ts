@@ -6,7 +6,18 @@ import { revokeAllSessions } from '../sessions.ts';
 import { createStaff, STAFF_ROLES, type StaffRole, staffView } from '../staff.ts';
 import { findUserByPhone, getUser, setUserStatus, userView } from '../users.ts';
 import { owners } from './owners.ts';
-import { AUDIT_ENTRY, MERCHANT, NAME, PHONE, params, strictObject, STAFF, TIMESTAMP, USER, UUID } from './schemas.ts';
+import {
+  AUDIT_ENTRY,
+  MERCHANT,
+  NAME,
+  PHONE,
+  params,
+  STAFF,
+  strictObject,
+  TIMESTAMP,
+  USER,
+  UUID,
+} from './schemas.ts';
 
 /** Staff tools: find and freeze users, create staff and merchants, read the audit log and the sandbox SMS inbox. */
 export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
@@ -27,7 +38,11 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
     async (request) => {
       const user = await findUserByPhone(context.db, request.query.phone);
       if (!user) throw notFound('user_not_found', 'No user has this phone number.');
-      await identity.audit({ actor: request.principal!.key, action: 'operator.user_looked_up', subject: `user:${user.id}` });
+      await identity.audit({
+        actor: request.principal!.key,
+        action: 'operator.user_looked_up',
+        subject: `user:${user.id}`,
+      });
       return userView(user);
     },
   );
@@ -40,7 +55,10 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
         tags: ['operator'],
         summary: 'Freeze or unfreeze a user; freezing ends every session',
         params: params('user_id'),
-        body: strictObject({ status: { type: 'string', enum: ['active', 'frozen'] }, reason: { type: 'string', minLength: 1, maxLength: 200 } }),
+        body: strictObject({
+          status: { type: 'string', enum: ['active', 'frozen'] },
+          reason: { type: 'string', minLength: 1, maxLength: 200 },
+        }),
         response: { 200: USER },
       },
     },
@@ -48,7 +66,9 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
       const { user_id } = request.params;
       await setUserStatus(context, user_id, request.body.status, request.principal!.key, request.body.reason);
       if (request.body.status === 'frozen') {
-        await context.db.transaction((tx) => revokeAllSessions(context, tx, user_id, 'account_frozen', request.principal!.key));
+        await context.db.transaction((tx) =>
+          revokeAllSessions(context, tx, user_id, 'account_frozen', request.principal!.key),
+        );
       }
       return userView((await getUser(context.db, user_id))!);
     },
@@ -64,19 +84,30 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
         body: strictObject({
           phone: PHONE,
           name: NAME,
-          roles: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...STAFF_ROLES] } },
+          roles: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', enum: [...STAFF_ROLES] },
+          },
         }),
         response: { 201: STAFF },
       },
     },
-    async (request, reply) => reply.status(201).send(staffView(await createStaff(context, request.body, request.principal!.key))),
+    async (request, reply) =>
+      reply.status(201).send(staffView(await createStaff(context, request.body, request.principal!.key))),
   );
 
   app.post<{ Body: { name: string } }>(
     '/v1/operator/merchants',
     {
       config: { policy: { roles: ['operator-admin'] } },
-      schema: { tags: ['operator'], summary: 'Create a merchant', body: strictObject({ name: NAME }), response: { 201: MERCHANT } },
+      schema: {
+        tags: ['operator'],
+        summary: 'Create a merchant',
+        body: strictObject({ name: NAME }),
+        response: { 201: MERCHANT },
+      },
     },
     async (request, reply) => {
       const merchant = await createMerchant(context, request.body.name, request.principal!.key);
@@ -101,7 +132,13 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
           [],
         ),
         response: {
-          200: { type: 'object', properties: { entries: { type: 'array', items: AUDIT_ENTRY }, next_after_seq: { type: ['string', 'null'] } } },
+          200: {
+            type: 'object',
+            properties: {
+              entries: { type: 'array', items: AUDIT_ENTRY },
+              next_after_seq: { type: ['string', 'null'] },
+            },
+          },
         },
       },
     },
@@ -134,7 +171,15 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
               properties: {
                 messages: {
                   type: 'array',
-                  items: { type: 'object', properties: { id: UUID, phone: { type: 'string' }, body: { type: 'string' }, created_at: TIMESTAMP } },
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: UUID,
+                      phone: { type: 'string' },
+                      body: { type: 'string' },
+                      created_at: TIMESTAMP,
+                    },
+                  },
                 },
               },
             },
@@ -142,7 +187,10 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
         },
       },
       async (request) => ({
-        messages: (await inbox.inbox(request.query.phone)).map((m) => ({ ...m, created_at: m.created_at.toISOString() })),
+        messages: (await inbox.inbox(request.query.phone)).map((m) => ({
+          ...m,
+          created_at: m.created_at.toISOString(),
+        })),
       }),
     );
   }

@@ -4,7 +4,11 @@ import type { Identity } from '../identity.ts';
 /** Owner resolvers for route policies: the owning user/merchant id, or undefined (404). */
 type Params = Record<string, string>;
 
-async function ownerFrom(identity: Identity, sql: string, id: string | undefined): Promise<string | undefined> {
+async function ownerFrom(
+  identity: Identity,
+  sql: string,
+  id: string | undefined,
+): Promise<string | undefined> {
   if (!id) return undefined;
   const { rows } = await identity.context.db.query<{ owner: string }>(sql, [id]);
   return rows[0]?.owner;
@@ -12,9 +16,17 @@ async function ownerFrom(identity: Identity, sql: string, id: string | undefined
 
 export const owners = (identity: Identity) => ({
   user: (request: FastifyRequest) =>
-    ownerFrom(identity, 'SELECT id AS owner FROM identity_users WHERE id = $1', (request.params as Params).user_id),
+    ownerFrom(
+      identity,
+      'SELECT id AS owner FROM identity_users WHERE id = $1',
+      (request.params as Params).user_id,
+    ),
   device: (request: FastifyRequest) =>
-    ownerFrom(identity, 'SELECT user_id AS owner FROM identity_devices WHERE id = $1', (request.params as Params).device_id),
+    ownerFrom(
+      identity,
+      'SELECT user_id AS owner FROM identity_devices WHERE id = $1',
+      (request.params as Params).device_id,
+    ),
   session: (request: FastifyRequest) =>
     ownerFrom(
       identity,
@@ -22,7 +34,15 @@ export const owners = (identity: Identity) => ({
       (request.params as Params).session_id,
     ),
   merchant: (request: FastifyRequest) =>
-    ownerFrom(identity, 'SELECT id AS owner FROM identity_merchants WHERE id = $1', (request.params as Params).merchant_id),
+    ownerFrom(
+      identity,
+      'SELECT id AS owner FROM identity_merchants WHERE id = $1',
+      (request.params as Params).merchant_id,
+    ),
   apiKey: (request: FastifyRequest) =>
-    ownerFrom(identity, 'SELECT merchant_id AS owner FROM identity_merchant_api_keys WHERE id = $1', (request.params as Params).key_id),
+    ownerFrom(
+      identity,
+      'SELECT merchant_id AS owner FROM identity_merchant_api_keys WHERE id = $1',
+      (request.params as Params).key_id,
+    ),
 });

@@ -3,16 +3,34 @@ import { PIN_PATTERN } from '../pin.ts';
 import { PHONE_PATTERN } from '../sms-codes.ts';
 
 /** JSON schemas shared by identity routes. Request objects are strict (no unknown properties). */
-export const UUID = { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' } as const;
-export const PHONE = { type: 'string', pattern: PHONE_PATTERN, description: '11-digit mainland mobile number' } as const;
-export const PIN = { type: 'string', pattern: PIN_PATTERN, description: '6-digit payment PIN; never logged or returned' } as const;
+export const UUID = {
+  type: 'string',
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+} as const;
+export const PHONE = {
+  type: 'string',
+  pattern: PHONE_PATTERN,
+  description: '11-digit mainland mobile number',
+} as const;
+export const PIN = {
+  type: 'string',
+  pattern: PIN_PATTERN,
+  description: '6-digit payment PIN; never logged or returned',
+} as const;
 export const SMS_CODE = { type: 'string', pattern: '^[0-9]{6}$' } as const;
-export const AMOUNT = { type: 'string', pattern: AMOUNT_PATTERN, description: 'Integer minor units (fen) as a string' } as const;
+export const AMOUNT = {
+  type: 'string',
+  pattern: AMOUNT_PATTERN,
+  description: 'Integer minor units (fen) as a string',
+} as const;
 export const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 export const TIMESTAMP = { type: 'string', format: 'date-time' } as const;
 export const NULLABLE_TIMESTAMP = { type: ['string', 'null'], format: 'date-time' } as const;
 
-export function strictObject(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
+export function strictObject(
+  properties: Record<string, unknown>,
+  required: string[] = Object.keys(properties),
+) {
   return { type: 'object', additionalProperties: false, properties, required } as const;
 }
 

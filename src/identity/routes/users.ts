@@ -43,7 +43,12 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     '/v1/users/:user_id',
     {
       config: { policy: { roles: ['user', 'operator-read', 'operator-admin'], owner: own.user } },
-      schema: { tags: ['users'], summary: 'A user profile (masked)', params: params('user_id'), response: { 200: USER } },
+      schema: {
+        tags: ['users'],
+        summary: 'A user profile (masked)',
+        params: params('user_id'),
+        response: { 200: USER },
+      },
     },
     async (request) => userView(await loadUser(request.params.user_id)),
   );
@@ -59,14 +64,21 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
         response: { 200: { type: 'object', properties: { sessions: { type: 'array', items: SESSION } } } },
       },
     },
-    async (request) => ({ sessions: await listSessions(context, request.params.user_id, request.principal!.credentialId) }),
+    async (request) => ({
+      sessions: await listSessions(context, request.params.user_id, request.principal!.credentialId),
+    }),
   );
 
   app.delete<{ Params: { session_id: string } }>(
     '/v1/sessions/:session_id',
     {
       config: { policy: { roles: ['user', 'operator-admin'], owner: own.session } },
-      schema: { tags: ['sessions'], summary: 'End a session (e.g. on a lost phone)', params: params('session_id'), response: NO_CONTENT },
+      schema: {
+        tags: ['sessions'],
+        summary: 'End a session (e.g. on a lost phone)',
+        params: params('session_id'),
+        response: NO_CONTENT,
+      },
     },
     async (request, reply) => {
       await revokeSession(context, request.params.session_id, 'revoked', request.principal!.key);
@@ -117,7 +129,10 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     async (request) => {
       const userId = request.params.user_id;
       await context.db.transaction(async (tx) => {
-        await tx.query('UPDATE identity_users SET password_free_enabled = $2 WHERE id = $1', [userId, request.body.password_free_enabled]);
+        await tx.query('UPDATE identity_users SET password_free_enabled = $2 WHERE id = $1', [
+          userId,
+          request.body.password_free_enabled,
+        ]);
         await appendAudit(tx, context.clock.now(), {
           actor: request.principal!.key,
           action: 'limits.password_free_changed',
@@ -169,7 +184,9 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
         tags: ['pin'],
         summary: 'Whether a payment PIN is set and whether it is locked',
         params: params('user_id'),
-        response: { 200: { type: 'object', properties: { set: { type: 'boolean' }, locked_until: NULLABLE_TIMESTAMP } } },
+        response: {
+          200: { type: 'object', properties: { set: { type: 'boolean' }, locked_until: NULLABLE_TIMESTAMP } },
+        },
       },
     },
     async (request) => checkPinState(context, request.params.user_id),
@@ -179,7 +196,13 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     '/v1/users/:user_id/pin',
     {
       config: { policy: { roles: ['user'], owner: own.user }, rateLimit: RATE_LIMITS.pin },
-      schema: { tags: ['pin'], summary: 'Set the first payment PIN', params: params('user_id'), body: strictObject({ pin: PIN }), response: NO_CONTENT },
+      schema: {
+        tags: ['pin'],
+        summary: 'Set the first payment PIN',
+        params: params('user_id'),
+        body: strictObject({ pin: PIN }),
+        response: NO_CONTENT,
+      },
     },
     async (request, reply) => {
       await setInitialPin(context, request.params.user_id, request.body.pin);
@@ -248,5 +271,4 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
       return reply.status(204).send();
     },
   );
-
 }
