@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createApp, migrateAll, type TuyereApp, VERSION } from '../app.ts';
+import { startSandboxBank } from '../bank/index.ts';
+import { bankSettings } from '../bank/settings.ts';
 import { dropAllData, isDemoSeeded, seedDemo } from '../demo/seed.ts';
 import { type Config, ConfigError, loadConfig } from '../platform/config.ts';
 import { MigrationError } from '../platform/db/migrate.ts';
@@ -66,6 +68,26 @@ const commands: Record<string, Command> = {
         return report.ok ? 0 : 1;
       });
     },
+  },
+  'bank-sandbox': {
+    summary:
+      'Run the sandbox bank (cards, debits, credits, callbacks, statements, fault knobs) on its own port',
+    usage: 'tuyere bank-sandbox [--port N] [--callback-url URL] [--seed S]',
+    options: {
+      port: {
+        type: 'string',
+        description: 'Port to listen on (default BANK_SANDBOX_PORT; 0 picks a free one)',
+      },
+      'callback-url': {
+        type: 'string',
+        description: 'Where callbacks go when a request names no notify_url',
+      },
+      seed: {
+        type: 'string',
+        description: 'Seed for SMS codes, tokens and references (default BANK_SANDBOX_SEED)',
+      },
+    },
+    run: bankSandbox,
   },
 };
 
@@ -145,6 +167,35 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+  return 0;
+}
+
+async function bankSandbox(
+  values: Record<string, string | boolean | undefined>,
+  config: Config,
+): Promise<number> {
+  const settings = bankSettings(config);
+  const port = values.port === undefined ? settings.sandboxPort : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be a whole number from 0 to 65535, got "${String(values.port)}"`);
+    return 2;
+  }
+  const bank = await startSandboxBank({
+    port,
+    secret: settings.webhookSecret,
+    seed: typeof values.seed === 'string' ? values.seed : settings.seed,
+    callbackUrl: typeof values['callback-url'] === 'string' ? values['callback-url'] : null,
+    timeZone: config.timeZone,
+    logLevel: config.logLevel,
+  });
+  console.log(
+    `Tuyere sandbox bank is up at ${bank.url} (API /v1, sandbox controls /sandbox; see src/bank/README.md).\nPress Ctrl+C to stop.`,
+  );
+  await new Promise<void>((resolve) => {
+    const shutdown = () => void bank.stop().then(resolve);
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
   });
   return 0;
 }

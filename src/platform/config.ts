@@ -305,6 +305,39 @@ const settings = {
     description: 'Password-free payments allowed per business day',
     parse: integer(0, 1000),
   },
+  bankSandboxPort: {
+    env: 'BANK_SANDBOX_PORT',
+    default: '8090',
+    description:
+      'Port of the sandbox bank (`tuyere bank-sandbox`, or started alongside the app); 0 picks a free one',
+    parse: integer(0, 65535),
+  },
+  bankUrl: {
+    env: 'BANK_URL',
+    default: '',
+    description:
+      "Base URL of the bank API the wallet's connector calls; empty means the sandbox bank at BANK_SANDBOX_PORT",
+    parse: text,
+  },
+  bankWebhookSecret: {
+    env: 'BANK_WEBHOOK_SECRET',
+    default: '',
+    description:
+      'Standard Webhooks secret bank callbacks are signed with; empty generates one in TUYERE_DATA_DIR',
+    parse: text,
+  },
+  bankTimeoutMs: {
+    env: 'BANK_TIMEOUT_MS',
+    default: '5000',
+    description: 'How long a bank API call may take before its outcome counts as unknown (then polled)',
+    parse: integer(100, 120_000),
+  },
+  bankSandboxSeed: {
+    env: 'BANK_SANDBOX_SEED',
+    default: '',
+    description: "Seed for the sandbox bank's SMS codes, card tokens and references; empty is random",
+    parse: text,
+  },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',
     default: '10000',
