@@ -80,6 +80,14 @@ export async function loadTransfers(
   return { transfers, pending };
 }
 
+export async function countTransfers(tx: Queryable, ids: readonly string[]): Promise<number> {
+  const { rows } = await tx.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM ledger_transfers WHERE id = ANY($1::uuid[])',
+    [arrayLiteral(ids)],
+  );
+  return rows[0]!.count;
+}
+
 export interface JournalAppend {
   sequence: bigint;
   timestampFirst: bigint;

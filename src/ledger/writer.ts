@@ -7,6 +7,7 @@ import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import { LedgerStateMachine } from './state-machine.ts';
 import {
   buildBatchWrite,
+  countTransfers,
   executeBatchWrite,
   type Head,
   journalEvents,
@@ -386,6 +387,11 @@ export class GroupCommitWriter {
       timestamp += BigInt(commandSize(command));
     }
 
+    if (!lookUpExisting && (await failedEventsMayExist(q, commands, outcomes))) {
+      // A refused event might really be a resubmission: decide with the stored transfers.
+      return this.prepare(q, commands, base, useCache, true);
+    }
+
     const effects = machine.effects;
     const changedTransfers = new Map(effects.transfersCreated.map((transfer) => [transfer.id, transfer]));
     const changedPending = new Map<string, PendingState>();
@@ -418,6 +424,22 @@ export class GroupCommitWriter {
     });
     return { outcomes, base, tip, write, accounts, transfers: changedTransfers, pending: changedPending };
   }
+}
+
+/**
+ * The first attempt skips looking up event ids. An accepted event that already exists then
+ * fails the insert; a refused one would not, so refused ids are checked here.
+ */
+async function failedEventsMayExist(q: Queryable, commands: readonly Command[], outcomes: CommandOutcome[]) {
+  const refused: string[] = [];
+  commands.forEach((command, index) => {
+    if (command.kind !== 'transfers') return;
+    for (const outcome of outcomes[index] as CreateTransferOutcome[]) {
+      if (outcome.result !== 'ok' && outcome.result !== 'exists')
+        refused.push(command.events[outcome.index]!.id);
+    }
+  });
+  return refused.length > 0 && (await countTransfers(q, refused)) > 0;
 }
 
 function commandSize(command: Command): number {
