@@ -21,5 +21,6 @@ export { BankError } from './connector.ts';
 export { HttpBankConnector, type HttpBankConnectorOptions } from './http-connector.ts';
 export type { SandboxFaults } from './sandbox/faults.ts';
 export { type SandboxBank, type SandboxBankOptions, startSandboxBank } from './sandbox/server.ts';
+export { bankSettings } from './settings.ts';
 export type { CardType, DeclineReason, Direction, OperationStatus } from './types.ts';
 export { signWebhook, verifyWebhook, WebhookVerifyError } from './webhook.ts';
