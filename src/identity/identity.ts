@@ -140,10 +140,15 @@ export class Identity {
   /** Signs in a user without SMS (demo seeding and tests only). */
   async issueSessionForTesting(
     phone: string,
-  ): Promise<{ user: UserRecord; accessToken: string; refreshToken: string }> {
+  ): Promise<{ user: UserRecord; sessionId: string; accessToken: string; refreshToken: string }> {
     const { user } = await findOrCreateUser(this.context, phone);
     const tokens = await openSession(this.context, 'user', user.id, 'test');
-    return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
+    return {
+      user,
+      sessionId: tokens.session_id,
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+    };
   }
 
   async issueStaffSessionForTesting(staffId: string): Promise<string> {

@@ -1,0 +1,547 @@
+/**
+ * The authorization matrix: every registered route × every role (and anonymous) × {own
+ * resource, another's resource}, with the expected outcome derived from a fixture table
+ * written independently of the route code. A route without a fixture fails the test, so
+ * a new route cannot ship without its access rules being stated and checked here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { makeChineseId } from '../src/identity/chinese-id.ts';
+import {
+  completeRawDeviceRegistration,
+  rawRegistrationMessage,
+  startRawDeviceRegistration,
+  startWebauthnRegistration,
+} from '../src/identity/devices.ts';
+import { createApiKey, createMerchant, MERCHANT_SCOPES } from '../src/identity/merchants.ts';
+import { createStaff } from '../src/identity/staff.ts';
+import type { Role } from '../src/platform/http/policy.ts';
+import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+import { deviceKey } from './identity-fixtures.ts';
+
+type Side = 'own' | 'other';
+type Outcome = 'ok' | 'unauthenticated' | 'forbidden' | 'hidden';
+interface Built {
+  url: string;
+  payload?: unknown;
+}
+interface Fixture {
+  /** 'public', or the roles allowed to call. */
+  allowed: 'public' | readonly Role[];
+  /** Whose resource the path names; user/merchant callers only reach their own. */
+  owner: 'user' | 'merchant' | 'none';
+  /** Expected status (and error code, when the allowed call is refused on its merits) for an allowed call. */
+  ok: number;
+  okCode?: string;
+  /** Server-sent events: checked over a real socket, headers only. */
+  stream?: boolean;
+  build(world: World, side: Side): Promise<Built> | Built;
+}
+
+const STAFF: readonly Role[] = ['operator-read', 'operator-admin', 'auditor'];
+const CALLERS: ReadonlyArray<Role | 'anonymous'> = [
+  'anonymous',
+  'user',
+  'merchant',
+  'operator-read',
+  'operator-admin',
+  'auditor',
+];
+
+let app: TestApp;
+let world: World;
+let phoneCounter = 0;
+const uniquePhone = () => `139${String(10_000_000 + phoneCounter++).slice(-8)}`;
+
+class World {
+  alice!: { id: string; phone: string };
+  bob!: { id: string; phone: string };
+  carol!: { id: string; phone: string };
+  merchants!: Record<Side, string>;
+  merchantKey!: string;
+  staff!: Record<'operator-read' | 'operator-admin' | 'auditor', string>;
+
+  async init() {
+    const user = async (phone: string) => ({
+      id: (await app.identity.issueSessionForTesting(phone)).user.id,
+      phone,
+    });
+    this.alice = await user('13800000901');
+    this.bob = await user('13800000902');
+    this.carol = await user('13800000903');
+    const context = app.identity.context;
+    this.merchants = {
+      own: (await createMerchant(context, 'Matrix Mart', 'test')).id,
+      other: (await createMerchant(context, 'Other Mart', 'test')).id,
+    };
+    this.merchantKey = (
+      await createApiKey(context, this.merchants.own, { name: 'all', scopes: MERCHANT_SCOPES }, 'test')
+    ).key;
+    const staff = async (role: 'operator-read' | 'operator-admin' | 'auditor', phone: string) =>
+      (await createStaff(context, { phone, name: role, roles: [role] }, 'test')).id;
+    this.staff = {
+      'operator-read': await staff('operator-read', '13700000001'),
+      'operator-admin': await staff('operator-admin', '13700000002'),
+      auditor: await staff('auditor', '13700000003'),
+    };
+  }
+
+  userOf(side: Side) {
+    return side === 'own' ? this.alice : this.bob;
+  }
+
+  /** Fresh credentials per cell, so routes like logout cannot disturb later cells. */
+  async headers(caller: Role | 'anonymous'): Promise<Record<string, string>> {
+    if (caller === 'anonymous') return {};
+    if (caller === 'merchant') return { authorization: `Bearer ${this.merchantKey}` };
+    if (caller === 'user')
+      return {
+        authorization: `Bearer ${(await app.identity.issueSessionForTesting(this.alice.phone)).accessToken}`,
+      };
+    return { authorization: `Bearer ${await app.identity.issueStaffSessionForTesting(this.staff[caller])}` };
+  }
+
+  async device(side: Side): Promise<string> {
+    const userId = this.userOf(side).id;
+    const key = deviceKey('ed25519');
+    const challenge = await startRawDeviceRegistration(app.identity.context, userId);
+    const spki = Buffer.from(key.publicKeyBase64, 'base64');
+    const device = await completeRawDeviceRegistration(app.identity.context, userId, {
+      challengeId: challenge.challenge_id,
+      kind: 'phone',
+      name: 'matrix',
+      keyType: 'ed25519',
+      publicKey: key.publicKeyBase64,
+      signature: key.sign(rawRegistrationMessage(userId, challenge.challenge_id, challenge.nonce, spki)),
+      userVerification: true,
+    });
+    return device.id;
+  }
+
+  async session(side: Side): Promise<string> {
+    return (await app.identity.issueSessionForTesting(this.userOf(side).phone)).sessionId;
+  }
+
+  async apiKey(side: Side): Promise<string> {
+    return (
+      await createApiKey(
+        app.identity.context,
+        this.merchants[side],
+        { name: 'cell', scopes: ['payments:read'] },
+        'test',
+      )
+    ).record.id;
+  }
+
+  async group(side: Side, members: string[] = []): Promise<string> {
+    const owner = this.userOf(side);
+    const headers = {
+      authorization: `Bearer ${(await app.identity.issueSessionForTesting(owner.phone)).accessToken}`,
+    };
+    const created = await app.http.inject({
+      method: 'POST',
+      url: '/v1/groups',
+      headers,
+      payload: { name: 'matrix', member_ids: members },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    return created.json().id;
+  }
+}
+
+const userRoute = (
+  suffix: string,
+  allowed: readonly Role[],
+  ok: number,
+  payload?: (w: World, side: Side) => unknown,
+  okCode?: string,
+): Fixture => ({
+  allowed,
+  owner: 'user',
+  ok,
+  okCode,
+  build: async (w, side) => ({
+    url: `/v1/users/${w.userOf(side).id}${suffix}`,
+    payload: await payload?.(w, side),
+  }),
+});
+const USER_READERS: readonly Role[] = ['user', 'operator-read', 'operator-admin'];
+
+/** Every route, in the order cells run. Keys are METHOD and the path as registered. */
+const FIXTURES: Record<string, Fixture> = {
+  'GET /health': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/health' }) },
+  'GET /ready': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/ready' }) },
+  'GET /metrics': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/metrics' }) },
+  'POST /v1/auth/sms-codes': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 202,
+    build: () => ({ url: '/v1/auth/sms-codes', payload: { phone: uniquePhone(), purpose: 'login' } }),
+  },
+  'POST /v1/auth/login': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 401,
+    okCode: 'sms_code_invalid',
+    build: () => ({ url: '/v1/auth/login', payload: { phone: uniquePhone(), code: '000000' } }),
+  },
+  'POST /v1/auth/staff/login': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 401,
+    okCode: 'sms_code_invalid',
+    build: () => ({ url: '/v1/auth/staff/login', payload: { phone: uniquePhone(), code: '000000' } }),
+  },
+  'POST /v1/auth/refresh': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 401,
+    okCode: 'refresh_token_invalid',
+    build: () => ({ url: '/v1/auth/refresh', payload: { refresh_token: 'rt_not-a-real-token' } }),
+  },
+  'POST /v1/auth/logout': {
+    allowed: ['user', ...STAFF],
+    owner: 'none',
+    ok: 204,
+    build: () => ({ url: '/v1/auth/logout', payload: {} }),
+  },
+  'GET /v1/me': { allowed: ['user'], owner: 'none', ok: 200, build: () => ({ url: '/v1/me' }) },
+  'GET /v1/users/:user_id': userRoute('', USER_READERS, 200),
+  'GET /v1/users/:user_id/sessions': userRoute('/sessions', USER_READERS, 200),
+  'DELETE /v1/sessions/:session_id': {
+    allowed: ['user', 'operator-admin'],
+    owner: 'user',
+    ok: 204,
+    build: async (w, side) => ({ url: `/v1/sessions/${await w.session(side)}` }),
+  },
+  'POST /v1/users/:user_id/real-name': userRoute('/real-name', ['user'], 200, () => ({
+    name: '王五',
+    id_number: makeChineseId('310101', '19851111', '123'),
+    requested_class: 'II',
+  })),
+  'PATCH /v1/users/:user_id/payment-settings': userRoute('/payment-settings', ['user'], 200, () => ({
+    password_free_enabled: true,
+  })),
+  'GET /v1/users/:user_id/limits': userRoute('/limits', USER_READERS, 200),
+  'GET /v1/users/:user_id/pin': userRoute('/pin', USER_READERS, 200),
+  'POST /v1/users/:user_id/pin': userRoute('/pin', ['user'], 204, () => ({ pin: '135792' })),
+  'PUT /v1/users/:user_id/pin': userRoute('/pin', ['user'], 204, () => ({
+    old_pin: '135792',
+    new_pin: '246813',
+  })),
+  'POST /v1/users/:user_id/pin/reset-code': userRoute('/pin/reset-code', ['user'], 202, () => ({})),
+  'POST /v1/users/:user_id/pin/reset': userRoute(
+    '/pin/reset',
+    ['user'],
+    401,
+    () => ({ sms_code: '000000', new_pin: '975318' }),
+    'sms_code_invalid',
+  ),
+  'GET /v1/users/:user_id/devices': userRoute('/devices', USER_READERS, 200),
+  'POST /v1/users/:user_id/devices/registration-challenges': userRoute(
+    '/devices/registration-challenges',
+    ['user'],
+    201,
+    () => ({}),
+  ),
+  'POST /v1/users/:user_id/devices': userRoute('/devices', ['user'], 201, async (w, side) => {
+    const userId = w.userOf(side).id;
+    const key = deviceKey('p256');
+    const challenge = await startRawDeviceRegistration(app.identity.context, userId);
+    const spki = Buffer.from(key.publicKeyBase64, 'base64');
+    return {
+      challenge_id: challenge.challenge_id,
+      kind: 'wearable',
+      name: 'Watch',
+      key_type: 'p256',
+      public_key: key.publicKeyBase64,
+      signature: key.sign(rawRegistrationMessage(userId, challenge.challenge_id, challenge.nonce, spki)),
+      user_verification: false,
+    };
+  }),
+  'POST /v1/users/:user_id/passkeys/registration-options': userRoute(
+    '/passkeys/registration-options',
+    ['user'],
+    201,
+    () => ({}),
+  ),
+  'POST /v1/users/:user_id/passkeys': userRoute(
+    '/passkeys',
+    ['user'],
+    422,
+    async (w, side) => ({
+      challenge_id: (await startWebauthnRegistration(app.identity.context, w.userOf(side).id, 'x'))
+        .challenge_id,
+      kind: 'browser',
+      name: 'Laptop',
+      response: { id: 'bogus', rawId: 'bogus', type: 'public-key', response: {} },
+    }),
+    'webauthn_registration_invalid',
+  ),
+  'PATCH /v1/devices/:device_id': {
+    allowed: ['user', 'operator-admin'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/devices/${await w.device(side)}`, payload: { name: 'Renamed' } }),
+  },
+  'POST /v1/devices/:device_id/disable': {
+    allowed: ['user', 'operator-admin'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/devices/${await w.device(side)}/disable`, payload: {} }),
+  },
+  'POST /v1/users/:user_id/payment-challenges': userRoute('/payment-challenges', ['user'], 201, () => ({
+    amount: '1250',
+    currency: 'CNY',
+    payee: 'merchant:m1',
+    purpose: 'order:1',
+  })),
+  'GET /v1/merchants/:merchant_id': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: (w, side) => ({ url: `/v1/merchants/${w.merchants[side]}` }),
+  },
+  'GET /v1/merchants/:merchant_id/api-keys': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: (w, side) => ({ url: `/v1/merchants/${w.merchants[side]}/api-keys` }),
+  },
+  'POST /v1/merchants/:merchant_id/api-keys': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 201,
+    build: (w, side) => ({
+      url: `/v1/merchants/${w.merchants[side]}/api-keys`,
+      payload: { name: 'pos', scopes: ['payments:write'] },
+    }),
+  },
+  'POST /v1/api-keys/:key_id/rotate': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 201,
+    build: async (w, side) => ({ url: `/v1/api-keys/${await w.apiKey(side)}/rotate`, payload: {} }),
+  },
+  'DELETE /v1/api-keys/:key_id': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/api-keys/${await w.apiKey(side)}` }),
+  },
+  'GET /v1/operator/users': {
+    allowed: ['operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: (w) => ({ url: `/v1/operator/users?phone=${w.alice.phone}` }),
+  },
+  'POST /v1/operator/users/:user_id/status': {
+    allowed: ['operator-admin'],
+    owner: 'user',
+    ok: 200,
+    build: (w, side) => ({
+      url: `/v1/operator/users/${w.userOf(side).id}/status`,
+      payload: { status: 'active', reason: 'matrix' },
+    }),
+  },
+  'POST /v1/operator/staff': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 201,
+    build: () => ({
+      url: '/v1/operator/staff',
+      payload: { phone: uniquePhone(), name: 'New staff', roles: ['auditor'] },
+    }),
+  },
+  'POST /v1/operator/merchants': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 201,
+    build: () => ({ url: '/v1/operator/merchants', payload: { name: 'Another shop' } }),
+  },
+  'GET /v1/audit': {
+    allowed: ['auditor', 'operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/audit?limit=5' }),
+  },
+  'GET /v1/sandbox/sms': {
+    allowed: ['operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: (w) => ({ url: `/v1/sandbox/sms?phone=${w.alice.phone}` }),
+  },
+  // Social (groups): members act as owners; staff may read.
+  'POST /v1/groups': {
+    allowed: ['user'],
+    owner: 'none',
+    ok: 201,
+    build: () => ({ url: '/v1/groups', payload: { name: 'Lunch' } }),
+  },
+  'GET /v1/groups': { allowed: ['user'], owner: 'none', ok: 200, build: () => ({ url: '/v1/groups' }) },
+  'GET /v1/groups/:groupId': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}` }),
+  },
+  'POST /v1/groups/:groupId/members': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/groups/${await w.group(side)}/members`,
+      payload: { user_ids: [w.carol.id] },
+    }),
+  },
+  'DELETE /v1/groups/:groupId/members/:userId': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 204,
+    build: async (w, side) => ({
+      url: `/v1/groups/${await w.group(side, [w.carol.id])}/members/${w.carol.id}`,
+    }),
+  },
+  'POST /v1/groups/:groupId/messages': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 201,
+    build: async (w, side) => ({
+      url: `/v1/groups/${await w.group(side)}/messages`,
+      payload: { text: 'hello' },
+    }),
+  },
+  'GET /v1/groups/:groupId/events': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}/events` }),
+  },
+  'GET /v1/groups/:groupId/stream': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 200,
+    stream: true,
+    build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}/stream` }),
+  },
+};
+
+/** Every route the app registered, from the OpenAPI document (HEAD mirrors GET; docs routes are platform-public). */
+function registeredRoutes(): string[] {
+  const spec = app.http.swagger() as { paths: Record<string, Record<string, unknown>> };
+  const routes: string[] = [];
+  for (const [path, operations] of Object.entries(spec.paths)) {
+    for (const method of Object.keys(operations)) {
+      if (method === 'head') continue;
+      routes.push(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`);
+    }
+  }
+  return routes.sort();
+}
+
+function expected(fixture: Fixture, caller: Role | 'anonymous', side: Side): Outcome {
+  if (fixture.allowed === 'public') return 'ok';
+  if (caller === 'anonymous') return 'unauthenticated';
+  if (!fixture.allowed.includes(caller)) return 'forbidden';
+  const ownsKind =
+    (caller === 'user' && fixture.owner === 'user') ||
+    (caller === 'merchant' && fixture.owner === 'merchant');
+  if (ownsKind && side === 'other') return 'hidden';
+  return 'ok';
+}
+
+let baseUrl = '';
+before(async () => {
+  app = await createTestApp();
+  world = new World();
+  await world.init();
+  baseUrl = await app.http.listen({ port: 0, host: '127.0.0.1' });
+});
+after(() => app.close());
+
+test('every registered route has a fixture, and every fixture a route', () => {
+  const routes = registeredRoutes();
+  const missing = routes.filter((route) => !(route in FIXTURES));
+  assert.deepEqual(
+    missing,
+    [],
+    `Add these routes to FIXTURES in test/authorization-matrix.test.ts: ${missing.join(', ')}`,
+  );
+  const stale = Object.keys(FIXTURES).filter((key) => !routes.includes(key));
+  assert.deepEqual(stale, [], `These fixtures name routes that no longer exist: ${stale.join(', ')}`);
+});
+
+test('every route × caller × {own, other} gives the expected outcome', async () => {
+  let cells = 0;
+  const failures: string[] = [];
+  for (const [key, fixture] of Object.entries(FIXTURES)) {
+    const [method, pattern] = key.split(' ') as [string, string];
+    for (const caller of CALLERS) {
+      for (const side of ['own', 'other'] as const) {
+        const want = expected(fixture, caller, side);
+        const built = await fixture.build(world, side);
+        const headers = await world.headers(caller);
+        const { status, code } =
+          fixture.stream && want === 'ok'
+            ? await openStream(built.url, headers)
+            : await call(method, built, headers);
+        const got = classify(fixture, status, code);
+        if (got !== want)
+          failures.push(
+            `${key} as ${caller} on ${side}: expected ${want}, got ${status} ${code ?? ''} ${built.url}`,
+          );
+        cells++;
+        void pattern;
+      }
+    }
+  }
+  console.log(`authorization matrix: ${cells} cells asserted over ${Object.keys(FIXTURES).length} routes`);
+  assert.deepEqual(failures, []);
+});
+
+test('a merchant key without the needed scope is refused', async () => {
+  const narrow = await createApiKey(
+    app.identity.context,
+    world.merchants.own,
+    { name: 'narrow', scopes: ['payments:read'] },
+    'test',
+  );
+  const response = await app.http.inject({
+    method: 'GET',
+    url: `/v1/merchants/${world.merchants.own}/api-keys`,
+    headers: { authorization: `Bearer ${narrow.key}` },
+  });
+  assert.equal(response.statusCode, 403);
+  assert.equal(response.json().error.code, 'insufficient_scope');
+});
+
+async function call(method: string, built: Built, headers: Record<string, string>) {
+  const response = await app.http.inject({
+    method: method as 'GET',
+    url: built.url,
+    headers,
+    ...(built.payload !== undefined ? { payload: built.payload as object } : {}),
+  });
+  let code: string | undefined;
+  try {
+    code = response.json()?.error?.code;
+  } catch {
+    code = undefined;
+  }
+  return { status: response.statusCode, code };
+}
+
+async function openStream(url: string, headers: Record<string, string>) {
+  const abort = new AbortController();
+  const response = await fetch(`${baseUrl}${url}`, { headers, signal: abort.signal });
+  abort.abort();
+  return { status: response.status, code: undefined };
+}
+
+function classify(fixture: Fixture, status: number, code: string | undefined): Outcome | string {
+  if (status === 401 && code === 'authentication_required') return 'unauthenticated';
+  if (status === 403 && (code === 'forbidden' || code === 'insufficient_scope')) return 'forbidden';
+  if (status === 404 && code === 'not_found') return 'hidden';
+  if (status === fixture.ok && (fixture.okCode === undefined || fixture.okCode === code)) return 'ok';
+  return `unexpected ${status} ${code ?? ''}`;
+}
