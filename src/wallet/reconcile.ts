@@ -66,18 +66,9 @@ export function reconcile(
       continue;
     }
     if (!record || record.state !== 'succeeded') {
-      if (
-        record &&
-        record.direction === line.direction &&
-        record.amount === line.amount &&
-        record.state === 'pending'
-      ) {
-        found.push({ kind: 'missing_in_ledger', requestId, line, ledger: record });
-      } else if (record && record.amount !== line.amount) {
+      if (record && record.amount !== line.amount)
         found.push({ kind: 'amount_mismatch', requestId, line, ledger: record });
-      } else {
-        found.push({ kind: 'missing_in_ledger', requestId, line, ledger: record });
-      }
+      else found.push({ kind: 'missing_in_ledger', requestId, line, ledger: record });
       continue;
     }
     if (record.direction !== line.direction)
