@@ -65,7 +65,7 @@ export function reconcile(
         found.push({ kind: 'missing_in_statement', requestId, ledger: record });
       continue;
     }
-    if (!record || record.state !== 'succeeded') {
+    if (record?.state !== 'succeeded') {
       if (record && record.amount !== line.amount)
         found.push({ kind: 'amount_mismatch', requestId, line, ledger: record });
       else found.push({ kind: 'missing_in_ledger', requestId, line, ledger: record });
