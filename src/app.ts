@@ -9,11 +9,13 @@ import type { Database } from './platform/db/database.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { purgeIdempotencyKeys } from './platform/http/idempotency.ts';
 import { operationsRoutes, READINESS_SCHEMA } from './platform/http/operations.ts';
+import type { Authenticator } from './platform/http/policy.ts';
 import { createHttpServer, operatorTokenAuthenticator } from './platform/http/server.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
+import { Groups, socialRoutes } from './social/index.ts';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -35,18 +37,23 @@ export interface TuyereApp {
   identity: Identity;
   operatorToken: string;
   ledger: Ledger;
+  groups: Groups;
   /** Starts background jobs (the HTTP listener is started by the caller). */
   startJobs(): void;
   /** Drains requests and jobs; the caller closes the database afterwards. */
   stop(): Promise<void>;
 }
 
-export async function createApp(options: {
+export interface CreateAppOptions {
   config: Config;
   db: Database;
   clock?: Clock;
   log?: Logger;
-}): Promise<TuyereApp> {
+  /** Extra authenticators tried first (tests use a fake user authenticator). */
+  authenticators?: Authenticator[];
+}
+
+export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   const { config, db } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: config.logLevel, file: config.logFile || undefined });
@@ -60,6 +67,7 @@ export async function createApp(options: {
     pollMs: config.jobPollMs,
   });
   const ledger = new Ledger({ db, clock });
+  const groups = new Groups({ db, clock });
   const operatorToken = loadOrCreateSecret(
     config.dataDir,
     'operator-token',
@@ -74,12 +82,17 @@ export async function createApp(options: {
     db,
     clock,
     bodyLimitBytes: config.bodyLimitBytes,
-    authenticators: [operatorTokenAuthenticator(operatorToken), identity.authenticator],
+    authenticators: [
+      ...(options.authenticators ?? []),
+      operatorTokenAuthenticator(operatorToken),
+      identity.authenticator,
+    ],
     version: VERSION,
   });
   http.addSchema(READINESS_SCHEMA);
   await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
   await http.register(identity.routes);
+  await http.register(socialRoutes, { groups });
 
   metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
   metrics.gauge(
@@ -120,6 +133,7 @@ export async function createApp(options: {
     identity,
     operatorToken,
     ledger,
+    groups,
     startJobs: () => jobs.start(),
     stop: async () => {
       await http.close();

@@ -11,4 +11,5 @@ export const MIGRATION_SOURCES: readonly MigrationSource[] = [
   { module: 'platform', directory: here('./platform/migrations') },
   { module: 'ledger', directory: here('./ledger/migrations') },
   { module: 'identity', directory: here('./identity/migrations') },
+  { module: 'social', directory: here('./social/migrations') },
 ];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createApp, type TuyereApp } from '../../app.ts';
 import type { Clock } from '../clock.ts';
 import { type Config, loadConfig } from '../config.ts';
+import type { Authenticator } from '../http/policy.ts';
 import { createTestDatabase } from './database.ts';
 
 /**
@@ -20,7 +21,7 @@ export const TEST_OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
 export const TEST_LOG_DIR = path.resolve(import.meta.dirname, '../../../test-results/logs');
 
 export async function createTestApp(
-  options: { clock?: Clock; config?: Partial<Config> } = {},
+  options: { clock?: Clock; config?: Partial<Config>; authenticators?: Authenticator[] } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   mkdirSync(TEST_LOG_DIR, { recursive: true });
@@ -35,7 +36,12 @@ export async function createTestApp(
       ...options.config,
     },
   );
-  const app = await createApp({ config, db: database.db, clock: options.clock });
+  const app = await createApp({
+    config,
+    db: database.db,
+    clock: options.clock,
+    authenticators: options.authenticators,
+  });
   await app.http.ready();
   return Object.assign(app, {
     operatorHeaders: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` },

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { testUserAuthenticator } from '../src/platform/http/testing.ts';
+import { uuidv7 } from '../src/platform/ids.ts';
+import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+
+let app: TestApp;
+const [alice, bob, carol, mallory] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+const as = (user: string) => ({ authorization: `Bearer user:${user}` });
+
+before(async () => {
+  app = await createTestApp({ authenticators: [testUserAuthenticator] });
+});
+after(async () => {
+  await app.close();
+});
+
+async function createGroup(owner: string, members: string[] = []) {
+  const response = await app.http.inject({
+    method: 'POST',
+    url: '/v1/groups',
+    headers: as(owner),
+    payload: { name: 'Family', member_ids: members },
+  });
+  assert.equal(response.statusCode, 201, response.body);
+  return response.json() as { id: string; member_count: number };
+}
+
+test('create, invite, post, leave and remove, with the stream recording each step in order', async () => {
+  const group = await createGroup(alice, [bob]);
+  assert.equal(group.member_count, 2);
+  const invite = await app.http.inject({
+    method: 'POST',
+    url: `/v1/groups/${group.id}/members`,
+    headers: as(bob),
+    payload: { user_ids: [carol] },
+  });
+  assert.equal(invite.statusCode, 200);
+  assert.equal(invite.json().members.length, 3);
+  const post = await app.http.inject({
+    method: 'POST',
+    url: `/v1/groups/${group.id}/messages`,
+    headers: as(carol),
+    payload: { text: ' hi all ' },
+  });
+  assert.equal(post.statusCode, 201);
+  assert.equal(post.json().payload.text, 'hi all');
+
+  const bobRemovesCarol = await app.http.inject({
+    method: 'DELETE',
+    url: `/v1/groups/${group.id}/members/${carol}`,
+    headers: as(bob),
+  });
+  assert.equal(bobRemovesCarol.statusCode, 403);
+  assert.equal(bobRemovesCarol.json().error.code, 'not_group_owner');
+  const ownerLeaves = await app.http.inject({
+    method: 'DELETE',
+    url: `/v1/groups/${group.id}/members/${alice}`,
+    headers: as(alice),
+  });
+  assert.equal(ownerLeaves.json().error.code, 'owner_cannot_leave');
+  assert.equal(
+    (
+      await app.http.inject({
+        method: 'DELETE',
+        url: `/v1/groups/${group.id}/members/${carol}`,
+        headers: as(alice),
+      })
+    ).statusCode,
+    204,
+  );
+  assert.equal(
+    (
+      await app.http.inject({
+        method: 'DELETE',
+        url: `/v1/groups/${group.id}/members/${bob}`,
+        headers: as(bob),
+      })
+    ).statusCode,
+    204,
+  );
+
+  const events = (
+    await app.http.inject({ method: 'GET', url: `/v1/groups/${group.id}/events`, headers: as(alice) })
+  ).json().events;
+  assert.deepEqual(
+    events.map((e: { type: string }) => e.type),
+    ['group.created', 'member.joined', 'message.posted', 'member.removed', 'member.left'],
+  );
+  assert.deepEqual(
+    events.map((e: { seq: string }) => e.seq),
+    ['1', '2', '3', '4', '5'],
+  );
+  const detail = (
+    await app.http.inject({ method: 'GET', url: `/v1/groups/${group.id}`, headers: as(alice) })
+  ).json();
+  assert.equal(detail.group.member_count, 1);
+});
+
+test('outsiders see a group as missing; operators may read it; removed members lose access', async () => {
+  const group = await createGroup(alice, [bob]);
+  for (const [method, url, payload] of [
+    ['GET', `/v1/groups/${group.id}`, undefined],
+    ['GET', `/v1/groups/${group.id}/events`, undefined],
+    ['POST', `/v1/groups/${group.id}/messages`, { text: 'let me in' }],
+    ['POST', `/v1/groups/${group.id}/members`, { user_ids: [mallory] }],
+  ] as const) {
+    const response = await app.http.inject({
+      method,
+      url,
+      headers: as(mallory),
+      ...(payload ? { payload } : {}),
+    });
+    assert.equal(response.statusCode, 404, `${method} ${url}`);
+  }
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: `/v1/groups/${group.id}`, headers: app.operatorHeaders }))
+      .statusCode,
+    200,
+  );
+  assert.equal(
+    (
+      await app.http.inject({
+        method: 'POST',
+        url: `/v1/groups/${group.id}/messages`,
+        headers: app.operatorHeaders,
+        payload: { text: 'x' },
+      })
+    ).statusCode,
+    403,
+  );
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: `/v1/groups/${uuidv7()}`, headers: app.operatorHeaders }))
+      .statusCode,
+    404,
+  );
+  await app.http.inject({
+    method: 'DELETE',
+    url: `/v1/groups/${group.id}/members/${bob}`,
+    headers: as(alice),
+  });
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: `/v1/groups/${group.id}/events`, headers: as(bob) }))
+      .statusCode,
+    404,
+  );
+});
+
+test('concurrent posts get unique, gapless sequence numbers', async () => {
+  const group = await createGroup(alice, [bob, carol]);
+  await Promise.all(
+    Array.from({ length: 60 }, (_, i) =>
+      app.groups.postMessage(group.id, [alice, bob, carol][i % 3]!, `message ${i}`),
+    ),
+  );
+  const events = await app.groups.events(group.id, 0n, 500);
+  assert.deepEqual(
+    events.map((e) => Number(e.seq)),
+    Array.from({ length: 61 }, (_, i) => i + 1),
+  );
+});
+
+test('members follow the group live over Server-Sent Events and resume with Last-Event-ID', async () => {
+  const group = await createGroup(alice, [bob]);
+  await app.http.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.http.server.address() as { port: number };
+  const received: string[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const request = http.get(
+      { host: '127.0.0.1', port, path: `/v1/groups/${group.id}/stream?after=0`, headers: as(bob) },
+      (response) => {
+        assert.equal(response.statusCode, 200);
+        assert.match(String(response.headers['content-type']), /text\/event-stream/);
+        let buffer = '';
+        response.on('data', (chunk) => {
+          buffer += String(chunk);
+          for (const match of buffer.matchAll(/^event: (\S+)$/gm))
+            if (!received.includes(match[1]!)) received.push(match[1]!);
+          if (buffer.includes('event: message.posted')) {
+            request.destroy();
+            resolve();
+          }
+        });
+      },
+    );
+    request.on('error', (error) => (received.includes('message.posted') ? resolve() : reject(error)));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await app.groups.postMessage(group.id, alice, 'live!');
+  await done;
+  assert.deepEqual(received, ['group.created', 'message.posted']);
+});
