@@ -100,7 +100,7 @@ test('daily caps count by Shanghai business day and reset at local midnight', as
     userId: user.id,
     amount: 1_000_000n,
     method: 'balance_payment',
-    authorization: { userId: user.id, strength: 'signature', via: 'device_signature' },
+    authorization: { strength: 'signature' },
   });
   assert.ok(signed.allowed);
 });
@@ -118,7 +118,7 @@ test('static QR is capped at 500 CNY a day; bank-card quick pay skips the class 
     userId: user.id,
     amount: 200_000n,
     method: 'bank_card_quick_pay',
-    authorization: { userId: user.id, strength: 'signature', via: 'device_signature' },
+    authorization: { strength: 'signature' },
   });
   assert.ok(card.allowed, 'class I lifetime cap does not apply to quick pay');
 });

@@ -1,4 +1,5 @@
 import type { TuyereApp } from '../app.ts';
+import { seedIdentityDemo } from '../identity/demo.ts';
 
 /**
  * The demo world a new user explores after `npm start`. Each module adds its part here;
@@ -25,6 +26,7 @@ export async function seedDemo(app: TuyereApp): Promise<DemoSummary> {
     who: 'operator (API and console)',
     how: `Authorization: Bearer ${app.operatorToken}`,
   });
+  summary.logins.push(...(await seedIdentityDemo(app.identity)));
   await app.db.query(
     `INSERT INTO platform_state (key, value, updated_at) VALUES ('demo_seeded_at', to_jsonb($1::text), $2)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,

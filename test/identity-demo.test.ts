@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DEMO_PEOPLE, seedIdentityDemo } from '../src/identity/demo.ts';
+import { verifyAuditChain } from '../src/identity/index.ts';
+import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+import { signIn } from './identity-fixtures.ts';
+
+let app: TestApp;
+before(async () => {
+  app = await createTestApp();
+});
+after(() => app.close());
+
+test('the demo seeds Alice (III), Bob (II) and staff, twice without change, and they can sign in', async () => {
+  const first = await seedIdentityDemo(app.identity);
+  const second = await seedIdentityDemo(app.identity);
+  assert.deepEqual(first, second);
+  const alice = await signIn(app, DEMO_PEOPLE.alice.phone);
+  const me = await app.http.inject({ method: 'GET', url: '/v1/me', headers: alice.headers });
+  assert.equal(me.json().account_class, 'III');
+  const bob = await signIn(app, DEMO_PEOPLE.bob.phone);
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: '/v1/me', headers: bob.headers })).json().account_class,
+    'II',
+  );
+
+  await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/sms-codes',
+    payload: { phone: DEMO_PEOPLE.operator.phone, purpose: 'staff_login' },
+  });
+  const inbox = await app.http.inject({
+    method: 'GET',
+    url: `/v1/sandbox/sms?phone=${DEMO_PEOPLE.operator.phone}`,
+    headers: app.operatorHeaders,
+  });
+  const code = /(\d{6})/.exec(inbox.json().messages[0].body)![1]!;
+  const staffLogin = await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/staff/login',
+    payload: { phone: DEMO_PEOPLE.operator.phone, code },
+  });
+  assert.equal(staffLogin.statusCode, 200, staffLogin.body);
+  const audit = await app.http.inject({
+    method: 'GET',
+    url: '/v1/audit',
+    headers: { authorization: `Bearer ${staffLogin.json().access_token}` },
+  });
+  assert.equal(audit.statusCode, 200);
+  assert.ok((await verifyAuditChain(app.db)).ok);
+});
+
+test('ID numbers re-encrypt under a newly prepended key and still decrypt', async () => {
+  const { Identity } = await import('../src/identity/index.ts');
+  const { idNumberMatches } = await import('../src/identity/users.ts');
+  const { randomBytes } = await import('node:crypto');
+  const oldKey = (await import('node:fs'))
+    .readFileSync(`${app.config.dataDir}/secrets/id-encryption-key`, 'utf8')
+    .trim();
+  const rotated = new Identity({
+    db: app.db,
+    clock: app.clock,
+    log: app.log,
+    config: {
+      ...app.config,
+      idEncryptionKeys: `k2:${randomBytes(32).toString('base64')},local1:${Buffer.from(oldKey, 'base64url').toString('base64')}`,
+    },
+  });
+  const moved = await rotated.reencryptIdNumbers();
+  assert.equal(moved, 2);
+  assert.equal(await rotated.reencryptIdNumbers(), 0);
+  const { rows } = await app.db.query<{ id: string; id_number_key_id: string }>(
+    'SELECT id, id_number_key_id FROM identity_users WHERE phone = $1',
+    [DEMO_PEOPLE.alice.phone],
+  );
+  assert.equal(rows[0]!.id_number_key_id, 'k2');
+  assert.ok(await idNumberMatches(rotated.context, rows[0]!.id, DEMO_PEOPLE.alice.idNumber));
+});
