@@ -186,3 +186,40 @@ test('history pages and balances as of a timestamp', async () => {
   const asOf = await ledger.getBalancesAsOf(a!, stamps[2]!);
   assert.equal(asOf!.creditsPosted, 6n);
 });
+
+test('two ledgers (as two processes would) expiring the same pending transfers void each exactly once', async () => {
+  const [a, b] = await accounts(2);
+  const holds = Array.from({ length: 300 }, () => id());
+  await ledger.createTransfers(
+    holds.map((hold) => ({
+      id: hold,
+      debitAccountId: a!,
+      creditAccountId: b!,
+      amount: 2n,
+      ledger: 1,
+      code: 1,
+      flags: TF.pending,
+      timeout: 30,
+    })),
+  );
+  clock.advance(31_000);
+  const other = new Ledger({ db: database.db, clock });
+  try {
+    const counts = await Promise.all([
+      ledger.expirePendingTransfers(clock.now(), 64),
+      other.expirePendingTransfers(clock.now(), 64),
+      ledger.expirePendingTransfers(clock.now(), 64),
+    ]);
+    assert.equal(
+      counts.reduce((sum, count) => sum + count, 0),
+      holds.length,
+    );
+  } finally {
+    await other.close();
+  }
+  const [accountA] = await ledger.lookupAccounts([a!]);
+  assert.equal(accountA!.debitsPending, 0n);
+  assert.equal(accountA!.debitsPosted, 0n);
+  const report = await ledger.verify();
+  assert.ok(report.ok, JSON.stringify(report.violations));
+});
