@@ -446,9 +446,10 @@ function commandSize(command: Command): number {
   return Math.max(1, command.kind === 'expire' ? command.pendingIds.length : command.events.length);
 }
 
+/** An insert of a transfer id that already exists (it may trip the pending table's key first). */
 function isDuplicateTransferId(error: unknown): boolean {
   const { code, constraint } = error as { code?: string; constraint?: string };
-  return code === '23505' && constraint === 'ledger_transfers_pkey';
+  return code === '23505' && (constraint === 'ledger_transfers_pkey' || constraint === 'ledger_pending_pkey');
 }
 
 function collectIds(commands: readonly Command[]) {
