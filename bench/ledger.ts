@@ -22,6 +22,7 @@ interface Options {
   baselineTransfers: number;
   baselineClients: number;
   scenarios: string[];
+  batchEvents: number;
 }
 
 interface ScenarioResult {
@@ -52,6 +53,7 @@ function parseOptions(args: string[]): Options {
     perCall: value('--per-call', 8),
     baselineTransfers: value('--baseline-transfers', 6_000),
     baselineClients: value('--baseline-clients', 16),
+    batchEvents: value('--batch-events', 2048),
     scenarios: scenarioIndex >= 0 ? args[scenarioIndex + 1]!.split(',') : ['uniform', 'hot', 'zipf'],
   };
 }
@@ -237,7 +239,7 @@ async function runBaseline(db: Database, accounts: string[], pick: Picker, optio
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const database = await benchDatabase(Math.max(20, options.baselineClients + 4));
-  const ledger = new Ledger({ db: database.db, clock: systemClock });
+  const ledger = new Ledger({ db: database.db, clock: systemClock, writer: { batchEventsMax: options.batchEvents } });
   const results: ScenarioResult[] = [];
   try {
     progress(`server ${database.server}; creating ${options.accounts} accounts`);

@@ -182,42 +182,65 @@ export function buildBatchWrite(
   return params;
 }
 
-export async function executeBatchWrite(tx: Queryable, params: unknown[]): Promise<void> {
-  await tx.query(
+/**
+ * One statement, and when run outside a transaction one round trip, for the whole batch. It
+ * first locks the head and writes only if the head is still `expected` (the state the batch
+ * was validated against): every write's WHERE waits on that check. Returns false, having
+ * written nothing, if the head moved.
+ */
+export async function executeBatchWrite(q: Queryable, params: unknown[], expected: Head): Promise<boolean> {
+  const { rows } = await q.query<{ ok: boolean }>(
     `WITH
+      head AS MATERIALIZED (
+        SELECT (sequence = $55 AND hash = $56) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
       inserted_accounts AS (
         INSERT INTO ledger_accounts (${ACCOUNT_COLUMNS})
         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bool[], $6::uuid[], $7::int8[],
-                             $8::int[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])),
+                             $8::int[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])
+         WHERE (SELECT ok FROM head)),
       inserted_transfers AS (
         INSERT INTO ledger_transfers (${TRANSFER_COLUMNS})
         SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::int8[], $18::uuid[], $19::int[], $20::int[],
-                             $21::int[], $22::int[], $23::uuid[], $24::int8[], $25::int[], $26::int8[])),
+                             $21::int[], $22::int[], $23::uuid[], $24::int8[], $25::int[], $26::int8[])
+         WHERE (SELECT ok FROM head)),
       updated_accounts AS (
         UPDATE ledger_accounts a
            SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
                credits_pending = u.credits_pending, credits_posted = u.credits_posted, closed = u.closed
           FROM unnest($27::uuid[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::bool[])
                AS u (id, debits_pending, debits_posted, credits_pending, credits_posted, closed)
-         WHERE a.id = u.id),
+         WHERE a.id = u.id AND (SELECT ok FROM head)),
       inserted_pending AS (
         INSERT INTO ledger_pending (id, status, expires_at, resolved_by, resolved_at)
-        SELECT * FROM unnest($33::uuid[], $34::text[], $35::int8[], $36::uuid[], $37::int8[])),
+        SELECT * FROM unnest($33::uuid[], $34::text[], $35::int8[], $36::uuid[], $37::int8[])
+         WHERE (SELECT ok FROM head)),
       updated_pending AS (
         UPDATE ledger_pending p
            SET status = u.status, resolved_by = u.resolved_by, resolved_at = u.resolved_at
           FROM unnest($38::uuid[], $39::text[], $40::uuid[], $41::int8[]) AS u (id, status, resolved_by, resolved_at)
-         WHERE p.id = u.id),
+         WHERE p.id = u.id AND (SELECT ok FROM head)),
       inserted_snapshots AS (
         INSERT INTO ledger_account_balances
                (account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted)
-        SELECT * FROM unnest($42::uuid[], $43::int8[], $44::int8[], $45::int8[], $46::int8[], $47::int8[])),
+        SELECT * FROM unnest($42::uuid[], $43::int8[], $44::int8[], $45::int8[], $46::int8[], $47::int8[])
+         WHERE (SELECT ok FROM head)),
       inserted_journal AS (
         INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
-        VALUES ($48, $49, $50, $51, $52, $53))
-    UPDATE ledger_head SET sequence = $48, hash = $53, timestamp_last = $54 WHERE singleton`,
-    params,
+        SELECT $48, $49, $50, $51, $52, $53 WHERE (SELECT ok FROM head)),
+      updated_head AS (
+        UPDATE ledger_head SET sequence = $48, hash = $53, timestamp_last = $54 WHERE singleton AND (SELECT ok FROM head))
+    SELECT ok FROM head`,
+    [...params, expected.sequence.toString(), expected.hash],
   );
+  return rows[0]?.ok === true;
+}
+
+/** Whether the head is still `expected` (for a batch that applied nothing). */
+export async function headIs(q: Queryable, expected: Head): Promise<boolean> {
+  const { rows } = await q.query<{ sequence: bigint; hash: Buffer }>(
+    'SELECT sequence, hash FROM ledger_head WHERE singleton',
+  );
+  return rows[0]?.sequence === expected.sequence && rows[0].hash.equals(expected.hash);
 }
 
 /** The batch's applied events in timestamp order, as the journal hashes them. */

@@ -10,6 +10,7 @@ import {
   countTransfers,
   executeBatchWrite,
   type Head,
+  headIs,
   journalEvents,
   loadAccounts,
   loadLedgerIds,
@@ -81,7 +82,15 @@ interface Prepared {
 }
 
 /** After a speculation fails, this many batches run unpipelined (another process is active). */
-const SPECULATION_PAUSE_BATCHES = 16;
+const SPECULATION_PAUSE_BATCHES = 4;
+const TRACE = process.env.LEDGER_TRACE === '1';
+
+/** A speculative batch in flight: `sent` once its statement is on the wire (or it gave up). */
+interface InFlight {
+  sent: Promise<void>;
+  done: Promise<void>;
+}
+const SETTLED: InFlight = { sent: Promise.resolve(), done: Promise.resolve() };
 
 export class GroupCommitWriter {
   private readonly queue: Submission[] = [];
@@ -153,23 +162,33 @@ export class GroupCommitWriter {
   }
 
   private async drainQueue(): Promise<void> {
-    const inflight: Promise<void>[] = [];
+    const inflight: InFlight[] = [];
     try {
       while (this.queue.length > 0 || inflight.length > 0) {
         if (this.queue.length === 0 || inflight.length >= this.options.pipelineDepth) {
-          await inflight.shift();
+          await inflight.shift()!.done;
           continue;
         }
         const batch = this.takeBatch();
         if (batch.length === 0) continue;
-        const previous = inflight[inflight.length - 1] ?? Promise.resolve();
+        const previous = inflight[inflight.length - 1] ?? SETTLED;
+        const p0 = performance.now();
         const prepared = await this.prepareSpeculatively(batch.map((submission) => submission.command));
+        if (TRACE)
+          console.error(
+            `prepare ${(performance.now() - p0).toFixed(1)} events ${batch.reduce((n, b) => n + b.size, 0)}`,
+          );
         if (prepared === null) {
           // Unpipelined: wait for everything in flight, then run from the database.
-          await Promise.all(inflight.splice(0));
+          await Promise.all(inflight.splice(0).map((entry) => entry.done));
           await this.commitOrSplit(batch);
         } else {
-          inflight.push(this.finishSpeculative(batch, prepared, previous));
+          let markSent = () => {};
+          const sent = new Promise<void>((resolve) => {
+            markSent = resolve;
+          });
+          const done = this.finishSpeculative(batch, prepared, previous, markSent).finally(markSent);
+          inflight.push({ sent, done });
         }
       }
     } finally {
@@ -236,20 +255,24 @@ export class GroupCommitWriter {
   private async finishSpeculative(
     batch: Submission[],
     prepared: Prepared,
-    previous: Promise<void>,
+    previous: InFlight,
+    markSent: () => void,
   ): Promise<void> {
     let committed = false;
     let duplicateId = false;
     try {
-      committed = await this.db.transaction(
-        async (tx) => {
-          const head = await lockHead(tx);
-          if (head.sequence !== prepared.base.sequence || !head.hash.equals(prepared.base.hash)) return false;
-          if (prepared.write) await executeBatchWrite(tx, prepared.write);
-          return true;
-        },
-        { maxAttempts: 1 },
-      );
+      // Send behind the previous batch, so batches normally reach the head lock in order.
+      await previous.sent;
+      const client = await this.db.pool.connect();
+      try {
+        const sending = prepared.write
+          ? executeBatchWrite(client, prepared.write, prepared.base)
+          : headIs(client, prepared.base);
+        markSent();
+        committed = await sending;
+      } finally {
+        client.release();
+      }
     } catch (error) {
       duplicateId = isDuplicateTransferId(error);
     }
@@ -271,7 +294,7 @@ export class GroupCommitWriter {
       this.stats.speculationsFailed++;
       this.speculationPaused = SPECULATION_PAUSE_BATCHES;
     }
-    await previous;
+    await previous.done;
     await this.commitOrSplit(batch, duplicateId);
   }
 
@@ -307,7 +330,9 @@ export class GroupCommitWriter {
         const prepared = await this.db.transaction(async (tx) => {
           const head = await lockHead(tx);
           const batch = await this.prepare(tx, commands, head, false, lookUpExisting);
-          if (batch.write) await executeBatchWrite(tx, batch.write);
+          if (batch.write && !(await executeBatchWrite(tx, batch.write, head))) {
+            throw new Error('ledger: the head moved while this batch held its lock');
+          }
           return batch;
         });
         this.stats.batchesCommitted++;
@@ -334,6 +359,7 @@ export class GroupCommitWriter {
     useCache: boolean,
     lookUpExisting: boolean,
   ): Promise<Prepared> {
+    const t0 = performance.now();
     const { accountIds, transferIds, pendingIds } = collectIds(commands);
     const transfers = new Map<string, Transfer>();
     const pending = new Map<string, PendingState>();
@@ -375,6 +401,7 @@ export class GroupCommitWriter {
       this.ledgerIds = await loadLedgerIds(q);
     }
 
+    const m0 = performance.now();
     const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending });
     const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
     let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
@@ -392,6 +419,7 @@ export class GroupCommitWriter {
       return this.prepare(q, commands, base, useCache, true);
     }
 
+    const m1 = performance.now();
     const effects = machine.effects;
     const changedTransfers = new Map(effects.transfersCreated.map((transfer) => [transfer.id, transfer]));
     const changedPending = new Map<string, PendingState>();
@@ -411,7 +439,9 @@ export class GroupCommitWriter {
         pending: changedPending,
       };
     }
+    const m2 = performance.now();
     const hash = batchHash(base.hash, events);
+    const m3 = performance.now();
     const tip: Head = { sequence: base.sequence + 1n, hash, timestampLast: timestamp - 1n };
     const write = buildBatchWrite(effects, accounts, pending, {
       sequence: tip.sequence,
@@ -422,6 +452,10 @@ export class GroupCommitWriter {
       hash,
       headTimestampLast: tip.timestampLast,
     });
+    if (TRACE)
+      console.error(
+        `  load ${(m0 - t0).toFixed(1)} rules ${(m1 - m0).toFixed(1)} effects ${(m2 - m1).toFixed(1)} hash ${(m3 - m2).toFixed(1)} build ${(performance.now() - m3).toFixed(1)}`,
+      );
     return { outcomes, base, tip, write, accounts, transfers: changedTransfers, pending: changedPending };
   }
 }
