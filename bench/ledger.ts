@@ -10,7 +10,7 @@ import { benchDatabase } from './_database.ts';
  * transaction per transfer, sorted SELECT ... FOR UPDATE of both accounts, 16 clients),
  * on the same database in the same run, for three account distributions.
  *
- *   npm run bench -- ledger [--json] [--transfers 200000] [--callers 256] [--per-call 8]
+ *   npm run bench -- ledger [--json] [--transfers 200000] [--callers 256] [--per-call 16] [--batch-events 2048]
  *                           [--baseline-transfers 6000] [--accounts 10000] [--scenario uniform,hot,zipf]
  */
 interface Options {
@@ -50,7 +50,7 @@ function parseOptions(args: string[]): Options {
     accounts: value('--accounts', 10_000),
     transfers: value('--transfers', 200_000),
     callers: value('--callers', 256),
-    perCall: value('--per-call', 8),
+    perCall: value('--per-call', 16),
     baselineTransfers: value('--baseline-transfers', 6_000),
     baselineClients: value('--baseline-clients', 16),
     batchEvents: value('--batch-events', 2048),
@@ -239,7 +239,11 @@ async function runBaseline(db: Database, accounts: string[], pick: Picker, optio
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const database = await benchDatabase(Math.max(20, options.baselineClients + 4));
-  const ledger = new Ledger({ db: database.db, clock: systemClock, writer: { batchEventsMax: options.batchEvents } });
+  const ledger = new Ledger({
+    db: database.db,
+    clock: systemClock,
+    writer: { batchEventsMax: options.batchEvents },
+  });
   const results: ScenarioResult[] = [];
   try {
     progress(`server ${database.server}; creating ${options.accounts} accounts`);

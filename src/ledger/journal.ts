@@ -45,6 +45,11 @@ export function encodeEvent(event: JournalEvent): string {
 export function batchHash(previousHash: Uint8Array, events: readonly JournalEvent[]): Buffer {
   const hash = createHash('sha256');
   hash.update(previousHash);
-  for (const event of events) hash.update(encodeEvent(event));
+  // One update per chunk of lines: far cheaper than one per event.
+  for (let start = 0; start < events.length; start += 1024) {
+    let text = '';
+    for (const event of events.slice(start, start + 1024)) text += encodeEvent(event);
+    hash.update(text);
+  }
   return hash.digest();
 }

@@ -68,6 +68,8 @@ export class LedgerStateMachine {
     snapshots: [],
   };
   private readonly undoLog: (() => void)[] = [];
+  /** Undo is only recorded inside a linked chain: nothing else is ever rolled back. */
+  private recording = false;
 
   constructor(readonly view: LedgerView) {}
 
@@ -129,6 +131,7 @@ export class LedgerStateMachine {
       if (linked && chainStart < 0) {
         chainStart = index;
         chainSavepoint = this.undoLog.length;
+        this.recording = true;
       }
       let outcome: { result: Code; timestamp?: bigint };
       if (chainBroken) outcome = { result: linkedFailed };
@@ -145,6 +148,8 @@ export class LedgerStateMachine {
       if (!linked) {
         chainStart = -1;
         chainBroken = false;
+        this.recording = false;
+        this.undoLog.length = 0;
       }
     }
     return outcomes;
@@ -393,6 +398,7 @@ export class LedgerStateMachine {
     const previousChanged = this.effects.accountsChanged.get(account.id);
     this.view.accounts.set(account.id, account);
     if (changed) this.effects.accountsChanged.set(account.id, account);
+    if (!this.recording) return;
     this.undoLog.push(() => {
       if (previous) this.view.accounts.set(account.id, previous);
       else this.view.accounts.delete(account.id);
@@ -404,12 +410,13 @@ export class LedgerStateMachine {
   private addTransfer(transfer: Transfer): void {
     this.view.transfers.set(transfer.id, transfer);
     this.push(this.effects.transfersCreated, transfer);
-    this.undoLog.push(() => this.view.transfers.delete(transfer.id));
+    if (this.recording) this.undoLog.push(() => this.view.transfers.delete(transfer.id));
   }
 
   private setPending(id: string, state: PendingState): void {
     const previous = this.view.pending.get(id);
     this.view.pending.set(id, state);
+    if (!this.recording) return;
     this.undoLog.push(() => {
       if (previous) this.view.pending.set(id, previous);
       else this.view.pending.delete(id);
@@ -418,7 +425,7 @@ export class LedgerStateMachine {
 
   private push<T>(list: T[], item: T): void {
     list.push(item);
-    this.undoLog.push(() => list.pop());
+    if (this.recording) this.undoLog.push(() => list.pop());
   }
 
   private rollback(savepoint: number): void {
@@ -432,10 +439,11 @@ export function validateTransferFields(event: TransferEvent): TR | null {
   if (event.id === NIL_ID) return TR.id_must_not_be_zero;
   if ((flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return TR.reserved_flag;
   const postOrVoid = has(flags, F.post_pending_transfer | F.void_pending_transfer);
-  const kinds = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter((flag) =>
-    has(flags, flag),
-  );
-  if (kinds.length > 1) return TR.flags_are_mutually_exclusive;
+  const kinds =
+    (flags & F.pending ? 1 : 0) +
+    (flags & F.post_pending_transfer ? 1 : 0) +
+    (flags & F.void_pending_transfer ? 1 : 0);
+  if (kinds > 1) return TR.flags_are_mutually_exclusive;
   if (postOrVoid && has(flags, F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit)) {
     return TR.flags_are_mutually_exclusive;
   }

@@ -118,7 +118,7 @@ export class GroupCommitWriter {
     options: WriterOptions = {},
   ) {
     this.options = {
-      batchEventsMax: options.batchEventsMax ?? 8190,
+      batchEventsMax: options.batchEventsMax ?? 2048,
       queueEventsMax: options.queueEventsMax ?? 262_144,
       queueWaitMsMax: options.queueWaitMsMax ?? 10_000,
       pipelineDepth: options.pipelineDepth ?? 2,
