@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { type BankConnector, bankSettings, HttpBankConnector } from './bank/index.ts';
 import { Identity } from './identity/index.ts';
 import { Ledger } from './ledger/index.ts';
 import { MIGRATION_SOURCES } from './modules.ts';
@@ -16,6 +17,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
 import { Groups, socialRoutes } from './social/index.ts';
+import { Wallet, walletSettings } from './wallet/index.ts';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -38,6 +40,9 @@ export interface TuyereApp {
   operatorToken: string;
   ledger: Ledger;
   groups: Groups;
+  wallet: Wallet;
+  /** The wallet's bank connector (the sandbox bank's unless BANK_URL names another). */
+  bank: BankConnector;
   /** Starts background jobs (the HTTP listener is started by the caller). */
   startJobs(): void;
   /** Drains requests and jobs; the caller closes the database afterwards. */
@@ -51,6 +56,8 @@ export interface CreateAppOptions {
   log?: Logger;
   /** Extra authenticators tried first (tests use a fake user authenticator). */
   authenticators?: Authenticator[];
+  /** The bank connector; default: HttpBankConnector to BANK_URL (or the sandbox bank). */
+  bank?: BankConnector;
 }
 
 export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
@@ -76,6 +83,27 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
 
   const identity = new Identity({ db, clock, log, config });
 
+  const bankConfig = bankSettings(config);
+  const bank =
+    options.bank ??
+    new HttpBankConnector({
+      baseUrl: bankConfig.url,
+      webhookSecret: bankConfig.webhookSecret,
+      timeoutMs: bankConfig.timeoutMs,
+      notifyUrl: config.walletCallbackUrl || undefined,
+      clock,
+    });
+  const wallet = new Wallet({
+    db,
+    clock,
+    ledger,
+    identity,
+    bank,
+    jobs,
+    log: log.child({ module: 'wallet' }),
+    settings: walletSettings(config),
+  });
+
   const http = await createHttpServer({
     log,
     metrics,
@@ -93,6 +121,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
   await http.register(identity.routes);
   await http.register(socialRoutes, { groups });
+  await http.register(wallet.routes);
 
   metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
   metrics.gauge(
@@ -122,6 +151,8 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   );
   jobs.schedule({ name: 'ledger-expire-pending', cron: '*/10 * * * * *', kind: 'ledger.expire_pending' });
 
+  wallet.registerJobs(jobs, { reconcileCron: config.walletReconcileCron });
+
   return {
     config,
     db,
@@ -134,6 +165,8 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     operatorToken,
     ledger,
     groups,
+    wallet,
+    bank,
     startJobs: () => jobs.start(),
     stop: async () => {
       await http.close();

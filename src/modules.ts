@@ -12,4 +12,5 @@ export const MIGRATION_SOURCES: readonly MigrationSource[] = [
   { module: 'ledger', directory: here('./ledger/migrations') },
   { module: 'identity', directory: here('./identity/migrations') },
   { module: 'social', directory: here('./social/migrations') },
+  { module: 'wallet', directory: here('./wallet/migrations') },
 ];

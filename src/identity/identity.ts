@@ -26,7 +26,7 @@ import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verif
 import { identityRoutes } from './routes/index.ts';
 import { bearerToken, openSession, principalFromAccessToken } from './sessions.ts';
 import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
-import { findOrCreateUser, getUser, reencryptIdNumbers, type UserRecord } from './users.ts';
+import { findOrCreateUser, findUserByPhone, getUser, reencryptIdNumbers, type UserRecord } from './users.ts';
 
 /**
  * The identity module's service: who is calling (authenticators), whether they may move
@@ -117,6 +117,11 @@ export class Identity {
 
   getUser(userId: string): Promise<UserRecord | undefined> {
     return getUser(this.context.db, userId);
+  }
+
+  /** The user with this phone number (as stored, e.g. "13800138000"), if any. */
+  findUserByPhone(phone: string): Promise<UserRecord | undefined> {
+    return findUserByPhone(this.context.db, phone);
   }
 
   /** Records an operator or system action in the hash-chained audit log. */

@@ -1,0 +1,126 @@
+import type { BankConnector } from '../bank/index.ts';
+import { AccountCodes, accountId } from '../chart.ts';
+import type { Identity } from '../identity/index.ts';
+import { AccountFlags, type Ledger, Ledgers, succeeded } from '../ledger/index.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Config } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import { AppError } from '../platform/errors.ts';
+import type { JobQueue } from '../platform/jobs/queue.ts';
+import type { Logger } from '../platform/log.ts';
+
+/** The wallet's settings, resolved from Config (see src/platform/config.ts for descriptions). */
+export interface WalletSettings {
+  maxCards: number;
+  bankOperationMax: bigint;
+  withdrawalFeeBps: number;
+  withdrawalFeeMin: bigint;
+  bankPollAfterMs: number;
+  /** The connector's own call timeout: "not found" is final only after a call this old. */
+  bankTimeoutMs: number;
+  transferAcceptHours: number;
+  timeZone: string;
+}
+
+export function walletSettings(config: Config): WalletSettings {
+  return {
+    maxCards: config.walletMaxCards,
+    bankOperationMax: BigInt(config.walletBankOperationMax),
+    withdrawalFeeBps: config.walletWithdrawalFeeBps,
+    withdrawalFeeMin: BigInt(config.walletWithdrawalFeeMin),
+    bankPollAfterMs: config.walletBankPollAfterMs,
+    bankTimeoutMs: config.bankTimeoutMs,
+    transferAcceptHours: config.walletTransferAcceptHours,
+    timeZone: config.timeZone,
+  };
+}
+
+export interface WalletDeps {
+  db: Database;
+  clock: Clock;
+  ledger: Ledger;
+  identity: Identity;
+  bank: BankConnector;
+  jobs: JobQueue;
+  log: Logger;
+  settings: WalletSettings;
+}
+
+/** Accounts the wallet books against; ids are deterministic (src/chart.ts). */
+export const SYSTEM = 'system';
+export const bankClearingAccount = accountId('bankClearing', SYSTEM);
+export const feeRevenueAccount = accountId('feeRevenue', SYSTEM);
+export const walletAccount = (userId: string) => accountId('userWallet', userId);
+export const transitAccount = (transferId: string) => accountId('transferInTransit', transferId);
+
+/**
+ * Creates accounts once per process (the ledger answers `exists` on later calls anyway;
+ * the cache only saves a round trip on the hot path).
+ */
+export class AccountEnsurer {
+  private readonly known = new Set<string>();
+  private systemReady: Promise<void> | null = null;
+  constructor(private readonly ledger: Ledger) {}
+
+  async system(): Promise<void> {
+    this.systemReady ??= this.create([
+      { id: bankClearingAccount, code: AccountCodes.bankClearing, flags: AccountFlags.none },
+      { id: feeRevenueAccount, code: AccountCodes.feeRevenue, flags: AccountFlags.none },
+    ]).catch((error) => {
+      this.systemReady = null;
+      throw error;
+    });
+    return this.systemReady;
+  }
+
+  /** The users' wallet accounts: they can never go below zero. */
+  async wallets(userIds: readonly string[]): Promise<void> {
+    await this.create(
+      userIds.map((userId) => ({
+        id: walletAccount(userId),
+        code: AccountCodes.userWallet,
+        flags: AccountFlags.debits_must_not_exceed_credits,
+        owner: userId,
+      })),
+    );
+  }
+
+  /** A friend transfer's own in-transit account: holds exactly its amount, so only one way out can drain it. */
+  async transit(transferId: string): Promise<void> {
+    await this.create([
+      {
+        id: transitAccount(transferId),
+        code: AccountCodes.transferInTransit,
+        flags: AccountFlags.debits_must_not_exceed_credits,
+        owner: transferId,
+        cache: false,
+      },
+    ]);
+  }
+
+  private async create(
+    accounts: Array<{ id: string; code: number; flags: number; owner?: string; cache?: boolean }>,
+  ): Promise<void> {
+    const missing = accounts.filter((account) => !this.known.has(account.id));
+    if (missing.length === 0) return;
+    const results = await this.ledger.createAccounts(
+      missing.map((account) => ({
+        id: account.id,
+        ledger: Ledgers.CNY,
+        code: account.code,
+        flags: account.flags,
+        userData128: account.owner ?? null,
+      })),
+    );
+    results.forEach((outcome, index) => {
+      if (!succeeded(outcome.result)) {
+        throw new AppError(
+          'internal',
+          'wallet_account_setup_failed',
+          `Account setup failed: ${outcome.result}`,
+        );
+      }
+      if (missing[index]!.cache !== false) this.known.add(missing[index]!.id);
+    });
+  }
+}

@@ -1,0 +1,243 @@
+import type { PaymentAuthorization, PaymentMethod } from '../identity/index.ts';
+import { availableBalance, CreateTransferResult, Ledgers, succeeded } from '../ledger/index.ts';
+import { AppError, conflict, forbidden, invalid } from '../platform/errors.ts';
+import type { BankOperations } from './bank-operations.ts';
+import type { Cards } from './cards.ts';
+import { type AccountEnsurer, type WalletDeps, walletAccount } from './context.ts';
+
+/**
+ * Paying from a user's money into any account (an envelope escrow, a merchant), through an
+ * ordered list of funding sources: wallet balance first, then a bound card. A source that
+ * cannot cover the payment answers null and the next one is tried. The money-market fund
+ * will register itself with `registerFundingSource` (e.g. after the balance).
+ */
+export interface PayRequest {
+  /** The ledger transfer id of the payment: caller-chosen, deterministic (e.g. f(envelope)). */
+  paymentId: string;
+  userId: string;
+  amount: bigint;
+  /** Where the money goes, e.g. accountId('envelopeEscrow', envelopeId). Must exist. */
+  targetAccountId: string;
+  /** Ledger transfer code (TransferCodes.envelopeFund, merchantPayment, ...). */
+  code: number;
+  /** 'auto' walks the funding order; or name one source. */
+  source?: 'auto' | string;
+  /** For card funding: which card (default: the user's first bound card). */
+  cardId?: string;
+  /** From identity.authorizePayment; when given, limits are checked and reserved under paymentId. */
+  authorization?: PaymentAuthorization;
+  /** Limits method for balance funding (default balance_payment). */
+  limitMethod?: PaymentMethod;
+  /** Job kind enqueued once when a pending (card) payment completes or fails: payload {payment_id, user_id, status}. */
+  notifyKind?: string;
+}
+
+export interface PayResult {
+  paymentId: string;
+  /** completed: the money is in the target. pending: the bank is working (card). failed: nothing moved. */
+  status: 'completed' | 'pending' | 'failed';
+  source: string;
+  failureReason?: string | null;
+}
+
+export interface FundingSource {
+  readonly name: string;
+  /** Limits method this source's payments count under. */
+  readonly limitMethod: PaymentMethod;
+  /** Whether this source can pay it now (checked before limits are reserved). */
+  canFund(request: PayRequest): Promise<boolean>;
+  /** Moves the money (or starts to), or returns null when this source cannot pay it after all. */
+  fund(request: PayRequest): Promise<PayResult | null>;
+}
+
+/** Wallet balance: one synchronous ledger transfer, refused by the ledger if the balance is short. */
+export class BalanceSource implements FundingSource {
+  readonly name = 'balance';
+  readonly limitMethod = 'balance_payment' as const;
+  constructor(
+    private readonly deps: WalletDeps,
+    private readonly accounts: AccountEnsurer,
+  ) {}
+
+  async canFund(request: PayRequest): Promise<boolean> {
+    const [account] = await this.deps.ledger.lookupAccounts([walletAccount(request.userId)]);
+    return account !== undefined && availableBalance(account, 'credit') >= request.amount;
+  }
+
+  async fund(request: PayRequest): Promise<PayResult | null> {
+    await this.accounts.wallets([request.userId]);
+    const [result] = await this.deps.ledger.createTransfers([
+      {
+        id: request.paymentId,
+        debitAccountId: walletAccount(request.userId),
+        creditAccountId: request.targetAccountId,
+        amount: request.amount,
+        ledger: Ledgers.CNY,
+        code: request.code,
+        userData128: request.userId,
+      },
+    ]);
+    if (succeeded(result!.result))
+      return { paymentId: request.paymentId, status: 'completed', source: this.name };
+    if (result!.result === CreateTransferResult.exceeds_credits) return null;
+    if (result!.result === CreateTransferResult.credit_account_not_found) {
+      throw conflict('payment_target_not_found', 'The account to pay into does not exist.');
+    }
+    throw new AppError(
+      'internal',
+      'wallet_payment_failed',
+      `Payment ${request.paymentId}: ${result!.result}`,
+    );
+  }
+}
+
+/** A bound card: a pending transfer from bank clearing into the target, settled by the bank. */
+export class CardSource implements FundingSource {
+  readonly name = 'card';
+  readonly limitMethod = 'bank_card_quick_pay' as const;
+  constructor(
+    private readonly operations: BankOperations,
+    private readonly cards: Cards,
+  ) {}
+
+  async canFund(request: PayRequest): Promise<boolean> {
+    return request.cardId !== undefined || (await this.cards.list(request.userId)).length > 0;
+  }
+
+  async fund(request: PayRequest): Promise<PayResult | null> {
+    const cardId = request.cardId ?? (await this.cards.list(request.userId))[0]?.id;
+    if (!cardId) return null;
+    const op = await this.operations.cardPayment({
+      operationId: request.paymentId,
+      userId: request.userId,
+      cardId,
+      amount: request.amount,
+      targetAccountId: request.targetAccountId,
+      code: request.code,
+      notifyKind: request.notifyKind,
+    });
+    return {
+      paymentId: request.paymentId,
+      status: op.state === 'succeeded' ? 'completed' : op.state,
+      source: this.name,
+      failureReason: op.failureReason,
+    };
+  }
+}
+
+export class Funding {
+  private readonly sources: FundingSource[];
+
+  constructor(
+    private readonly deps: WalletDeps,
+    sources: FundingSource[],
+    private readonly operations: BankOperations,
+  ) {
+    this.sources = [...sources];
+  }
+
+  /** Adds a source to the order, before the named one (or last). */
+  register(source: FundingSource, options: { before?: string } = {}): void {
+    if (this.sources.some((s) => s.name === source.name))
+      throw new Error(`funding source ${source.name} exists`);
+    const index = options.before ? this.sources.findIndex((s) => s.name === options.before) : -1;
+    if (index < 0) this.sources.push(source);
+    else this.sources.splice(index, 0, source);
+  }
+
+  order(): string[] {
+    return this.sources.map((s) => s.name);
+  }
+
+  async pay(request: PayRequest): Promise<PayResult> {
+    if (request.amount <= 0n) throw invalid('invalid_amount', 'The amount must be positive.');
+    // A replay of a payment already made answers from what happened.
+    const previous = await this.status(request.paymentId);
+    if (previous) return previous;
+    const candidates =
+      !request.source || request.source === 'auto'
+        ? this.sources
+        : this.sources.filter((s) => s.name === request.source);
+    if (candidates.length === 0)
+      throw invalid('unknown_funding_source', `No funding source "${request.source}".`);
+    for (const source of candidates) {
+      if (!(await source.canFund(request))) continue;
+      if (request.authorization) {
+        const decision = await this.deps.identity.checkAndReserve({
+          reservationId: request.paymentId,
+          userId: request.userId,
+          amount: request.amount,
+          method:
+            source.name === 'balance' ? (request.limitMethod ?? source.limitMethod) : source.limitMethod,
+          authorization: request.authorization,
+        });
+        if (!decision.allowed) {
+          throw forbidden(decision.reason, 'This payment is over your limit.', {
+            cap: decision.cap?.toString() ?? null,
+            used: decision.used.toString(),
+          });
+        }
+      }
+      let result: PayResult | null;
+      try {
+        result = await source.fund(request);
+      } catch (error) {
+        if (request.authorization) await this.deps.identity.releaseReservation(request.paymentId);
+        throw error;
+      }
+      if (result) return result;
+      // The balance fell between the check and the transfer: nothing moved.
+      if (request.authorization) await this.deps.identity.releaseReservation(request.paymentId);
+      throw conflict(
+        'insufficient_balance',
+        'Your balance changed and no longer covers this payment; retry.',
+      );
+    }
+    throw conflict('insufficient_funds', 'Neither your balance nor a bound card can pay this.', {
+      tried: candidates.map((s) => s.name),
+    });
+  }
+
+  /** What became of a payment: null when it never started. */
+  async status(paymentId: string): Promise<PayResult | null> {
+    const op = await this.operations.get(paymentId);
+    if (op) {
+      return {
+        paymentId,
+        status: op.state === 'succeeded' ? 'completed' : op.state,
+        source: 'card',
+        failureReason: op.failureReason,
+      };
+    }
+    const [transfer] = await this.deps.ledger.lookupTransfers([paymentId]);
+    return transfer ? { paymentId, status: 'completed', source: 'balance' } : null;
+  }
+
+  /**
+   * Waits until a payment is final (completed or failed). Card payments settle by callback,
+   * polling or reconciliation; this resolves as soon as this process sees it, and re-reads
+   * the database on a short interval so a settlement in another process is seen too.
+   */
+  async awaitPayment(
+    paymentId: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<PayResult> {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      const current = await this.status(paymentId);
+      if (current && current.status !== 'pending') return current;
+      if (Date.now() > deadline) return current ?? { paymentId, status: 'pending', source: 'card' };
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, options.intervalMs ?? 200);
+        const off = this.operations.onSettled((op) => {
+          if (op.id === paymentId) done();
+        });
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The wallet's pure rules: fees, statement item types, CSV. No I/O, no clock.
+ */
+import { TransferCodes } from '../chart.ts';
+import { formatDecimal } from '../platform/money.ts';
+
+/**
+ * Withdrawal fee: `bps` basis points of the amount, rounded up to the fen, at least `min`
+ * (when the rate is above zero). Zero rate means no fee.
+ * @example withdrawalFee(10_000n, 10, 10n) // 10n: 0.1% of 100.00 is 0.10
+ */
+export function withdrawalFee(amount: bigint, bps: number, min: bigint): bigint {
+  if (bps <= 0) return 0n;
+  const fee = (amount * BigInt(bps) + 9_999n) / 10_000n;
+  return fee < min ? min : fee;
+}
+
+export const STATEMENT_TYPES = [
+  'top_up',
+  'withdrawal',
+  'withdrawal_fee',
+  'transfer',
+  'transfer_return',
+  'envelope',
+  'envelope_refund',
+  'payment',
+  'refund',
+  'adjustment',
+  'other',
+] as const;
+export type StatementType = (typeof STATEMENT_TYPES)[number];
+
+/** The statement type of a ledger transfer code. */
+export function statementType(code: number): StatementType {
+  switch (code) {
+    case TransferCodes.topUp:
+      return 'top_up';
+    case TransferCodes.withdrawal:
+      return 'withdrawal';
+    case TransferCodes.withdrawalFee:
+      return 'withdrawal_fee';
+    case TransferCodes.friendTransfer:
+      return 'transfer';
+    case TransferCodes.friendTransferReturn:
+      return 'transfer_return';
+    case TransferCodes.envelopeFund:
+    case TransferCodes.envelopeGrab:
+      return 'envelope';
+    case TransferCodes.envelopeRefund:
+      return 'envelope_refund';
+    case TransferCodes.merchantPayment:
+      return 'payment';
+    case TransferCodes.merchantRefund:
+      return 'refund';
+    case TransferCodes.adjustment:
+      return 'adjustment';
+    default:
+      return 'other';
+  }
+}
+
+export interface CsvItem {
+  id: string;
+  created_at: string;
+  type: string;
+  direction: 'in' | 'out';
+  status: string;
+  amount: string;
+  counterparty: string | null;
+  memo: string | null;
+}
+
+export const CSV_HEADER =
+  'id,created_at,type,direction,status,amount_minor,amount,currency,counterparty,memo';
+
+/**
+ * One CSV field: quoted when it holds a comma, quote or line break; a leading = + - @ is
+ * prefixed with ' so spreadsheets never evaluate it as a formula.
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** A statement line: amount_minor is an integer of fen (negative for money out), amount the same in yuan. */
+export function csvLine(item: CsvItem): string {
+  const minor = BigInt(item.amount) * (item.direction === 'out' ? -1n : 1n);
+  return [
+    item.id,
+    item.created_at,
+    item.type,
+    item.direction,
+    item.status,
+    minor.toString(),
+    formatDecimal(minor, 2),
+    'CNY',
+    item.counterparty ?? '',
+    item.memo ?? '',
+  ]
+    .map(csvField)
+    .join(',');
+}
+
+/** Ledger timestamps are nanoseconds since the epoch. */
+export function nsToDate(ns: bigint): Date {
+  return new Date(Number(ns / 1_000_000n));
+}
+export function dateToNs(date: Date): bigint {
+  return BigInt(date.getTime()) * 1_000_000n;
+}
