@@ -5,6 +5,7 @@
  * a new route cannot ship without its access rules being stated and checked here.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { makeChineseId } from '../src/identity/chinese-id.ts';
 import {
@@ -165,6 +166,34 @@ const userRoute = (
     payload: await payload?.(w, side),
   }),
 });
+/** A wallet bank operation (top-up) row of `userId`, written directly: the matrix has no bank. */
+async function walletOperation(userId: string): Promise<string> {
+  const card = await app.wallet.cards.bindToken(userId, {
+    cardToken: `matrix-${userId}`,
+    bankName: 'Matrix Bank',
+    cardType: 'debit',
+    last4: '0001',
+  });
+  const id = randomUUID();
+  await app.db.query(
+    `INSERT INTO wallet_bank_operations (id, user_id, kind, card_id, request_id, amount, state, next_poll_at, created_at)
+     VALUES ($1, $2, 'top_up', $3, $4, 100, 'failed', now(), now())`,
+    [id, userId, card.id, `tu-${id}`],
+  );
+  return id;
+}
+
+/** A friend transfer row from `senderId` to `recipientId`, written directly. */
+async function walletTransfer(senderId: string, recipientId: string): Promise<string> {
+  const id = randomUUID();
+  await app.db.query(
+    `INSERT INTO wallet_transfers (id, sender_id, recipient_id, amount, via_transit, require_acceptance, state, created_at)
+     VALUES ($1, $2, $3, 100, true, true, 'awaiting_acceptance', now())`,
+    [id, senderId, recipientId],
+  );
+  return id;
+}
+
 const USER_READERS: readonly Role[] = ['user', 'operator-read', 'operator-admin'];
 
 /** Every route, in the order cells run. Keys are METHOD and the path as registered. */
@@ -416,6 +445,134 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'user',
     ok: 200,
     build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}/events` }),
+  },
+  // Wallet (issue 5). Money routes stop at the Idempotency-Key check (the matrix sends none);
+  // card binding stops at the Luhn check, before anything reaches a bank.
+  'GET /v1/users/:userId/wallet': userRoute('/wallet', USER_READERS, 200),
+  'GET /v1/users/:userId/cards': userRoute('/cards', USER_READERS, 200),
+  'POST /v1/users/:userId/cards/verifications': userRoute(
+    '/cards/verifications',
+    ['user'],
+    400,
+    () => ({ pan: '6222020000000000', phone: '13800000901' }),
+    'card_number_invalid',
+  ),
+  'POST /v1/users/:userId/cards': userRoute(
+    '/cards',
+    ['user'],
+    404,
+    () => ({ verification_id: 'no-such-verification', sms_code: '123456' }),
+    'card_verification_not_found',
+  ),
+  'DELETE /v1/users/:userId/cards/:cardId': userRoute(
+    '/cards/00000000-0000-4000-8000-000000000000',
+    ['user'],
+    404,
+    undefined,
+    'card_not_found',
+  ),
+  'POST /v1/users/:userId/top-ups': userRoute(
+    '/top-ups',
+    ['user'],
+    400,
+    () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100' }),
+    'idempotency_key_required',
+  ),
+  'POST /v1/users/:userId/withdrawals': userRoute(
+    '/withdrawals',
+    ['user'],
+    400,
+    () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100', proof: { type: 'none' } }),
+    'idempotency_key_required',
+  ),
+  'GET /v1/users/:userId/bank-operations/:operationId': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => {
+      const userId = w.userOf(side).id;
+      return { url: `/v1/users/${userId}/bank-operations/${await walletOperation(userId)}` };
+    },
+  },
+  'POST /v1/users/:userId/transfers': userRoute(
+    '/transfers',
+    ['user'],
+    400,
+    (w) => ({ to_user_id: w.carol.id, amount: '100', proof: { type: 'none' } }),
+    'idempotency_key_required',
+  ),
+  'GET /v1/users/:userId/transfers/:transferId': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => {
+      const userId = w.userOf(side).id;
+      return { url: `/v1/users/${userId}/transfers/${await walletTransfer(userId, w.carol.id)}` };
+    },
+  },
+  'POST /v1/users/:userId/transfers/:transferId/accept': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: async (w, side) => {
+      const userId = w.userOf(side).id;
+      return {
+        url: `/v1/users/${userId}/transfers/${await walletTransfer(w.carol.id, userId)}/accept`,
+        payload: {},
+      };
+    },
+  },
+  'POST /v1/users/:userId/transfers/:transferId/cancel': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: async (w, side) => {
+      const userId = w.userOf(side).id;
+      return {
+        url: `/v1/users/${userId}/transfers/${await walletTransfer(userId, w.carol.id)}/cancel`,
+        payload: {},
+      };
+    },
+  },
+  'GET /v1/users/:userId/statement': userRoute('/statement', USER_READERS, 200),
+  'GET /v1/users/:userId/statement.csv': userRoute('/statement.csv', USER_READERS, 200),
+  'GET /v1/users/:userId/statement/:itemId': userRoute(
+    '/statement/00000000-0000-4000-8000-000000000000',
+    USER_READERS,
+    404,
+    undefined,
+    'statement_item_not_found',
+  ),
+  'POST /v1/bank/callbacks': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 401,
+    build: () => ({ url: '/v1/bank/callbacks', payload: { id: 'evt_matrix' } }),
+  },
+  'POST /v1/operator/reconciliation/runs': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: () => ({ url: '/v1/operator/reconciliation/runs', payload: { date: '2026-01-01' } }),
+  },
+  'GET /v1/operator/reconciliation/items': {
+    allowed: STAFF,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/operator/reconciliation/items?state=open' }),
+  },
+  'POST /v1/operator/reconciliation/items/:itemId/resolve': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: () => ({
+      url: '/v1/operator/reconciliation/items/00000000-0000-4000-8000-000000000000/resolve',
+      payload: { resolution: 'dismiss', note: 'matrix' },
+    }),
   },
   'GET /v1/groups/:groupId/stream': {
     allowed: ['user'],
