@@ -100,9 +100,8 @@ export interface JournalAppend {
 }
 
 /**
- * Writes a batch's effects, journal row and head in one statement (data-modifying CTEs):
- * one round trip whatever the batch size. Accounts created in the batch are inserted with
- * their final balances, since a statement cannot update rows it inserts.
+ * Parameters of the batch statement. Accounts created in the batch go in with their final
+ * balances; a statement cannot update rows it inserts.
  */
 export function buildBatchWrite(
   effects: Effects,
@@ -110,49 +109,37 @@ export function buildBatchWrite(
   pending: Map<string, PendingState>,
   journal: JournalAppend,
 ): unknown[] {
-  const createdIds = new Set(effects.accountsCreated.map((account) => account.id));
-  const inserted = effects.accountsCreated.map((account) => accounts.get(account.id)!);
-  const updated = [...effects.accountsChanged.values()].filter((account) => !createdIds.has(account.id));
-  const pendingNew = new Set(effects.pendingCreated.map((entry) => entry.id));
-  const pendingInserted = [...pendingNew].map((id) => [id, pending.get(id)!] as const);
-  const pendingUpdated = [...new Set(effects.pendingResolved.map((entry) => entry.id))]
-    .filter((id) => !pendingNew.has(id))
-    .map((id) => [id, pending.get(id)!] as const);
-  const transfers = effects.transfersCreated;
+  const written = new Map<string, Account>();
+  for (const account of effects.accountsCreated) written.set(account.id, accounts.get(account.id)!);
+  for (const account of effects.accountsChanged.values()) written.set(account.id, account);
+  const changed = [...written.values()];
+  const pendingIds = new Set(
+    [...effects.pendingCreated, ...effects.pendingResolved].map((entry) => entry.id),
+  );
+  const pendingRows = [...pendingIds].map((id) => [id, pending.get(id)!] as const);
   const snapshots = effects.snapshots;
   const column = <T>(rows: readonly T[], pick: (row: T) => string | number | bigint | boolean | null) =>
     arrayLiteral(rows.map(pick));
-
-  const params = [
-    column(inserted, (a) => a.id),
-    column(inserted, (a) => a.ledger),
-    column(inserted, (a) => a.code),
-    column(inserted, (a) => a.flags),
-    column(inserted, (a) => a.closed),
-    column(inserted, (a) => a.userData128),
-    column(inserted, (a) => a.userData64),
-    column(inserted, (a) => a.userData32),
-    column(inserted, (a) => a.debitsPending),
-    column(inserted, (a) => a.debitsPosted),
-    column(inserted, (a) => a.creditsPending),
-    column(inserted, (a) => a.creditsPosted),
-    column(inserted, (a) => a.timestamp),
-    ...transferColumns(transfers),
-    column(updated, (a) => a.id),
-    column(updated, (a) => a.debitsPending),
-    column(updated, (a) => a.debitsPosted),
-    column(updated, (a) => a.creditsPending),
-    column(updated, (a) => a.creditsPosted),
-    column(updated, (a) => a.closed),
-    column(pendingInserted, ([id]) => id),
-    column(pendingInserted, ([, state]) => state.status),
-    column(pendingInserted, ([, state]) => state.expiresAt),
-    column(pendingInserted, ([, state]) => state.resolvedBy),
-    column(pendingInserted, ([, state]) => state.resolvedAt),
-    column(pendingUpdated, ([id]) => id),
-    column(pendingUpdated, ([, state]) => state.status),
-    column(pendingUpdated, ([, state]) => state.resolvedBy),
-    column(pendingUpdated, ([, state]) => state.resolvedAt),
+  return [
+    column(changed, (a) => a.id),
+    column(changed, (a) => a.ledger),
+    column(changed, (a) => a.code),
+    column(changed, (a) => a.flags),
+    column(changed, (a) => a.closed),
+    column(changed, (a) => a.userData128),
+    column(changed, (a) => a.userData64),
+    column(changed, (a) => a.userData32),
+    column(changed, (a) => a.debitsPending),
+    column(changed, (a) => a.debitsPosted),
+    column(changed, (a) => a.creditsPending),
+    column(changed, (a) => a.creditsPosted),
+    column(changed, (a) => a.timestamp),
+    ...transferColumns(effects.transfersCreated),
+    column(pendingRows, ([id]) => id),
+    column(pendingRows, ([, state]) => state.status),
+    column(pendingRows, ([, state]) => state.expiresAt),
+    column(pendingRows, ([, state]) => state.resolvedBy),
+    column(pendingRows, ([, state]) => state.resolvedAt),
     column(snapshots, (s) => s.accountId),
     column(snapshots, (s) => s.timestamp),
     column(snapshots, (s) => s.debitsPending),
@@ -167,56 +154,54 @@ export function buildBatchWrite(
     journal.hash,
     journal.headTimestampLast.toString(),
   ];
-  return params;
 }
 
 /**
- * One statement, and when run outside a transaction one round trip, for the whole batch. It
- * first locks the head and writes only if the head is still `expected` (the state the batch
- * was validated against): every write's WHERE waits on that check. Returns false, having
- * written nothing, if the head moved.
+ * The whole batch in one statement, so outside a transaction it is one round trip. It first
+ * locks the head and writes only if the head is still `expected` (the state the batch was
+ * validated against): every write waits on that check. Returns false, having written
+ * nothing, if the head moved.
+ *
+ * The statement may be sent while the previous batch is still committing, so its snapshot
+ * can predate rows that batch inserts. Changes to existing rows are therefore upserts
+ * (INSERT ... ON CONFLICT DO UPDATE), which act on the latest committed row rather than the
+ * snapshot's; the head row is updated in place, which also follows the latest version.
  */
 export async function executeBatchWrite(q: Queryable, params: unknown[], expected: Head): Promise<boolean> {
   const { rows } = await q.query<{ ok: boolean }>(
     `WITH
       head AS MATERIALIZED (
-        SELECT (sequence = $55 AND hash = $56) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
-      inserted_accounts AS (
+        SELECT (sequence = $45 AND hash = $46) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
+      written_accounts AS (
         INSERT INTO ledger_accounts (${ACCOUNT_COLUMNS})
         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bool[], $6::uuid[], $7::int8[],
                              $8::int[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])
-         WHERE (SELECT ok FROM head)),
+         WHERE (SELECT ok FROM head)
+        ON CONFLICT (id) DO UPDATE
+           SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
+               credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted,
+               closed = excluded.closed),
       inserted_transfers AS (
         INSERT INTO ledger_transfers (${TRANSFER_COLUMNS})
         SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::int8[], $18::uuid[], $19::int[], $20::int[],
                              $21::int[], $22::int[], $23::uuid[], $24::int8[], $25::int[], $26::int8[])
          WHERE (SELECT ok FROM head)),
-      updated_accounts AS (
-        UPDATE ledger_accounts a
-           SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
-               credits_pending = u.credits_pending, credits_posted = u.credits_posted, closed = u.closed
-          FROM unnest($27::uuid[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::bool[])
-               AS u (id, debits_pending, debits_posted, credits_pending, credits_posted, closed)
-         WHERE a.id = u.id AND (SELECT ok FROM head)),
-      inserted_pending AS (
+      written_pending AS (
         INSERT INTO ledger_pending (id, status, expires_at, resolved_by, resolved_at)
-        SELECT * FROM unnest($33::uuid[], $34::text[], $35::int8[], $36::uuid[], $37::int8[])
-         WHERE (SELECT ok FROM head)),
-      updated_pending AS (
-        UPDATE ledger_pending p
-           SET status = u.status, resolved_by = u.resolved_by, resolved_at = u.resolved_at
-          FROM unnest($38::uuid[], $39::text[], $40::uuid[], $41::int8[]) AS u (id, status, resolved_by, resolved_at)
-         WHERE p.id = u.id AND (SELECT ok FROM head)),
+        SELECT * FROM unnest($27::uuid[], $28::text[], $29::int8[], $30::uuid[], $31::int8[])
+         WHERE (SELECT ok FROM head)
+        ON CONFLICT (id) DO UPDATE
+           SET status = excluded.status, resolved_by = excluded.resolved_by, resolved_at = excluded.resolved_at),
       inserted_snapshots AS (
         INSERT INTO ledger_account_balances
                (account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted)
-        SELECT * FROM unnest($42::uuid[], $43::int8[], $44::int8[], $45::int8[], $46::int8[], $47::int8[])
+        SELECT * FROM unnest($32::uuid[], $33::int8[], $34::int8[], $35::int8[], $36::int8[], $37::int8[])
          WHERE (SELECT ok FROM head)),
       inserted_journal AS (
         INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
-        SELECT $48, $49, $50, $51, $52, $53 WHERE (SELECT ok FROM head)),
+        SELECT $38, $39, $40, $41, $42, $43 WHERE (SELECT ok FROM head)),
       updated_head AS (
-        UPDATE ledger_head SET sequence = $48, hash = $53, timestamp_last = $54 WHERE singleton AND (SELECT ok FROM head))
+        UPDATE ledger_head SET sequence = $38, hash = $43, timestamp_last = $44 WHERE singleton AND (SELECT ok FROM head))
     SELECT ok FROM head`,
     [...params, expected.sequence.toString(), expected.hash],
   );
