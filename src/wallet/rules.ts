@@ -77,28 +77,17 @@ export const CSV_HEADER =
  * One CSV field: quoted when it holds a comma, quote or line break; a leading = + - @ is
  * prefixed with ' so spreadsheets never evaluate it as a formula.
  */
-export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+export function csvField(value: string, text = true): string {
+  const safe = text && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** A statement line: amount_minor is an integer of fen (negative for money out), amount the same in yuan. */
 export function csvLine(item: CsvItem): string {
   const minor = BigInt(item.amount) * (item.direction === 'out' ? -1n : 1n);
-  return [
-    item.id,
-    item.created_at,
-    item.type,
-    item.direction,
-    item.status,
-    minor.toString(),
-    formatDecimal(minor, 2),
-    'CNY',
-    item.counterparty ?? '',
-    item.memo ?? '',
-  ]
-    .map(csvField)
-    .join(',');
+  const fixed = [item.id, item.created_at, item.type, item.direction, item.status, minor.toString()];
+  const text = [formatDecimal(minor, 2), 'CNY', item.counterparty ?? '', item.memo ?? ''];
+  return [...fixed.map((v) => csvField(v, false)), ...text.map((v, i) => csvField(v, i > 0))].join(',');
 }
 
 /** Ledger timestamps are nanoseconds since the epoch. */
