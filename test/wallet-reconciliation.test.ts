@@ -121,7 +121,10 @@ test('funding order: balance first, then a bound card; card payments complete th
   const escrow = accountId('envelopeEscrow', envelope);
   await app.ledger.createAccounts([{ id: escrow, ledger: Ledgers.CNY, code: AccountCodes.envelopeEscrow }]);
   const notified: Array<Record<string, unknown>> = [];
-  app.jobs.register('test.envelope_funded', async (job) => void notified.push(job.payload));
+  app.jobs.register<Record<string, unknown>>(
+    'test.envelope_funded',
+    async (job) => void notified.push(job.payload),
+  );
 
   const fromBalance = await app.wallet.pay({
     paymentId: randomUUID(),

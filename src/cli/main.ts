@@ -69,6 +69,33 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  reconcile: {
+    summary: "Reconcile a business date's bank statement against the wallet's records (safe to repeat)",
+    usage: 'tuyere reconcile --date YYYY-MM-DD [--json]',
+    options: { date: { type: 'string', description: 'Business date to reconcile (YYYY-MM-DD)' }, json },
+    async run(values, config) {
+      if (typeof values.date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(values.date)) {
+        console.error('--date YYYY-MM-DD is required');
+        return 2;
+      }
+      const date = values.date;
+      return withApp(config, async (app) => {
+        const report = await app.wallet.reconcile(date, (message) => {
+          if (!values.json) console.error(`reconcile: ${message}`);
+        });
+        const lines = [
+          `Reconciled ${date}: ${report.statement_lines} statement lines, ${report.records} of our records.`,
+          ...report.discrepancies.map(
+            (d) =>
+              `  ${d.state.padEnd(13)} ${d.kind.padEnd(22)} ${d.request_id}${d.new ? '' : ' (reported before)'}`,
+          ),
+          `${report.discrepancies.length} discrepancies: ${report.auto_resolved} resolved automatically, ${report.open} open for operators.`,
+        ];
+        print(values.json, report, lines.join('\n'));
+        return report.open > 0 ? 1 : 0;
+      });
+    },
+  },
   'bank-sandbox': {
     summary:
       'Run the sandbox bank (cards, debits, credits, callbacks, statements, fault knobs) on its own port',
@@ -127,6 +154,17 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
   const database = await openDatabase(config);
   const applied = await migrateAll(database.db);
   const app = await createApp({ config, db: database.db });
+  // No BANK_URL: the sandbox bank runs alongside, its callbacks coming back to this process.
+  const sandbox = config.bankUrl
+    ? null
+    : await startSandboxBank({
+        port: bankSettings(config).sandboxPort,
+        secret: bankSettings(config).webhookSecret,
+        seed: bankSettings(config).seed,
+        callbackUrl: null,
+        timeZone: config.timeZone,
+        logLevel: config.logLevel,
+      });
   let demoNote = '';
   if (config.demo && !values['no-demo'] && !(await isDemoSeeded(app))) {
     const summary = await seedDemo(app);
@@ -139,6 +177,7 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  sandbox?.setCallbackUrl(config.walletCallbackUrl || `http://127.0.0.1:${port}/v1/bank/callbacks`);
   console.log(
     [
       `Tuyere ${VERSION} is up in ${((Date.now() - started) / 1000).toFixed(1)} s on ${database.embedded ? `embedded PostgreSQL (${config.dataDir})` : 'DATABASE_URL'}.`,
@@ -146,6 +185,7 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
       `  API:      ${base}/v1`,
       `  API docs: ${base}/docs  (OpenAPI 3.1: ${base}/openapi.json)`,
       `  Health:   ${base}/health, ${base}/ready, ${base}/metrics`,
+      sandbox ? `  Sandbox bank: ${sandbox.url} (see src/bank/README.md)` : '',
       demoNote,
       '\nPress Ctrl+C to stop.',
     ]
@@ -162,6 +202,7 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
       const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000);
       timer.unref();
       await app.stop();
+      await sandbox?.stop();
       await database.close();
       resolve();
     };

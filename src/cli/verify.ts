@@ -1,6 +1,7 @@
 import type { TuyereApp } from '../app.ts';
 import { MIGRATION_SOURCES } from '../modules.ts';
 import { pendingMigrations } from '../platform/db/migrate.ts';
+import { verifyWallet } from '../wallet/verify.ts';
 
 /** One named check of `tuyere verify`; modules add theirs to VERIFY_CHECKS. */
 export interface VerifyCheck {
@@ -25,6 +26,7 @@ const VERIFY_CHECKS: Checker[] = [
       violations: report.violations.filter((v) => v.check === check.name).map((v) => v.message),
     }));
   },
+  async (app) => verifyWallet(app.db, app.ledger, app.clock.now()),
   async (app) => {
     const pending = await pendingMigrations(app.db, MIGRATION_SOURCES);
     return [
