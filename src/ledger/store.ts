@@ -97,6 +97,8 @@ export interface JournalAppend {
   hash: Buffer;
   /** Advances the head even past timestamps of events that failed. */
   headTimestampLast: bigint;
+  /** The head the batch was validated against: nothing is written unless it still is. */
+  expected: Head;
 }
 
 /**
@@ -107,12 +109,13 @@ export function buildBatchWrite(
   effects: Effects,
   accounts: Map<string, Account>,
   pending: Map<string, PendingState>,
+  upsertAccountIds: ReadonlySet<string>,
   journal: JournalAppend,
 ): unknown[] {
-  const written = new Map<string, Account>();
-  for (const account of effects.accountsCreated) written.set(account.id, accounts.get(account.id)!);
-  for (const account of effects.accountsChanged.values()) written.set(account.id, account);
-  const changed = [...written.values()];
+  const changed = [...upsertAccountIds].map((id) => accounts.get(id)!);
+  const updated = [...effects.accountsChanged.values()].filter(
+    (account) => !upsertAccountIds.has(account.id),
+  );
   const pendingIds = new Set(
     [...effects.pendingCreated, ...effects.pendingResolved].map((entry) => entry.id),
   );
@@ -153,6 +156,14 @@ export function buildBatchWrite(
     journal.previousHash,
     journal.hash,
     journal.headTimestampLast.toString(),
+    journal.expected.sequence.toString(),
+    journal.expected.hash,
+    column(updated, (a) => a.id),
+    column(updated, (a) => a.debitsPending),
+    column(updated, (a) => a.debitsPosted),
+    column(updated, (a) => a.creditsPending),
+    column(updated, (a) => a.creditsPosted),
+    column(updated, (a) => a.closed),
   ];
 }
 
@@ -163,11 +174,12 @@ export function buildBatchWrite(
  * nothing, if the head moved.
  *
  * The statement may be sent while the previous batch is still committing, so its snapshot
- * can predate rows that batch inserts. Changes to existing rows are therefore upserts
- * (INSERT ... ON CONFLICT DO UPDATE), which act on the latest committed row rather than the
- * snapshot's; the head row is updated in place, which also follows the latest version.
+ * can predate rows that batch inserts. An UPDATE cannot see such rows, so accounts created by
+ * a batch still in flight, and pending states, are upserted (INSERT ... ON CONFLICT DO
+ * UPDATE acts on the latest committed row). Older accounts take the cheaper UPDATE, which
+ * also follows a row to its latest version, as does the head's.
  */
-export async function executeBatchWrite(q: Queryable, params: unknown[], expected: Head): Promise<boolean> {
+export async function executeBatchWrite(q: Queryable, params: unknown[]): Promise<boolean> {
   const { rows } = await q.query<{ ok: boolean }>(
     `WITH
       head AS MATERIALIZED (
@@ -181,6 +193,13 @@ export async function executeBatchWrite(q: Queryable, params: unknown[], expecte
            SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
                credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted,
                closed = excluded.closed),
+      updated_accounts AS (
+        UPDATE ledger_accounts a
+           SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
+               credits_pending = u.credits_pending, credits_posted = u.credits_posted, closed = u.closed
+          FROM unnest($47::uuid[], $48::int8[], $49::int8[], $50::int8[], $51::int8[], $52::bool[])
+               AS u (id, debits_pending, debits_posted, credits_pending, credits_posted, closed)
+         WHERE a.id = u.id AND (SELECT ok FROM head)),
       inserted_transfers AS (
         INSERT INTO ledger_transfers (${TRANSFER_COLUMNS})
         SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::int8[], $18::uuid[], $19::int[], $20::int[],
@@ -203,7 +222,7 @@ export async function executeBatchWrite(q: Queryable, params: unknown[], expecte
       updated_head AS (
         UPDATE ledger_head SET sequence = $38, hash = $43, timestamp_last = $44 WHERE singleton AND (SELECT ok FROM head))
     SELECT ok FROM head`,
-    [...params, expected.sequence.toString(), expected.hash],
+    params,
   );
   return rows[0]?.ok === true;
 }

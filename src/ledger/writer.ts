@@ -79,11 +79,11 @@ interface Prepared {
   accounts: Map<string, Account>;
   transfers: Map<string, Transfer>;
   pending: Map<string, PendingState>;
+  createdAccountIds: string[];
 }
 
 /** After a speculation fails, this many batches run unpipelined (another process is active). */
 const SPECULATION_PAUSE_BATCHES = 4;
-const TRACE = process.env.LEDGER_TRACE === '1';
 
 /** A speculative batch in flight: `sent` once its statement is on the wire (or it gave up). */
 interface InFlight {
@@ -106,6 +106,8 @@ export class GroupCommitWriter {
   /** Transfers and pending states written by batches still in flight, by id. */
   private readonly inflightTransfers = new Map<string, Transfer>();
   private readonly inflightPending = new Map<string, PendingState>();
+  /** Accounts created by batches not yet committed: later batches must upsert, not update, them. */
+  private readonly inflightCreatedAccounts = new Map<string, Prepared>();
   private epoch = 0;
   private speculationPaused = 0;
 
@@ -172,12 +174,7 @@ export class GroupCommitWriter {
         const batch = this.takeBatch();
         if (batch.length === 0) continue;
         const previous = inflight[inflight.length - 1] ?? SETTLED;
-        const p0 = performance.now();
         const prepared = await this.prepareSpeculatively(batch.map((submission) => submission.command));
-        if (TRACE)
-          console.error(
-            `prepare ${(performance.now() - p0).toFixed(1)} events ${batch.reduce((n, b) => n + b.size, 0)}`,
-          );
         if (prepared === null) {
           // Unpipelined: wait for everything in flight, then run from the database.
           await Promise.all(inflight.splice(0).map((entry) => entry.done));
@@ -241,6 +238,7 @@ export class GroupCommitWriter {
     for (const [id, account] of prepared.accounts) this.cache.set(id, account);
     for (const [id, transfer] of prepared.transfers) this.inflightTransfers.set(id, transfer);
     for (const [id, state] of prepared.pending) this.inflightPending.set(id, state);
+    for (const id of prepared.createdAccountIds) this.inflightCreatedAccounts.set(id, prepared);
     if (this.cache.size > this.options.cacheAccountsMax) this.invalidate();
   }
 
@@ -250,6 +248,7 @@ export class GroupCommitWriter {
     this.cache.clear();
     this.inflightTransfers.clear();
     this.inflightPending.clear();
+    this.inflightCreatedAccounts.clear();
   }
 
   private async finishSpeculative(
@@ -266,7 +265,7 @@ export class GroupCommitWriter {
       const client = await this.db.pool.connect();
       try {
         const sending = prepared.write
-          ? executeBatchWrite(client, prepared.write, prepared.base)
+          ? executeBatchWrite(client, prepared.write)
           : headIs(client, prepared.base);
         markSent();
         committed = await sending;
@@ -283,6 +282,9 @@ export class GroupCommitWriter {
       }
       for (const [id, state] of prepared.pending) {
         if (this.inflightPending.get(id) === state) this.inflightPending.delete(id);
+      }
+      for (const id of prepared.createdAccountIds) {
+        if (this.inflightCreatedAccounts.get(id) === prepared) this.inflightCreatedAccounts.delete(id);
       }
       batch.forEach((submission, index) => {
         submission.resolve(prepared.outcomes[index]!);
@@ -330,7 +332,7 @@ export class GroupCommitWriter {
         const prepared = await this.db.transaction(async (tx) => {
           const head = await lockHead(tx);
           const batch = await this.prepare(tx, commands, head, false, lookUpExisting);
-          if (batch.write && !(await executeBatchWrite(tx, batch.write, head))) {
+          if (batch.write && !(await executeBatchWrite(tx, batch.write))) {
             throw new Error('ledger: the head moved while this batch held its lock');
           }
           return batch;
@@ -359,7 +361,6 @@ export class GroupCommitWriter {
     useCache: boolean,
     lookUpExisting: boolean,
   ): Promise<Prepared> {
-    const t0 = performance.now();
     const { accountIds, transferIds, pendingIds } = collectIds(commands);
     const transfers = new Map<string, Transfer>();
     const pending = new Map<string, PendingState>();
@@ -401,7 +402,6 @@ export class GroupCommitWriter {
       this.ledgerIds = await loadLedgerIds(q);
     }
 
-    const m0 = performance.now();
     const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending });
     const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
     let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
@@ -419,7 +419,6 @@ export class GroupCommitWriter {
       return this.prepare(q, commands, base, useCache, true);
     }
 
-    const m1 = performance.now();
     const effects = machine.effects;
     const changedTransfers = new Map(effects.transfersCreated.map((transfer) => [transfer.id, transfer]));
     const changedPending = new Map<string, PendingState>();
@@ -437,13 +436,15 @@ export class GroupCommitWriter {
         accounts,
         transfers: changedTransfers,
         pending: changedPending,
+        createdAccountIds: [],
       };
     }
-    const m2 = performance.now();
     const hash = batchHash(base.hash, events);
-    const m3 = performance.now();
     const tip: Head = { sequence: base.sequence + 1n, hash, timestampLast: timestamp - 1n };
-    const write = buildBatchWrite(effects, accounts, pending, {
+    const createdAccountIds = effects.accountsCreated.map((account) => account.id);
+    const upsert = new Set(createdAccountIds);
+    for (const id of effects.accountsChanged.keys()) if (this.inflightCreatedAccounts.has(id)) upsert.add(id);
+    const write = buildBatchWrite(effects, accounts, pending, upsert, {
       sequence: tip.sequence,
       timestampFirst: eventTimestamp(events[0]!),
       timestampLast: eventTimestamp(events[events.length - 1]!),
@@ -451,12 +452,18 @@ export class GroupCommitWriter {
       previousHash: base.hash,
       hash,
       headTimestampLast: tip.timestampLast,
+      expected: base,
     });
-    if (TRACE)
-      console.error(
-        `  load ${(m0 - t0).toFixed(1)} rules ${(m1 - m0).toFixed(1)} effects ${(m2 - m1).toFixed(1)} hash ${(m3 - m2).toFixed(1)} build ${(performance.now() - m3).toFixed(1)}`,
-      );
-    return { outcomes, base, tip, write, accounts, transfers: changedTransfers, pending: changedPending };
+    return {
+      outcomes,
+      base,
+      tip,
+      write,
+      accounts,
+      transfers: changedTransfers,
+      pending: changedPending,
+      createdAccountIds,
+    };
   }
 }
 
