@@ -23,6 +23,7 @@ interface Options {
   baselineClients: number;
   scenarios: string[];
   batchEvents: number;
+  pipelineDepth: number;
 }
 
 interface ScenarioResult {
@@ -54,6 +55,7 @@ function parseOptions(args: string[]): Options {
     baselineTransfers: value('--baseline-transfers', 6_000),
     baselineClients: value('--baseline-clients', 16),
     batchEvents: value('--batch-events', 2048),
+    pipelineDepth: value('--pipeline-depth', 2),
     scenarios: scenarioIndex >= 0 ? args[scenarioIndex + 1]!.split(',') : ['uniform', 'hot', 'zipf'],
   };
 }
