@@ -17,7 +17,9 @@ import { MIGRATION_SOURCES } from '../src/modules.ts';
 import { Database } from '../src/platform/db/database.ts';
 import { startEmbeddedPostgres } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
+import { TEST_LOG_DIR } from '../src/platform/testing/app.ts';
 import { withDatabase } from '../src/platform/testing/database.ts';
+import { scanLogs } from './scan-logs.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -57,8 +59,22 @@ async function prepareTemplate(adminUrl: string): Promise<void> {
   await db.close();
 }
 
+/** After the suite: no PIN, ID number, SMS code or card number may appear in any log it wrote. */
+function checkLogs(): number {
+  const report = scanLogs(TEST_LOG_DIR);
+  if (report.leaks.length === 0) {
+    console.log(`log scan: ${report.lines} lines in ${report.files} files, no secrets or personal data`);
+    return 0;
+  }
+  console.error(`log scan: ${report.leaks.length} leaks found`);
+  for (const leak of report.leaks.slice(0, 20))
+    console.error(`  ${leak.kind} in ${leak.file}:${leak.line}: ${leak.excerpt}`);
+  return 1;
+}
+
 async function main(): Promise<number> {
   const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  rmSync(TEST_LOG_DIR, { recursive: true, force: true });
   let files = [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))].sort();
   if (filters.length > 0) files = files.filter((file) => filters.some((filter) => file.includes(filter)));
   if (files.length === 0) {
@@ -108,7 +124,8 @@ async function main(): Promise<number> {
         },
       },
     );
-    return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+    const code = await new Promise<number>((resolve) => child.on('exit', (exit) => resolve(exit ?? 1)));
+    return code === 0 ? checkLogs() : code;
   } finally {
     await dropTemplate(adminUrl).catch(() => {});
     await stopEmbedded?.();

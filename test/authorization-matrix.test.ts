@@ -583,17 +583,12 @@ const FIXTURES: Record<string, Fixture> = {
   },
 };
 
-/** Every route the app registered, from the OpenAPI document (HEAD mirrors GET; docs routes are platform-public). */
+/** Every route the app registered, hidden ones included (docs routes are platform-public). */
 function registeredRoutes(): string[] {
-  const spec = app.http.swagger() as { paths: Record<string, Record<string, unknown>> };
-  const routes: string[] = [];
-  for (const [path, operations] of Object.entries(spec.paths)) {
-    for (const method of Object.keys(operations)) {
-      if (method === 'head') continue;
-      routes.push(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`);
-    }
-  }
-  return routes.sort();
+  return app.http.registeredRoutes
+    .filter((route) => !/^\/(docs|openapi\.json)(\/|$)/.test(route.url))
+    .map((route) => `${route.method} ${route.url}`)
+    .sort();
 }
 
 function expected(fixture: Fixture, caller: Role | 'anonymous', side: Side): Outcome {

@@ -57,6 +57,19 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  'reencrypt-ids': {
+    summary:
+      'Re-encrypt stored ID numbers with the newest key in TUYERE_ID_ENCRYPTION_KEYS (after a key rotation)',
+    usage: 'tuyere reencrypt-ids [--json]',
+    options: { json },
+    async run(values, config) {
+      return withApp(config, async (app) => {
+        const reencrypted = await app.identity.reencryptIdNumbers();
+        print(values.json, { reencrypted }, `Re-encrypted ${reencrypted} ID numbers with the newest key.`);
+        return 0;
+      });
+    },
+  },
   verify: {
     summary: 'Prove the books: ledger balances, hash chains and module invariants',
     usage: 'tuyere verify [--json]',

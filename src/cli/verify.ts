@@ -1,4 +1,5 @@
 import type { TuyereApp } from '../app.ts';
+import { verifyAuditChain } from '../identity/index.ts';
 import { MIGRATION_SOURCES } from '../modules.ts';
 import { pendingMigrations } from '../platform/db/migrate.ts';
 import { verifyWallet } from '../wallet/verify.ts';
@@ -18,6 +19,16 @@ export interface VerifyReport {
 type Checker = (app: TuyereApp) => Promise<VerifyCheck[]>;
 
 const VERIFY_CHECKS: Checker[] = [
+  async (app) => {
+    const report = await verifyAuditChain(app.db);
+    return [
+      {
+        name: `identity: audit log hash chain (${report.checked} entries)`,
+        ok: report.ok,
+        violations: report.violations,
+      },
+    ];
+  },
   async (app) => {
     const report = await app.ledger.verify();
     return report.checks.map((check) => ({

@@ -12,6 +12,19 @@ import { ERROR_SCHEMA, sendError } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import type { Authenticator, Principal, Role, RoutePolicy } from './policy.ts';
 
+/** Every route as registered (hidden ones included), so tests can enumerate them all. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  policy: RoutePolicy | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registeredRoutes: RegisteredRoute[];
+  }
+}
+
 export interface HttpServerOptions {
   log: Logger;
   metrics: Metrics;
@@ -61,6 +74,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
+  const registered: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', registered);
   app.setReplySerializer((payload) => JSON.stringify(payload, bigintReplacer));
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
@@ -74,6 +89,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.addHook('onRoute', (route) => {
     route.config ??= {};
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') registered.push({ method, url: route.url, policy: route.config.policy ?? null });
+    }
     if (DOC_ROUTES.test(route.url)) {
       route.config.policy ??= { public: true };
       return;
