@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type BankConnector, bankSettings, HttpBankConnector } from './bank/index.ts';
 import { Identity } from './identity/index.ts';
 import { Ledger } from './ledger/index.ts';
+import { ledgerRoutes } from './ledger/routes.ts';
 import { MIGRATION_SOURCES } from './modules.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
@@ -119,6 +120,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   });
   http.addSchema(READINESS_SCHEMA);
   await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
+  await http.register(ledgerRoutes, { ledger });
   await http.register(identity.routes);
   await http.register(socialRoutes, { groups });
   await http.register(wallet.routes);

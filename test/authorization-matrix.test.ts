@@ -197,6 +197,14 @@ async function walletTransfer(senderId: string, recipientId: string): Promise<st
 const USER_READERS: readonly Role[] = ['user', 'operator-read', 'operator-admin'];
 
 /** Every route, in the order cells run. Keys are METHOD and the path as registered. */
+const LEDGER_READERS: readonly Role[] = ['operator-read', 'operator-admin'];
+/** A fresh ledger account (history-flagged), created directly through the ledger service. */
+async function ledgerAccount(): Promise<string> {
+  const id = randomUUID();
+  await app.ledger.createAccounts([{ id, ledger: 1, code: 9001, flags: 1 << 3 }]);
+  return id;
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /health': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/health' }) },
   'GET /ready': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/ready' }) },
@@ -573,6 +581,68 @@ const FIXTURES: Record<string, Fixture> = {
       url: '/v1/operator/reconciliation/items/00000000-0000-4000-8000-000000000000/resolve',
       payload: { resolution: 'dismiss', note: 'matrix' },
     }),
+  },
+  // Ledger (operators only): reads for operator-read and -admin, writes for operator-admin.
+  'POST /v1/ledger/accounts': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: () => ({
+      url: '/v1/ledger/accounts',
+      payload: { accounts: [{ id: randomUUID(), ledger: 1, code: 9001 }] },
+    }),
+  },
+  'POST /v1/ledger/transfers': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: async () => ({
+      url: '/v1/ledger/transfers',
+      payload: {
+        transfers: [
+          {
+            id: randomUUID(),
+            debit_account_id: await ledgerAccount(),
+            credit_account_id: await ledgerAccount(),
+            amount: '1',
+            ledger: 1,
+            code: 9001,
+          },
+        ],
+      },
+    }),
+  },
+  'GET /v1/ledger/accounts/:accountId': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}` }),
+  },
+  'GET /v1/ledger/accounts/:accountId/transfers': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/transfers` }),
+  },
+  'GET /v1/ledger/accounts/:accountId/balances': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 404,
+    okCode: 'ledger_account_not_yet_created',
+    build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/balances?as_of=1` }),
+  },
+  'GET /v1/ledger/transfers/:transferId': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 404,
+    okCode: 'ledger_transfer_not_found',
+    build: () => ({ url: `/v1/ledger/transfers/${randomUUID()}` }),
+  },
+  'GET /v1/ledger/verify': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/ledger/verify' }),
   },
   'GET /v1/groups/:groupId/stream': {
     allowed: ['user'],
