@@ -16,7 +16,9 @@ import { createHttpServer, operatorTokenAuthenticator } from './platform/http/se
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
+import { cryptoIntegers } from './platform/random.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
+import { Envelopes, redpacketRoutes } from './redpacket/index.ts';
 import { Groups, socialRoutes } from './social/index.ts';
 import { Wallet, walletSettings } from './wallet/index.ts';
 
@@ -42,6 +44,7 @@ export interface TuyereApp {
   ledger: Ledger;
   groups: Groups;
   wallet: Wallet;
+  envelopes: Envelopes;
   /** The wallet's bank connector (the sandbox bank's unless BANK_URL names another). */
   bank: BankConnector;
   /** Starts background jobs (the HTTP listener is started by the caller). */
@@ -75,7 +78,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     pollMs: config.jobPollMs,
   });
   const ledger = new Ledger({ db, clock });
-  const groups = new Groups({ db, clock });
+  const groups = new Groups({ db, clock, membersMax: config.groupMembersMax });
   const operatorToken = loadOrCreateSecret(
     config.dataDir,
     'operator-token',
@@ -105,6 +108,25 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     settings: walletSettings(config),
   });
 
+  const envelopes = new Envelopes({
+    db,
+    clock,
+    ledger,
+    wallet,
+    identity,
+    groups,
+    log: log.child({ module: 'redpacket' }),
+    random: cryptoIntegers,
+    rules: {
+      shareMinimum: 1n,
+      personalMaximum: BigInt(config.redpacketPersonalMax),
+      groupMaximum: BigInt(config.redpacketGroupMax),
+      sharesMaximum: config.redpacketSharesMax,
+      greetingLengthMax: 40,
+      expiryMs: config.redpacketExpiryHours * 3_600_000,
+    },
+  });
+
   const http = await createHttpServer({
     log,
     metrics,
@@ -124,6 +146,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   await http.register(identity.routes);
   await http.register(socialRoutes, { groups });
   await http.register(wallet.routes);
+  await http.register(redpacketRoutes, { envelopes });
 
   metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
   metrics.gauge(
@@ -154,6 +177,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   jobs.schedule({ name: 'ledger-expire-pending', cron: '*/10 * * * * *', kind: 'ledger.expire_pending' });
 
   wallet.registerJobs(jobs, { reconcileCron: config.walletReconcileCron });
+  envelopes.registerJobs(jobs);
 
   return {
     config,
@@ -168,11 +192,13 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     ledger,
     groups,
     wallet,
+    envelopes,
     bank,
     startJobs: () => jobs.start(),
     stop: async () => {
       await http.close();
       await jobs.stop(config.shutdownTimeoutMs);
+      await envelopes.engine.close();
       await ledger.close();
     },
   };

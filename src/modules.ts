@@ -13,4 +13,5 @@ export const MIGRATION_SOURCES: readonly MigrationSource[] = [
   { module: 'identity', directory: here('./identity/migrations') },
   { module: 'social', directory: here('./social/migrations') },
   { module: 'wallet', directory: here('./wallet/migrations') },
+  { module: 'redpacket', directory: here('./redpacket/migrations') },
 ];

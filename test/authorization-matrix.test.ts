@@ -19,6 +19,7 @@ import { createStaff } from '../src/identity/staff.ts';
 import type { Role } from '../src/platform/http/policy.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 import { deviceKey } from './identity-fixtures.ts';
+import { fundWallets } from './redpacket-fixtures.ts';
 
 type Side = 'own' | 'other';
 type Outcome = 'ok' | 'unauthenticated' | 'forbidden' | 'hidden';
@@ -117,6 +118,34 @@ class World {
       userVerification: true,
     });
     return device.id;
+  }
+
+  /** A funded, active group envelope in `side`'s group (password-free: small enough). */
+  private readonly envelopes = new Map<Side, Promise<string>>();
+  envelope(side: Side): Promise<string> {
+    let envelope = this.envelopes.get(side);
+    if (!envelope) {
+      envelope = this.sendEnvelope(side);
+      this.envelopes.set(side, envelope);
+    }
+    return envelope;
+  }
+
+  private async sendEnvelope(side: Side): Promise<string> {
+    const owner = this.userOf(side);
+    const groupId = await this.group(side);
+    await fundWallets(app, [owner.id], 1000n);
+    const envelope = await app.envelopes.send({
+      envelopeId: randomUUID(),
+      senderId: owner.id,
+      groupId,
+      kind: 'lucky',
+      total: 100n,
+      shares: 1,
+      greeting: 'matrix',
+      proof: { type: 'none' },
+    });
+    return envelope.id;
   }
 
   async session(side: Side): Promise<string> {
@@ -643,6 +672,35 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'none',
     ok: 200,
     build: () => ({ url: '/v1/ledger/verify' }),
+  },
+  // Red envelopes: members of the envelope's group (or its recipient) may grab; the sender may read.
+  'POST /v1/envelopes': {
+    allowed: ['user'],
+    owner: 'none',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: (w) => ({
+      url: '/v1/envelopes',
+      payload: { group_id: randomUUID(), kind: 'lucky', amount: '100', shares: 1, proof: { type: 'none' } },
+    }),
+  },
+  'POST /v1/envelopes/:envelopeId/grab': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/envelopes/${await w.envelope(side)}/grab` }),
+  },
+  'GET /v1/envelopes/:envelopeId': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/envelopes/${await w.envelope(side)}` }),
+  },
+  'GET /v1/envelope-rules': {
+    allowed: USER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/envelope-rules' }),
   },
   'GET /v1/groups/:groupId/stream': {
     allowed: ['user'],

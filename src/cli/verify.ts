@@ -2,6 +2,7 @@ import type { TuyereApp } from '../app.ts';
 import { verifyAuditChain } from '../identity/index.ts';
 import { MIGRATION_SOURCES } from '../modules.ts';
 import { pendingMigrations } from '../platform/db/migrate.ts';
+import { verifyRedpackets } from '../redpacket/index.ts';
 import { verifyWallet } from '../wallet/verify.ts';
 
 /** One named check of `tuyere verify`; modules add theirs to VERIFY_CHECKS. */
@@ -19,6 +20,16 @@ export interface VerifyReport {
 type Checker = (app: TuyereApp) => Promise<VerifyCheck[]>;
 
 const VERIFY_CHECKS: Checker[] = [
+  async (app) => {
+    const violations = await verifyRedpackets(app.db, app.ledger);
+    return [
+      {
+        name: 'redpacket: shares, grabs, refunds and escrows agree',
+        ok: violations.length === 0,
+        violations,
+      },
+    ];
+  },
   async (app) => {
     const report = await verifyAuditChain(app.db);
     return [

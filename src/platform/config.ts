@@ -392,6 +392,36 @@ const settings = {
     description: 'How long a graceful shutdown waits for requests and jobs to drain',
     parse: integer(0, 600_000),
   },
+  groupMembersMax: {
+    env: 'GROUP_MEMBERS_MAX',
+    default: '500',
+    description: 'Most members in a group chat',
+    parse: integer(2, 100_000),
+  },
+  redpacketGroupMax: {
+    env: 'REDPACKET_GROUP_MAX',
+    default: '2000000',
+    description: 'Largest group red envelope, in fen',
+    parse: integer(1, 1_000_000_000),
+  },
+  redpacketPersonalMax: {
+    env: 'REDPACKET_PERSONAL_MAX',
+    default: '20000',
+    description: 'Largest one-to-one red envelope, in fen',
+    parse: integer(1, 1_000_000_000),
+  },
+  redpacketSharesMax: {
+    env: 'REDPACKET_SHARES_MAX',
+    default: '100',
+    description: 'Most shares in a group envelope (also capped by the group size)',
+    parse: integer(1, 10_000),
+  },
+  redpacketExpiryHours: {
+    env: 'REDPACKET_EXPIRY_HOURS',
+    default: '24',
+    description: 'Hours until unclaimed envelope money returns to the sender',
+    parse: integer(1, 24 * 30),
+  },
 } satisfies Record<
   string,
   | Setting<unknown>

@@ -62,14 +62,20 @@ export class Groups {
   /** Emits the group id whenever this process appends to it, so live streams wake at once. */
   readonly appended = new EventEmitter().setMaxListeners(0);
 
-  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+  private readonly membersMax: number;
+  /** Service callers (bench, storms) may add many at once; the HTTP route caps at GROUP_LIMITS.inviteBatchMax. */
+  private readonly inviteBatchMax = 10_000;
+
+  constructor(private readonly deps: { db: Database; clock: Clock; membersMax?: number }) {
+    this.membersMax = deps.membersMax ?? GROUP_LIMITS.membersMax;
+  }
 
   async create(ownerId: string, name: string, memberIds: readonly string[] = []): Promise<Group> {
     const trimmed = name.trim();
     if (trimmed.length === 0) throw invalid('invalid_group_name', 'Give the group a name.');
     const members = [...new Set([ownerId, ...memberIds])];
-    if (members.length > GROUP_LIMITS.membersMax) {
-      throw invalid('group_too_large', `A group has at most ${GROUP_LIMITS.membersMax} members.`);
+    if (members.length > this.membersMax) {
+      throw invalid('group_too_large', `A group has at most ${this.membersMax} members.`);
     }
     const now = this.deps.clock.now();
     const id = uuidv7(now.getTime());
@@ -131,8 +137,22 @@ export class Groups {
     return rows[0]?.role ?? null;
   }
 
+  /** Which of these (group, user) pairs are memberships, in one query; for batch callers. */
+  async filterMembers(
+    executor: Queryable,
+    pairs: ReadonlyArray<{ groupId: string; userId: string }>,
+  ): Promise<Set<string>> {
+    if (pairs.length === 0) return new Set();
+    const { rows } = await executor.query<{ group_id: string; user_id: string }>(
+      `SELECT m.group_id, m.user_id FROM social_group_members m
+       JOIN unnest($1::uuid[], $2::uuid[]) AS p(g, u) ON m.group_id = p.g AND m.user_id = p.u`,
+      [pairs.map((p) => p.groupId), pairs.map((p) => p.userId)],
+    );
+    return new Set(rows.map((row) => `${row.group_id}/${row.user_id}`));
+  }
+
   async invite(groupId: string, actorId: string, userIds: readonly string[]): Promise<Member[]> {
-    if (userIds.length === 0 || userIds.length > GROUP_LIMITS.inviteBatchMax) {
+    if (userIds.length === 0 || userIds.length > this.inviteBatchMax) {
       throw invalid(
         'invalid_invite',
         `Invite between 1 and ${GROUP_LIMITS.inviteBatchMax} people at a time.`,
@@ -148,8 +168,8 @@ export class Groups {
          SELECT $1, u, 'member', $2 FROM unnest($3::uuid[]) AS u ON CONFLICT DO NOTHING RETURNING user_id`,
         [groupId, now, [...new Set(userIds)]],
       );
-      if (group.member_count + rows.length > GROUP_LIMITS.membersMax) {
-        throw conflict('group_full', `The group would exceed ${GROUP_LIMITS.membersMax} members.`);
+      if (group.member_count + rows.length > this.membersMax) {
+        throw conflict('group_full', `The group would exceed ${this.membersMax} members.`);
       }
       if (rows.length === 0) return;
       await tx.query('UPDATE social_groups SET member_count = member_count + $2 WHERE id = $1', [

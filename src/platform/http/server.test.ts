@@ -144,7 +144,7 @@ test('a fault is a 500 with a generic message and no internals', async () => {
   }
 });
 
-test('routes without a policy, or with loose body schemas, are refused at startup', async () => {
+test('routes without a policy, or with loose body schemas, are refused at startup; bodyless routes take no body', async () => {
   await assert.rejects(
     bareServer((app) => {
       app.get('/v1/open', async () => ({}));
@@ -164,10 +164,19 @@ test('routes without a policy, or with loose body schemas, are refused at startu
     }),
     /additionalProperties: false/,
   );
-  await assert.rejects(
-    bareServer((app) => {
-      app.post('/v1/bodyless', { config: { policy: { public: true } } }, async () => ({}));
-    }),
-    /declares no body schema/,
-  );
+  const bodyless = await bareServer((app) => {
+    app.post('/v1/bodyless', { config: { policy: { public: true } } }, async () => ({ ok: true }));
+  });
+  try {
+    assert.equal((await bodyless.app.inject({ method: 'POST', url: '/v1/bodyless' })).statusCode, 200);
+    assert.equal(
+      (await bodyless.app.inject({ method: 'POST', url: '/v1/bodyless', payload: {} })).statusCode,
+      200,
+    );
+    const sent = await bodyless.app.inject({ method: 'POST', url: '/v1/bodyless', payload: { surprise: 1 } });
+    assert.equal(sent.statusCode, 400);
+    assert.equal(sent.json().error.code, 'unexpected_body');
+  } finally {
+    await bodyless.close();
+  }
 });

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
-import { AppError, forbidden, notFound, unauthenticated } from '../errors.ts';
+import { AppError, forbidden, invalid, notFound, unauthenticated } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -111,7 +111,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (methods.some((m) => ['POST', 'PUT', 'PATCH'].includes(m)) && !schema?.body) {
-      throw new Error(`Route ${route.method} ${route.url} accepts a body but declares no body schema.`);
+      // A route without a body schema takes no body (an empty JSON object is tolerated).
+      const existing = route.preValidation;
+      route.preValidation = [
+        ...(Array.isArray(existing) ? existing : existing ? [existing] : []),
+        rejectBody,
+      ];
     }
     if (schema) {
       schema.response ??= {};
@@ -195,6 +200,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
   return app;
+}
+
+async function rejectBody(request: FastifyRequest): Promise<void> {
+  const body = request.body;
+  if (body === undefined || body === null) return;
+  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+  throw invalid('unexpected_body', 'This endpoint takes no request body; send none.');
 }
 
 async function authenticate(

@@ -1,0 +1,260 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from '../identity/index.ts';
+import { notFound } from '../platform/errors.ts';
+import { idempotencyScope } from '../platform/http/idempotency.ts';
+import type { Role, RoutePolicy } from '../platform/http/policy.ts';
+import { deterministicId } from '../platform/ids.ts';
+import { AMOUNT_PATTERN, parseMinor } from '../platform/money.ts';
+import type { Envelopes, EnvelopeView } from './envelopes.ts';
+import type { GrabOutcome } from './grab-engine.ts';
+
+const UUID = { type: 'string', format: 'uuid' } as const;
+const AMOUNT = {
+  type: 'string',
+  pattern: AMOUNT_PATTERN,
+  description: 'Minor units (fen) as a digit string',
+} as const;
+const envelopeParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['envelopeId'],
+  properties: { envelopeId: UUID },
+} as const;
+
+const ENVELOPE_SCHEMA = {
+  $id: 'Envelope',
+  type: 'object',
+  properties: {
+    id: UUID,
+    sender_id: UUID,
+    group_id: { type: ['string', 'null'] },
+    recipient_id: { type: ['string', 'null'] },
+    kind: { type: 'string', enum: ['lucky', 'fixed', 'personal'] },
+    total: AMOUNT,
+    shares: { type: 'integer' },
+    greeting: { type: 'string' },
+    status: { type: 'string', enum: ['funding', 'active', 'finished', 'expired', 'failed'] },
+    grabbed_count: { type: 'integer' },
+    grabbed_amount: AMOUNT,
+    refund_amount: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+    finished_at: { type: ['string', 'null'] },
+    grabs: {
+      type: ['array', 'null'],
+      description:
+        'Who got what: visible to the sender, to those who grabbed, and to everyone once the envelope is over.',
+      items: {
+        type: 'object',
+        properties: {
+          user_id: UUID,
+          amount: AMOUNT,
+          grabbed_at: { type: 'string', format: 'date-time' },
+          luckiest: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
+export function envelopeJson(view: EnvelopeView) {
+  return {
+    id: view.id,
+    sender_id: view.senderId,
+    group_id: view.groupId,
+    recipient_id: view.recipientId,
+    kind: view.kind,
+    total: view.total.toString(),
+    shares: view.shareCount,
+    greeting: view.greeting,
+    status: view.status,
+    grabbed_count: view.grabbedCount,
+    grabbed_amount: view.grabbedAmount.toString(),
+    refund_amount: view.refundAmount?.toString() ?? null,
+    created_at: view.createdAt.toISOString(),
+    expires_at: view.expiresAt.toISOString(),
+    finished_at: view.finishedAt?.toISOString() ?? null,
+    grabs:
+      view.grabs?.map((g) => ({
+        user_id: g.userId,
+        amount: g.amount.toString(),
+        grabbed_at: g.grabbedAt.toISOString(),
+        luckiest: g.luckiest,
+      })) ?? null,
+  };
+}
+
+/**
+ * An envelope belongs, for access purposes, to the people who may grab it and to its sender;
+ * everyone else sees a 404. Staff may read any.
+ */
+function envelopePolicy(envelopes: Envelopes, roles: readonly Role[], grabbing: boolean): RoutePolicy {
+  return {
+    roles,
+    owner: async (request: FastifyRequest) => {
+      const { envelopeId } = request.params as { envelopeId: string };
+      const principal = request.principal;
+      if (principal?.kind !== 'user') return (await envelopes.get(envelopeId, null))?.senderId;
+      const audience = await envelopes.audience(envelopeId, principal.id);
+      if (audience === null) return undefined;
+      const allowed = audience === 'eligible' || (!grabbing && audience === 'sender');
+      return allowed ? principal.id : `not:${principal.id}`;
+    },
+  };
+}
+
+const OUTCOME_MESSAGES: Record<GrabOutcome['outcome'], string> = {
+  grabbed: 'You got a share.',
+  already_grabbed: 'You already opened this envelope.',
+  all_taken: 'Too slow: every share has been taken.',
+  expired: 'This envelope has expired.',
+  not_eligible: 'This envelope is not for you.',
+  not_active: 'This envelope is not open yet.',
+  not_found: 'No such envelope.',
+};
+
+export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: Envelopes }) {
+  const { envelopes } = deps;
+  app.addSchema(ENVELOPE_SCHEMA);
+
+  app.post(
+    '/v1/envelopes',
+    {
+      config: { policy: { roles: ['user'] }, idempotent: true },
+      schema: {
+        tags: ['red envelopes'],
+        summary: 'Send a red envelope to a group (lucky or fixed) or to one person (personal)',
+        description:
+          'The total is paid from the funding source (balance first, then a bound card) into an escrow. ' +
+          "Unclaimed money returns to the sender after 24 hours. A fixed envelope's amount must divide evenly into its shares.",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'amount', 'proof'],
+          properties: {
+            group_id: UUID,
+            recipient_id: UUID,
+            kind: { type: 'string', enum: ['lucky', 'fixed', 'personal'] },
+            amount: AMOUNT,
+            shares: { type: 'integer', minimum: 1, maximum: 1000 },
+            greeting: { type: 'string', maxLength: 200 },
+            source: { type: 'string', enum: ['auto', 'balance', 'card'] },
+            proof: PAYMENT_PROOF_SCHEMA,
+          },
+        },
+        response: { 201: { $ref: 'Envelope#' } },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        group_id?: string;
+        recipient_id?: string;
+        kind: 'lucky' | 'fixed' | 'personal';
+        amount: string;
+        shares?: number;
+        greeting?: string;
+        source?: string;
+        proof: Parameters<typeof paymentProofFromBody>[0];
+      };
+      const view = await envelopes.send({
+        envelopeId: deterministicId('redpacket.envelope', idempotencyScope(request)),
+        senderId: request.principal!.id,
+        groupId: body.group_id,
+        recipientId: body.recipient_id,
+        kind: body.kind,
+        total: parseMinor(body.amount),
+        shares: body.shares ?? 1,
+        greeting: body.greeting ?? '恭喜发财，大吉大利',
+        source: body.source,
+        proof: paymentProofFromBody(body.proof),
+      });
+      return reply.status(201).send(envelopeJson(view));
+    },
+  );
+
+  app.post(
+    '/v1/envelopes/:envelopeId/grab',
+    {
+      config: { policy: envelopePolicy(envelopes, ['user'], true) },
+      schema: {
+        tags: ['red envelopes'],
+        summary: 'Open (grab) a red envelope: you get a share, or learn that all are taken',
+        description: 'Exactly once per person: grabbing again answers already_grabbed with the same amount.',
+        params: envelopeParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              outcome: { type: 'string', enum: Object.keys(OUTCOME_MESSAGES) },
+              message: { type: 'string' },
+              amount: AMOUNT,
+              envelope: { $ref: 'Envelope#' },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { envelopeId } = request.params as { envelopeId: string };
+      const result = await envelopes.grab(envelopeId, request.principal!.id);
+      if (result.outcome === 'not_found') throw notFound('envelope_not_found', 'No such envelope.');
+      const view = (await envelopes.get(envelopeId, request.principal!.id))!;
+      return {
+        outcome: result.outcome,
+        message: OUTCOME_MESSAGES[result.outcome],
+        ...('amount' in result ? { amount: result.amount.toString() } : {}),
+        envelope: envelopeJson(view),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/envelopes/:envelopeId',
+    {
+      config: { policy: envelopePolicy(envelopes, ['user', 'operator-read', 'operator-admin'], false) },
+      schema: {
+        tags: ['red envelopes'],
+        summary: 'A red envelope, with who got what once you may see it',
+        params: envelopeParams,
+        response: { 200: { $ref: 'Envelope#' } },
+      },
+    },
+    async (request) => {
+      const { envelopeId } = request.params as { envelopeId: string };
+      const principal = request.principal!;
+      return envelopeJson(
+        (await envelopes.get(envelopeId, principal.kind === 'user' ? principal.id : null))!,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/envelope-rules',
+    {
+      config: { policy: { roles: ['user', 'operator-read', 'operator-admin'] } },
+      schema: {
+        tags: ['red envelopes'],
+        summary: 'The limits new envelopes must respect',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              share_minimum: AMOUNT,
+              personal_maximum: AMOUNT,
+              group_maximum: AMOUNT,
+              shares_maximum: { type: 'integer' },
+              expiry_hours: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    async () => ({
+      share_minimum: envelopes.rules.shareMinimum.toString(),
+      personal_maximum: envelopes.rules.personalMaximum.toString(),
+      group_maximum: envelopes.rules.groupMaximum.toString(),
+      shares_maximum: envelopes.rules.sharesMaximum,
+      expiry_hours: envelopes.rules.expiryMs / 3_600_000,
+    }),
+  );
+}

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { ManualClock } from '../src/platform/clock.ts';
+import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+import { assertBooks, fundWallets, ids, walletBalance } from './redpacket-fixtures.ts';
+import { newUser, PIN, post, type TestUser } from './wallet-fixtures.ts';
+
+let app: TestApp;
+let clock: ManualClock;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let mallory: TestUser;
+let groupId: string;
+
+before(async () => {
+  clock = new ManualClock(new Date());
+  app = await createTestApp({ clock, config: { groupMembersMax: 5000 } });
+  [alice, bob, carol, mallory] = [
+    await newUser(app),
+    await newUser(app),
+    await newUser(app),
+    await newUser(app),
+  ];
+  await fundWallets(app, [alice.id], 100_000_00n);
+  groupId = (await app.groups.create(alice.id, 'Family', [bob.id, carol.id])).id;
+});
+after(async () => {
+  await app.close();
+});
+
+const pin = { type: 'pin', pin: PIN };
+const grab = (user: TestUser, envelopeId: string) =>
+  app.http.inject({ method: 'POST', url: `/v1/envelopes/${envelopeId}/grab`, headers: user.headers });
+
+test('a lucky group envelope: each member grabs once, shares sum to the total, luckiest marked, books clean', async () => {
+  const before = await walletBalance(app, alice.id);
+  const sent = await post(app, '/v1/envelopes', alice, {
+    group_id: groupId,
+    kind: 'lucky',
+    amount: '1000',
+    shares: 3,
+    greeting: 'Happy New Year',
+    proof: pin,
+  });
+  assert.equal(sent.statusCode, 201, sent.body);
+  const envelope = sent.json();
+  assert.equal(envelope.status, 'active');
+  assert.equal(await walletBalance(app, alice.id), before - 1000n);
+
+  const amounts: bigint[] = [];
+  for (const member of [bob, carol, alice]) {
+    const response = await grab(member, envelope.id);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().outcome, 'grabbed');
+    amounts.push(BigInt(response.json().amount));
+  }
+  assert.equal(
+    amounts.reduce((a, b) => a + b, 0n),
+    1000n,
+  );
+  assert.ok(amounts.every((amount) => amount >= 1n));
+  const again = (await grab(bob, envelope.id)).json();
+  assert.equal(again.outcome, 'already_grabbed');
+  assert.equal(BigInt(again.amount), amounts[0]);
+
+  const outsider = await grab(mallory, envelope.id);
+  assert.equal(outsider.statusCode, 404);
+  const view = (
+    await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: carol.headers })
+  ).json();
+  assert.equal(view.status, 'finished');
+  assert.equal(view.grabs.filter((g: { luckiest: boolean }) => g.luckiest).length, 1);
+  const largest = view.grabs.reduce((best: { amount: string }, g: { amount: string }) =>
+    BigInt(g.amount) > BigInt(best.amount) ? g : best,
+  );
+  assert.equal(largest.luckiest, true);
+
+  const events = await app.groups.events(groupId, 0n, 500);
+  const types = events
+    .filter((e) => (e.payload as { envelope_id?: string }).envelope_id === envelope.id)
+    .map((e) => e.type);
+  assert.deepEqual(types, [
+    'envelope.sent',
+    'envelope.grabbed',
+    'envelope.grabbed',
+    'envelope.grabbed',
+    'envelope.finished',
+  ]);
+  assert.equal(await walletBalance(app, bob.id), amounts[0]);
+  await assertBooks(app);
+});
+
+test('the list of who got what is hidden from those who have not grabbed until it is over', async () => {
+  const envelope = (
+    await post(app, '/v1/envelopes', alice, {
+      group_id: groupId,
+      kind: 'fixed',
+      amount: '300',
+      shares: 3,
+      proof: pin,
+    })
+  ).json();
+  assert.equal((await grab(bob, envelope.id)).json().amount, '100');
+  const carolView = (
+    await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: carol.headers })
+  ).json();
+  assert.equal(carolView.grabs, null);
+  const bobView = (
+    await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: bob.headers })
+  ).json();
+  assert.equal(bobView.grabs.length, 1);
+  assert.equal(
+    (await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: mallory.headers }))
+      .statusCode,
+    404,
+  );
+});
+
+test('bad envelopes are refused with stable codes and move no money', async () => {
+  const before = await walletBalance(app, alice.id);
+  const cases: Array<[object, number, string]> = [
+    [{ group_id: groupId, kind: 'lucky', amount: '1000', shares: 4 }, 400, 'too_many_shares'],
+    [{ group_id: groupId, kind: 'lucky', amount: '2', shares: 3 }, 400, 'share_below_minimum'],
+    [{ group_id: groupId, kind: 'fixed', amount: '100', shares: 3 }, 400, 'uneven_fixed_envelope'],
+    [{ group_id: groupId, kind: 'lucky', amount: '2000001', shares: 3 }, 400, 'envelope_amount_too_large'],
+    [{ recipient_id: bob.id, kind: 'personal', amount: '20001' }, 400, 'envelope_amount_too_large'],
+    [{ recipient_id: alice.id, kind: 'personal', amount: '100' }, 400, 'cannot_send_to_self'],
+    [
+      { group_id: groupId, recipient_id: bob.id, kind: 'lucky', amount: '100', shares: 1 },
+      400,
+      'envelope_target_required',
+    ],
+    [{ group_id: randomUUID(), kind: 'lucky', amount: '100', shares: 1 }, 404, 'group_not_found'],
+  ];
+  for (const [body, status, code] of cases) {
+    const response = await post(app, '/v1/envelopes', alice, { ...body, proof: pin });
+    assert.equal(response.statusCode, status, `${code}: ${response.body}`);
+    assert.equal(response.json().error.code, code);
+  }
+  const wrongPin = await post(app, '/v1/envelopes', alice, {
+    group_id: groupId,
+    kind: 'lucky',
+    amount: '100',
+    shares: 2,
+    proof: { type: 'pin', pin: '000000' },
+  });
+  assert.equal(wrongPin.statusCode >= 400 && wrongPin.statusCode < 500, true);
+  const broke = await post(app, '/v1/envelopes', mallory, {
+    recipient_id: bob.id,
+    kind: 'personal',
+    amount: '500',
+    proof: pin,
+  });
+  assert.ok(broke.statusCode >= 400 && broke.statusCode < 500, broke.body);
+  assert.equal(await walletBalance(app, alice.id), before);
+  assert.equal(await walletBalance(app, mallory.id), 0n);
+  await assertBooks(app);
+});
+
+test('a retried send (same Idempotency-Key) is the same envelope, paid once', async () => {
+  const before = await walletBalance(app, alice.id);
+  const key = randomUUID();
+  const body = { recipient_id: bob.id, kind: 'personal', amount: '888', greeting: 'for you', proof: pin };
+  const [first, second] = await Promise.all([
+    post(app, '/v1/envelopes', alice, body, key),
+    post(app, '/v1/envelopes', alice, body, key),
+  ]);
+  const statuses = [first.statusCode, second.statusCode].sort();
+  assert.ok(statuses[0] === 201 && (statuses[1] === 201 || statuses[1] === 409), String(statuses));
+  const replay = await post(app, '/v1/envelopes', alice, body, key);
+  assert.equal(replay.statusCode, 201);
+  assert.equal(await walletBalance(app, alice.id), before - 888n);
+  const envelope = replay.json();
+  assert.equal(
+    (await grab(carol, envelope.id)).statusCode,
+    404,
+    'a personal envelope is for its recipient only',
+  );
+  assert.equal((await grab(bob, envelope.id)).json().amount, '888');
+});
+
+test('races: concurrent grabbers × shares never over-allocate, never grab twice, and fill exactly', async () => {
+  for (const [grabbers, shares] of [
+    [10, 1],
+    [10, 10],
+    [100, 10],
+    [100, 100],
+    [1000, 10],
+    [1000, 100],
+  ] as const) {
+    for (let round = 0; round < 2; round++) {
+      const users = ids(grabbers);
+      const group = await app.groups.create(alice.id, `race ${grabbers}x${shares}`, users);
+      const total = BigInt(shares) * 137n + 11n;
+      const envelope = await app.envelopes.send({
+        envelopeId: randomUUID(),
+        senderId: alice.id,
+        groupId: group.id,
+        kind: 'lucky',
+        total,
+        shares,
+        greeting: 'race',
+        proof: { type: 'pin', pin: PIN },
+      });
+      // Each grabber asks twice, all at once.
+      const outcomes = await Promise.all(
+        [...users, ...users].map((user) => app.envelopes.grab(envelope.id, user)),
+      );
+      const grabbed = outcomes.filter((o) => o.outcome === 'grabbed');
+      assert.equal(grabbed.length, Math.min(grabbers, shares), `${grabbers}x${shares}`);
+      const sum = grabbed.reduce((a, o) => a + ('amount' in o ? o.amount : 0n), 0n);
+      assert.equal(sum, total, 'fully claimed: the sum is the total');
+      assert.ok(grabbed.every((o) => 'amount' in o && o.amount >= 1n));
+      assert.ok(outcomes.every((o) => ['grabbed', 'already_grabbed', 'all_taken'].includes(o.outcome)));
+      const { rows } = await app.db.query<{ n: number; users: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT user_id)::int AS users FROM redpacket_grabs WHERE envelope_id = $1',
+        [envelope.id],
+      );
+      assert.equal(rows[0]!.n, Math.min(grabbers, shares));
+      assert.equal(rows[0]!.users, rows[0]!.n, 'at most one grab per user');
+    }
+  }
+  await assertBooks(app);
+});
+
+test('expiry refunds total − grabbed to the sender exactly once, even when run twice at once', async () => {
+  const users = ids(5);
+  const group = await app.groups.create(alice.id, 'expiry', users);
+  const envelope = await app.envelopes.send({
+    envelopeId: randomUUID(),
+    senderId: alice.id,
+    groupId: group.id,
+    kind: 'lucky',
+    total: 1000n,
+    shares: 5,
+    greeting: 'expiry',
+    proof: { type: 'pin', pin: PIN },
+  });
+  const taken = await Promise.all(users.slice(0, 2).map((user) => app.envelopes.grab(envelope.id, user)));
+  const grabbedSum = taken.reduce((a, o) => a + ('amount' in o ? o.amount : 0n), 0n);
+  // Other tests' envelopes expire too; count only this one's refund.
+  const othersUnclaimed = BigInt(
+    (
+      await app.db.query(
+        "SELECT coalesce(sum(total - grabbed_amount), 0)::text AS s FROM redpacket_envelopes WHERE status = 'active' AND id <> $1 AND sender_id = $2",
+        [envelope.id, alice.id],
+      )
+    ).rows[0]!.s as string,
+  );
+  const before = await walletBalance(app, alice.id);
+  clock.advance(24 * 3_600_000 - 1000);
+  assert.equal((await app.envelopes.expireDue(clock.now())).expired, 0, 'not yet');
+  clock.advance(2000);
+  const due = Number(
+    (
+      await app.db.query(
+        "SELECT count(*)::int AS n FROM redpacket_envelopes WHERE status = 'active' AND expires_at <= $1",
+        [clock.now()],
+      )
+    ).rows[0]!.n,
+  );
+  const runs = await Promise.all([
+    app.envelopes.expireDue(clock.now()),
+    app.envelopes.expireDue(clock.now()),
+  ]);
+  assert.equal(runs[0].expired + runs[1].expired, due, 'each due envelope expired once across both runs');
+  const refundsBefore = await walletBalance(app, alice.id);
+  assert.equal((await app.envelopes.expireDue(clock.now())).expired, 0);
+  assert.equal(await walletBalance(app, alice.id), refundsBefore, 'a third run refunds nothing more');
+  assert.equal(await walletBalance(app, alice.id), before + othersUnclaimed + (1000n - grabbedSum));
+  const late = await app.envelopes.grab(envelope.id, users[4]!);
+  assert.equal(late.outcome, 'expired');
+  const view = (await app.envelopes.get(envelope.id, null))!;
+  assert.equal(view.refundAmount, 1000n - grabbedSum);
+  await assertBooks(app);
+});
