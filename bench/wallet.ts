@@ -5,19 +5,27 @@ import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { TransferCodes } from '../src/chart.ts';
 import { Ledgers } from '../src/ledger/index.ts';
-import { systemClock } from '../src/platform/clock.ts';
+import { businessDate, systemClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { deterministicId, uuidv7 } from '../src/platform/ids.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
 import { benchDatabase } from './_database.ts';
 
 /**
- * Friend transfers per second: through the wallet service (limits reservation + ledger
- * transfer + wallet row), and over HTTP on loopback (session auth, idempotency key, PIN
- * check, then the same). Baseline, same database, same run: the naive design, one DB
- * transaction per transfer locking both balance rows (SELECT ... FOR UPDATE, sorted).
+ * Friend transfers per second, in the same run:
+ * - service: wallet.sendTransfer (recipient check, idempotency, limits reservation, ledger
+ *   transfer, wallet row), already authorized by a device signature;
+ * - http: POST /v1/users/:id/transfers on loopback (session auth, Idempotency-Key,
+ *   password-free authorization of a small payment, then the same), the way an app pays
+ *   most small amounts;
+ * - http_pin: the same with the payment PIN (argon2id per request), fewer transfers;
+ * - baseline: the same job done naively, one DB transaction per transfer: recipient and
+ *   class lookup, idempotency check, limit counters locked (SELECT ... FOR UPDATE) checked
+ *   and charged, both balance rows locked (sorted SELECT ... FOR UPDATE) and updated, the
+ *   transfer row inserted.
  *
- *   npm run bench -- wallet [--json] [--users 200] [--transfers 4000] [--http-transfers 1000] [--clients 32]
+ *   npm run bench -- wallet [--json] [--users 200] [--transfers 4000] [--http-transfers 1000]
+ *     [--http-pin-transfers 200] [--clients 32]
  */
 interface ScenarioResult {
   name: string;
@@ -65,6 +73,7 @@ export async function run(args: string[]): Promise<void> {
   const users = option(args, '--users', 200);
   const transfers = option(args, '--transfers', 4000);
   const httpTransfers = option(args, '--http-transfers', 1000);
+  const httpPinTransfers = option(args, '--http-pin-transfers', 200);
   const clients = option(args, '--clients', 32);
   const database = await benchDatabase(clients + 8);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tuyere-bench-'));
@@ -76,6 +85,8 @@ export async function run(args: string[]): Promise<void> {
       logFile: path.join(dataDir, 'bench.log'),
       jobsEnabled: false,
       poolMax: clients + 8,
+      // Password-free payments per user and day: enough for this run (default 10).
+      passwordFreeDailyCount: Math.max(10, Math.ceil(httpTransfers / users) + 1),
     },
   );
   const app = await createApp({ config, db: database.db, clock: systemClock });
@@ -96,6 +107,13 @@ export async function run(args: string[]): Promise<void> {
       });
       // Class III: the balance caps of classes I/II would stop a long benchmark, not the design.
       await app.db.query('UPDATE identity_users SET account_class = 3 WHERE id = $1', [session.user.id]);
+      const settings = await app.http.inject({
+        method: 'PATCH',
+        url: `/v1/users/${session.user.id}/payment-settings`,
+        headers: { authorization: `Bearer ${session.accessToken}` },
+        payload: { password_free_enabled: true },
+      });
+      if (settings.statusCode !== 200) throw new Error(`payment-settings: ${settings.body}`);
       people.push({ id: session.user.id, token: session.accessToken });
     }
     await app.wallet.accounts.system();
@@ -117,28 +135,77 @@ export async function run(args: string[]): Promise<void> {
     };
     const authorization = { userId: '', strength: 'signature' as const, via: 'device_signature' as const };
 
-    progress(`baseline: one DB transaction per transfer, ${transfers} transfers, ${clients} clients`);
+    progress(
+      `baseline: the same job, one DB transaction per transfer, ${transfers} transfers, ${clients} clients`,
+    );
     await app.db.query('CREATE TABLE bench_balances (user_id uuid PRIMARY KEY, balance bigint NOT NULL)');
     await app.db.query(
-      'CREATE TABLE bench_transfers (id uuid PRIMARY KEY, debit uuid, credit uuid, amount bigint)',
+      `CREATE TABLE bench_counters (user_id uuid, counter text, period text, used bigint NOT NULL,
+         payments integer NOT NULL, PRIMARY KEY (user_id, counter, period))`,
+    );
+    await app.db.query(
+      `CREATE TABLE bench_transfers (id uuid PRIMARY KEY, sender_id uuid NOT NULL, recipient_id uuid NOT NULL,
+         amount bigint NOT NULL, memo text NOT NULL, state text NOT NULL, created_at timestamptz NOT NULL)`,
     );
     await app.db.query('INSERT INTO bench_balances SELECT unnest($1::uuid[]), 100000000', [
       people.map((p) => p.id),
     ]);
+    const limits = app.identity.context.settings.limits;
+    const today = businessDate(new Date(), app.config.timeZone);
     const baseline = await drive(transfers, clients, async (index) => {
       const [from, to] = pair(index);
-      const [first, second] = [from!.id, to!.id].sort();
+      const id = uuidv7();
       await app.db.transaction(async (tx) => {
+        const users = await tx.query<{ id: string; status: string; account_class: number }>(
+          'SELECT id, status, account_class FROM identity_users WHERE id = ANY($1::uuid[])',
+          [[from!.id, to!.id]],
+        );
+        const recipient = users.rows.find((u) => u.id === to!.id);
+        const sender = users.rows.find((u) => u.id === from!.id);
+        if (recipient?.status !== 'active' || !sender) throw new Error('recipient unavailable');
+        const seen = await tx.query('SELECT 1 FROM bench_transfers WHERE id = $1', [id]);
+        if (seen.rowCount) return;
+        // The limits: the same four counters the wallet charges, locked, checked, charged.
+        const charges = [
+          ['balance_lifetime', 'all', sender.account_class === 1 ? limits.classILifetime : null],
+          ['balance_yearly', today.slice(0, 4), sender.account_class === 3 ? limits.classYearly[3] : null],
+          ['method:balance_transfer', today, null],
+          ['strength:signature', today, limits.dailyByStrength.signature],
+        ] as const;
         await tx.query(
-          'SELECT balance FROM bench_balances WHERE user_id = ANY($1::uuid[]) ORDER BY user_id FOR UPDATE',
+          `INSERT INTO bench_counters SELECT $1, unnest($2::text[]), unnest($3::text[]), 0, 0
+           ON CONFLICT DO NOTHING`,
+          [from!.id, charges.map((c) => c[0]), charges.map((c) => c[1])],
+        );
+        const counters = await tx.query<{ counter: string; used: bigint }>(
+          `SELECT counter, used FROM bench_counters WHERE user_id = $1 AND (counter, period) IN
+             (SELECT * FROM unnest($2::text[], $3::text[])) ORDER BY counter, period FOR UPDATE`,
+          [from!.id, charges.map((c) => c[0]), charges.map((c) => c[1])],
+        );
+        for (const [counter, , cap] of charges) {
+          const used = counters.rows.find((row) => row.counter === counter)?.used ?? 0n;
+          if (cap !== null && used + 1n > cap) throw new Error('over the limit');
+        }
+        await tx.query(
+          `UPDATE bench_counters SET used = used + 1, payments = payments + 1 WHERE user_id = $1 AND (counter, period) IN
+             (SELECT * FROM unnest($2::text[], $3::text[]))`,
+          [from!.id, charges.map((c) => c[0]), charges.map((c) => c[1])],
+        );
+        const [first, second] = [from!.id, to!.id].sort();
+        const balances = await tx.query<{ user_id: string; balance: bigint }>(
+          'SELECT user_id, balance FROM bench_balances WHERE user_id = ANY($1::uuid[]) ORDER BY user_id FOR UPDATE',
           [[first, second]],
         );
-        await tx.query(
-          'UPDATE bench_balances SET balance = balance - 1 WHERE user_id = $1 AND balance >= 1',
-          [from!.id],
-        );
+        if ((balances.rows.find((row) => row.user_id === from!.id)?.balance ?? 0n) < 1n) {
+          throw new Error('insufficient balance');
+        }
+        await tx.query('UPDATE bench_balances SET balance = balance - 1 WHERE user_id = $1', [from!.id]);
         await tx.query('UPDATE bench_balances SET balance = balance + 1 WHERE user_id = $1', [to!.id]);
-        await tx.query('INSERT INTO bench_transfers VALUES ($1, $2, $3, 1)', [uuidv7(), from!.id, to!.id]);
+        await tx.query(`INSERT INTO bench_transfers VALUES ($1, $2, $3, 1, 'bench', 'completed', now())`, [
+          id,
+          from!.id,
+          to!.id,
+        ]);
       });
     });
     progress(`baseline ${Math.round(baseline.opsPerSecond)}/s`);
@@ -164,27 +231,24 @@ export async function run(args: string[]): Promise<void> {
       ratio: round(service.opsPerSecond / baseline.opsPerSecond),
     });
 
-    progress(
-      `HTTP: ${httpTransfers} POST /v1/users/:id/transfers on loopback (PIN-authorized), ${clients} clients`,
-    );
-    const http = await drive(httpTransfers, clients, async (index) => {
-      const [from, to] = pair(index);
-      const response = await fetch(`${base}/v1/users/${from!.id}/transfers`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${from!.token}`,
-          'content-type': 'application/json',
-          'idempotency-key': uuidv7(),
-        },
-        body: JSON.stringify({
-          to_user_id: to!.id,
-          amount: '1',
-          memo: 'bench',
-          proof: { type: 'pin', pin: PIN },
-        }),
+    const httpRun = (count: number, proof: Record<string, unknown>) =>
+      drive(count, clients, async (index) => {
+        const [from, to] = pair(index);
+        const response = await fetch(`${base}/v1/users/${from!.id}/transfers`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${from!.token}`,
+            'content-type': 'application/json',
+            'idempotency-key': uuidv7(),
+          },
+          body: JSON.stringify({ to_user_id: to!.id, amount: '1', memo: 'bench', proof }),
+        });
+        if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
       });
-      if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-    });
+    progress(
+      `HTTP: ${httpTransfers} POST /v1/users/:id/transfers on loopback (password-free), ${clients} clients`,
+    );
+    const http = await httpRun(httpTransfers, { type: 'none' });
     results.push({
       name: 'http',
       ops_per_s: Math.round(http.opsPerSecond),
@@ -193,6 +257,16 @@ export async function run(args: string[]): Promise<void> {
       baseline_ops_per_s: Math.round(baseline.opsPerSecond),
       ratio: round(http.opsPerSecond / baseline.opsPerSecond),
     });
+    progress(`HTTP with the PIN (argon2id): ${httpPinTransfers} transfers, ${clients} clients`);
+    const httpPin = await httpRun(httpPinTransfers, { type: 'pin', pin: PIN });
+    results.push({
+      name: 'http_pin',
+      ops_per_s: Math.round(httpPin.opsPerSecond),
+      p50_ms: round(httpPin.p50),
+      p99_ms: round(httpPin.p99),
+      baseline_ops_per_s: Math.round(baseline.opsPerSecond),
+      ratio: round(httpPin.opsPerSecond / baseline.opsPerSecond),
+    });
     const verify = await app.ledger.verify();
     if (!verify.ok) throw new Error('ledger verify failed after the bench');
   } finally {
@@ -200,7 +274,7 @@ export async function run(args: string[]): Promise<void> {
     await database.drop();
   }
   console.log(
-    `wallet bench: friend transfers, ${clients} concurrent clients; baseline = one DB transaction per transfer`,
+    `wallet bench: friend transfers, ${clients} concurrent clients; baseline = the same checks, one DB transaction per transfer`,
   );
   console.log('scenario   transfers/s   p50 ms   p99 ms   baseline/s   ratio');
   for (const r of results) {

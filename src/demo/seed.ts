@@ -1,5 +1,6 @@
 import type { TuyereApp } from '../app.ts';
 import { seedIdentityDemo } from '../identity/demo.ts';
+import { DEMO_CAROL, DEMO_GROUP_NAME, seedWalletDemo } from './wallet.ts';
 
 /**
  * The demo world a new user explores after `npm start`. Each module adds its part here;
@@ -27,6 +28,15 @@ export async function seedDemo(app: TuyereApp): Promise<DemoSummary> {
     how: `Authorization: Bearer ${app.operatorToken}`,
   });
   summary.logins.push(...(await seedIdentityDemo(app.identity)));
+  const wallets = await seedWalletDemo(app);
+  summary.logins.push({
+    who: `Carol ${DEMO_CAROL.phone} (class II)`,
+    how: `POST /v1/auth/sms-codes {"phone":"${DEMO_CAROL.phone}","purpose":"login"}, read the code at GET /v1/sandbox/sms?phone=${DEMO_CAROL.phone} (operator token), then POST /v1/auth/login {"phone":"${DEMO_CAROL.phone}","code":"<code>"}`,
+  });
+  summary.notes.push(
+    `Alice, Bob and Carol have wallets with a bound sandbox card, a top-up and transfers between them, and share the group "${DEMO_GROUP_NAME}" (${wallets.groupId}).`,
+    ...wallets.notes,
+  );
   await app.db.query(
     `INSERT INTO platform_state (key, value, updated_at) VALUES ('demo_seeded_at', to_jsonb($1::text), $2)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,

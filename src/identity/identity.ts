@@ -9,7 +9,9 @@ import type { Logger } from '../platform/log.ts';
 import { type AuditEntry, appendAudit, readAudit, verifyAuditChain } from './audit.ts';
 import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
 import {
+  type BatchLimitOutcome,
   checkAndReserve,
+  checkAndReserveMany,
   type LimitCheck,
   type LimitDecision,
   limitsOverview,
@@ -26,7 +28,14 @@ import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verif
 import { identityRoutes } from './routes/index.ts';
 import { bearerToken, openSession, principalFromAccessToken } from './sessions.ts';
 import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
-import { findOrCreateUser, findUserByPhone, getUser, reencryptIdNumbers, type UserRecord } from './users.ts';
+import {
+  findOrCreateUser,
+  findUserByPhone,
+  getUser,
+  getUsers,
+  reencryptIdNumbers,
+  type UserRecord,
+} from './users.ts';
 
 /**
  * The identity module's service: who is calling (authenticators), whether they may move
@@ -106,6 +115,15 @@ export class Identity {
     return checkAndReserve(this.context, check);
   }
 
+  /**
+   * checkAndReserve for many payments in one transaction (the wallet's group commit). The
+   * outcome of each check is what checkAndReserve would have answered (or thrown) for the
+   * checks one after another, in order.
+   */
+  checkAndReserveMany(checks: readonly LimitCheck[]): Promise<BatchLimitOutcome[]> {
+    return checkAndReserveMany(this.context, checks);
+  }
+
   /** Gives back a reservation whose payment failed. Idempotent. */
   releaseReservation(reservationId: string): Promise<boolean> {
     return releaseReservation(this.context, reservationId);
@@ -117,6 +135,11 @@ export class Identity {
 
   getUser(userId: string): Promise<UserRecord | undefined> {
     return getUser(this.context.db, userId);
+  }
+
+  /** Several users by id, in one query (those that exist). */
+  getUsers(userIds: readonly string[]): Promise<UserRecord[]> {
+    return getUsers(this.context.db, userIds);
   }
 
   /** The user with this phone number (as stored, e.g. "13800138000"), if any. */

@@ -22,7 +22,7 @@ export {
   type PaymentMethod,
   type VerificationStrength,
 } from './limit-rules.ts';
-export type { LimitCheck, LimitDecision } from './limits.ts';
+export type { BatchLimitOutcome, LimitCheck, LimitDecision } from './limits.ts';
 export { MERCHANT_SCOPES, type MerchantScope } from './merchants.ts';
 export type { PaymentAuthorization, PaymentProof, PaymentRequest } from './payment-authorization.ts';
 export { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from './proof-schema.ts';

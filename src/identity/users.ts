@@ -38,6 +38,15 @@ export async function getUser(db: Queryable, userId: string): Promise<UserRecord
   return rows[0];
 }
 
+export async function getUsers(db: Queryable, userIds: readonly string[]): Promise<UserRecord[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await db.query<UserRecord>(
+    `SELECT ${USER_COLUMNS} FROM identity_users WHERE id = ANY($1::uuid[])`,
+    [userIds],
+  );
+  return rows;
+}
+
 /** Sign-up is implicit: the first successful SMS login creates a class I account. */
 export async function findOrCreateUser(
   context: IdentityContext,

@@ -98,6 +98,19 @@ export class AccountEnsurer {
     ]);
   }
 
+  /** Several transfers' in-transit accounts in one ledger call. */
+  async transits(transferIds: readonly string[]): Promise<void> {
+    await this.create(
+      transferIds.map((transferId) => ({
+        id: transitAccount(transferId),
+        code: AccountCodes.transferInTransit,
+        flags: AccountFlags.debits_must_not_exceed_credits,
+        owner: transferId,
+        cache: false,
+      })),
+    );
+  }
+
   private async create(
     accounts: Array<{ id: string; code: number; flags: number; owner?: string; cache?: boolean }>,
   ): Promise<void> {

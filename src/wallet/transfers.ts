@@ -4,6 +4,7 @@ import { CreateTransferResult, Ledgers, succeeded } from '../ledger/index.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
 import { type AccountEnsurer, transitAccount, type WalletDeps, walletAccount } from './context.ts';
+import { type QueuedTransfer, TransferBatcher } from './transfer-batcher.ts';
 
 /**
  * Transfers between friends.
@@ -149,6 +150,11 @@ export class FriendTransfers {
     return user.id;
   }
 
+  /**
+   * Sends a transfer. Concurrent calls are group-committed (see TransferBatcher): each
+   * batch costs one limits transaction, one ledger call and one insert of wallet rows,
+   * whatever its size, and the outcome of every transfer is what it would have been alone.
+   */
   async send(input: SendTransfer): Promise<FriendTransfer> {
     const delayHours = input.delayHours ?? 0;
     if (!(TRANSFER_DELAYS_HOURS as readonly number[]).includes(delayHours)) {
@@ -157,78 +163,194 @@ export class FriendTransfers {
     if (input.amount <= 0n) throw invalid('invalid_amount', 'The amount must be positive.');
     const memo = input.memo ?? '';
     if (memo.length > 100) throw invalid('memo_too_long', 'The memo is at most 100 characters.');
-    const recipientId = await this.recipientOf(input.senderId, input.to);
-    const requireAcceptance = input.requireAcceptance ?? false;
-    const viaTransit = requireAcceptance || delayHours > 0;
+    return this.batcher.submit({ ...input, memo, delayHours });
+  }
 
-    const existing = await this.get(input.transferId);
-    if (existing)
-      return this.sameOrConflict(existing, { ...input, recipientId, memo, viaTransit, requireAcceptance });
+  private readonly batcher = new TransferBatcher((batch) => this.sendBatch(batch));
 
-    const decision = await this.deps.identity.checkAndReserve({
-      reservationId: input.transferId,
-      userId: input.senderId,
-      amount: input.amount,
-      method: 'balance_transfer',
-      authorization: input.authorization,
-    });
-    if (!decision.allowed) {
-      throw forbidden(decision.reason, 'This transfer is over your limit.', {
-        cap: decision.cap?.toString() ?? null,
-        used: decision.used.toString(),
+  /** Recipients of a batch: by id in one query, by phone one by one (rare on the hot path). */
+  private async recipientsOf(batch: readonly QueuedTransfer[]): Promise<Array<string | Error>> {
+    const ids = [
+      ...new Set(batch.flatMap((item) => ('userId' in item.input.to ? [item.input.to.userId] : []))),
+    ];
+    const users = new Map((await this.deps.identity.getUsers(ids)).map((user) => [user.id, user]));
+    return Promise.all(
+      batch.map(async ({ input }) => {
+        const user =
+          'userId' in input.to
+            ? users.get(input.to.userId)
+            : await this.deps.identity.findUserByPhone(input.to.phone);
+        if (!user) return notFound('recipient_not_found', 'No Tuyere user with that id or phone number.');
+        if (user.status !== 'active')
+          return conflict('recipient_unavailable', 'That account cannot receive money now.');
+        if (user.id === input.senderId)
+          return invalid('transfer_to_self', 'You cannot transfer money to yourself.');
+        return user.id;
+      }),
+    );
+  }
+
+  private async sendBatch(batch: QueuedTransfer[]): Promise<void> {
+    // Independent reads, in parallel: recipients, and rows of transfers already sent (retries).
+    const [recipients, existing] = await Promise.all([
+      this.recipientsOf(batch),
+      this.getMany(batch.map((item) => item.input.transferId)),
+    ]);
+    type Live = QueuedTransfer & { recipientId: string; viaTransit: boolean; requireAcceptance: boolean };
+    let live: Live[] = [];
+    batch.forEach((item, index) => {
+      const recipient = recipients[index]!;
+      if (recipient instanceof Error) {
+        item.reject(recipient);
+        return;
+      }
+      const requireAcceptance = item.input.requireAcceptance ?? false;
+      live.push({
+        ...item,
+        recipientId: recipient,
+        requireAcceptance,
+        viaTransit: requireAcceptance || item.input.delayHours > 0,
       });
-    }
+    });
+    if (live.length === 0) return;
+
+    // Already sent (a retry): answer from the row, like a replay.
+    live = live.filter((item) => {
+      const found = existing.get(item.input.transferId);
+      if (!found) return true;
+      try {
+        item.resolve(this.sameOrConflict(found, { ...item.input, ...item }));
+      } catch (error) {
+        item.reject(error);
+      }
+      return false;
+    });
+    if (live.length === 0) return;
+
+    const decisions = await this.deps.identity.checkAndReserveMany(
+      live.map((item) => ({
+        reservationId: item.input.transferId,
+        userId: item.input.senderId,
+        amount: item.input.amount,
+        method: 'balance_transfer' as const,
+        authorization: item.input.authorization,
+      })),
+    );
+    live = live.filter((item, index) => {
+      const decision = decisions[index]!;
+      if ('error' in decision) {
+        item.reject(decision.error);
+        return false;
+      }
+      if (!decision.allowed) {
+        item.reject(
+          forbidden(decision.reason, 'This transfer is over your limit.', {
+            cap: decision.cap?.toString() ?? null,
+            used: decision.used.toString(),
+          }),
+        );
+        return false;
+      }
+      return true;
+    });
+    if (live.length === 0) return;
+
+    const release = (items: readonly Live[]) =>
+      Promise.all(items.map((item) => this.deps.identity.releaseReservation(item.input.transferId)));
+    let results: Awaited<ReturnType<WalletDeps['ledger']['createTransfers']>>;
     try {
-      await this.accounts.wallets([input.senderId, recipientId]);
-      if (viaTransit) await this.accounts.transit(input.transferId);
-      const [result] = await this.deps.ledger.createTransfers([
-        {
-          id: input.transferId,
-          debitAccountId: walletAccount(input.senderId),
-          creditAccountId: viaTransit ? transitAccount(input.transferId) : walletAccount(recipientId),
-          amount: input.amount,
+      await this.accounts.wallets([
+        ...new Set(live.flatMap((item) => [item.input.senderId, item.recipientId])),
+      ]);
+      const transits = live.filter((item) => item.viaTransit).map((item) => item.input.transferId);
+      if (transits.length > 0) await this.accounts.transits(transits);
+      results = await this.deps.ledger.createTransfers(
+        live.map((item) => ({
+          id: item.input.transferId,
+          debitAccountId: walletAccount(item.input.senderId),
+          creditAccountId: item.viaTransit
+            ? transitAccount(item.input.transferId)
+            : walletAccount(item.recipientId),
+          amount: item.input.amount,
           ledger: Ledgers.CNY,
           code: TransferCodes.friendTransfer,
-          userData128: recipientId,
-        },
-      ]);
-      if (result!.result === CreateTransferResult.exceeds_credits) {
-        throw conflict('insufficient_balance', 'Your wallet balance is too low for this transfer.');
-      }
-      if (!succeeded(result!.result)) {
-        throw new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result!.result}`);
-      }
+          userData128: item.recipientId,
+        })),
+      );
     } catch (error) {
-      await this.deps.identity.releaseReservation(input.transferId);
+      await release(live);
       throw error;
     }
+    const failed: Live[] = [];
+    live = live.filter((item, index) => {
+      const result = results[index]!.result;
+      if (succeeded(result)) return true;
+      failed.push(item);
+      item.reject(
+        result === CreateTransferResult.exceeds_credits
+          ? conflict('insufficient_balance', 'Your wallet balance is too low for this transfer.')
+          : new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result}`),
+      );
+      return false;
+    });
+    if (failed.length > 0) await release(failed);
+    if (live.length === 0) return;
+
     const now = this.deps.clock.now();
-    const arriveAt = delayHours > 0 ? new Date(now.getTime() + delayHours * 3_600_000) : null;
-    const acceptBy = requireAcceptance
-      ? new Date((arriveAt ?? now).getTime() + this.deps.settings.transferAcceptHours * 3_600_000)
-      : null;
-    const state: TransferState = !viaTransit ? 'completed' : arriveAt ? 'scheduled' : 'awaiting_acceptance';
-    await this.deps.db.query(
+    const rows = live.map((item) => {
+      const arriveAt =
+        item.input.delayHours > 0 ? new Date(now.getTime() + item.input.delayHours * 3_600_000) : null;
+      const acceptBy = item.requireAcceptance
+        ? new Date((arriveAt ?? now).getTime() + this.deps.settings.transferAcceptHours * 3_600_000)
+        : null;
+      const state: TransferState = !item.viaTransit
+        ? 'completed'
+        : arriveAt
+          ? 'scheduled'
+          : 'awaiting_acceptance';
+      return { item, arriveAt, acceptBy, state };
+    });
+    const inserted = await this.deps.db.query<TransferRow>(
       `INSERT INTO wallet_transfers (id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state,
          arrive_at, accept_by, due_at, created_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+       SELECT id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state, arrive_at, accept_by,
+         coalesce(arrive_at, accept_by), $12::timestamptz, CASE WHEN state = 'completed' THEN $12::timestamptz END
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::text[], $6::bool[], $7::bool[], $8::text[],
+         $9::timestamptz[], $10::timestamptz[], $11::int4[])
+         AS t(id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state, arrive_at, accept_by, n)
+       ORDER BY n
+       ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
       [
-        input.transferId,
-        input.senderId,
-        recipientId,
-        input.amount,
-        memo,
-        viaTransit,
-        requireAcceptance,
-        state,
-        arriveAt,
-        acceptBy,
-        arriveAt ?? acceptBy,
+        rows.map((r) => r.item.input.transferId),
+        rows.map((r) => r.item.input.senderId),
+        rows.map((r) => r.item.recipientId),
+        rows.map((r) => r.item.input.amount.toString()),
+        rows.map((r) => r.item.input.memo),
+        rows.map((r) => r.item.viaTransit),
+        rows.map((r) => r.item.requireAcceptance),
+        rows.map((r) => r.state),
+        rows.map((r) => r.arriveAt),
+        rows.map((r) => r.acceptBy),
+        rows.map((_, index) => index),
         now,
-        state === 'completed' ? now : null,
       ],
     );
-    return (await this.get(input.transferId))!;
+    const stored = new Map(inserted.rows.map((row) => [row.id, fromRow(row)]));
+    const missing = rows.filter((r) => !stored.has(r.item.input.transferId));
+    if (missing.length > 0) {
+      // A concurrent retry of the same id inserted the row first: answer with it.
+      for (const [id, row] of await this.getMany(missing.map((r) => r.item.input.transferId)))
+        stored.set(id, row);
+    }
+    for (const { item } of rows) item.resolve(stored.get(item.input.transferId)!);
+  }
+
+  private async getMany(ids: readonly string[]): Promise<Map<string, FriendTransfer>> {
+    const { rows } = await this.deps.db.query<TransferRow>(
+      `SELECT ${COLUMNS} FROM wallet_transfers WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, fromRow(row)]));
   }
 
   /** The recipient accepts a transfer waiting for acceptance. */
@@ -354,7 +476,7 @@ export class FriendTransfers {
 
   private sameOrConflict(
     existing: FriendTransfer,
-    input: SendTransfer & {
+    input: Omit<SendTransfer, 'memo'> & {
       recipientId: string;
       memo: string;
       viaTransit: boolean;
