@@ -11,16 +11,12 @@ import type { IntegerSource } from '../platform/random.ts';
 import type { Groups } from '../social/index.ts';
 import { walletAccount } from '../wallet/context.ts';
 import type { Wallet } from '../wallet/index.ts';
-import {
-  bookGrabs,
-  GrabEngine,
-  type GrabEngineOptions,
-  type GrabOutcome,
-  markBooked,
-} from './grab-engine.ts';
+import { bookGrabs, GrabEngine, type GrabEngineOptions, type GrabOutcome } from './grab-engine.ts';
 import { type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
 import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 import type { EnvelopeStatus } from './state.ts';
+
+const NIL = '00000000-0000-0000-0000-000000000000';
 
 export interface SendEnvelope {
   /** Deterministic per request (from the Idempotency-Key), so a retried send is the same envelope. */
@@ -321,7 +317,7 @@ export class Envelopes {
   private async refund(envelopeId: string): Promise<void> {
     const row = (await this.row(envelopeId))!;
     // Grabs claimed before the expiry must reach their wallets before the escrow is emptied.
-    await this.bookUnbooked(envelopeId);
+    await this.bookEnvelopeGrabs(envelopeId);
     const amount = row.refund_amount ?? 0n;
     if (amount > 0n) {
       await this.deps.wallet.accounts.wallets([row.sender_id]);
@@ -348,8 +344,37 @@ export class Envelopes {
     ]);
   }
 
-  /** Books grabs claimed but not yet in the ledger (after a crash); all of them, or one envelope's. */
-  async bookUnbooked(envelopeId?: string, olderThan?: Date): Promise<number> {
+  /** Books whichever of these grabs are not in the ledger yet (after a crash); returns how many. */
+  private async bookMissing(
+    grabs: ReadonlyArray<{ transfer_id: string; amount: bigint; user_id: string; escrow_account_id: string }>,
+  ): Promise<number> {
+    if (grabs.length === 0) return 0;
+    const present = new Set(
+      (await this.deps.ledger.lookupTransfers(grabs.map((g) => g.transfer_id))).map((t) => t.id),
+    );
+    const missing = grabs.filter((g) => !present.has(g.transfer_id));
+    if (missing.length === 0) return 0;
+    await this.deps.wallet.accounts.wallets([...new Set(missing.map((g) => g.user_id))]);
+    const failed = await bookGrabs(
+      this.deps.ledger,
+      missing.map((g) => ({
+        transferId: g.transfer_id,
+        amount: g.amount,
+        userId: g.user_id,
+        escrowAccountId: g.escrow_account_id,
+      })),
+    );
+    if (failed.size > 0) {
+      throw new AppError('internal', 'grab_booking_failed', `${failed.size} grabs could not be booked`, {
+        first: [...failed][0],
+      });
+    }
+    this.deps.log.warn({ booked: missing.length }, 'booked grabs that had not reached the ledger');
+    return missing.length;
+  }
+
+  /** Makes sure every grab of one envelope is in the ledger (before its refund empties the escrow). */
+  async bookEnvelopeGrabs(envelopeId: string): Promise<number> {
     const { rows } = await this.deps.db.query<{
       transfer_id: string;
       amount: bigint;
@@ -357,30 +382,58 @@ export class Envelopes {
       escrow_account_id: string;
     }>(
       `SELECT g.transfer_id, g.amount, g.user_id, e.escrow_account_id
-       FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id
-       WHERE NOT g.booked AND ($1::uuid IS NULL OR g.envelope_id = $1) AND ($2::timestamptz IS NULL OR g.grabbed_at < $2)
-       LIMIT 8000`,
-      [envelopeId ?? null, olderThan ?? null],
+       FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id WHERE g.envelope_id = $1`,
+      [envelopeId],
     );
-    if (rows.length === 0) return 0;
-    await this.deps.wallet.accounts.wallets([...new Set(rows.map((r) => r.user_id))]);
-    const grabs = rows.map((r) => ({
-      transferId: r.transfer_id,
-      amount: r.amount,
-      userId: r.user_id,
-      escrowAccountId: r.escrow_account_id,
-    }));
-    const failed = await bookGrabs(this.deps.ledger, grabs);
-    if (failed.size > 0) {
-      throw new AppError('internal', 'grab_booking_failed', `${failed.size} grabs could not be booked`, {
-        first: [...failed][0],
-      });
+    return this.bookMissing(rows);
+  }
+
+  /**
+   * The booking sweeper: walks grabs in (time, envelope, user) order from where it stopped,
+   * up to a minute ago, and books any whose transfer is missing (a process died between claim
+   * and booking). Grabs are never rewritten to mark them booked, so a storm writes each once.
+   */
+  async sweepBookings(now: Date, pageSize = 8000): Promise<number> {
+    const until = new Date(now.getTime() - 60_000);
+    let booked = 0;
+    for (;;) {
+      const cursor = await this.deps.db.query<{
+        after_grabbed_at: Date;
+        after_envelope_id: string;
+        after_user_id: string;
+      }>(
+        "SELECT after_grabbed_at, after_envelope_id, after_user_id FROM redpacket_sweeper WHERE name = 'bookings'",
+      );
+      const after = cursor.rows[0] ?? {
+        after_grabbed_at: new Date(0),
+        after_envelope_id: NIL,
+        after_user_id: NIL,
+      };
+      const { rows } = await this.deps.db.query<{
+        transfer_id: string;
+        amount: bigint;
+        user_id: string;
+        envelope_id: string;
+        grabbed_at: Date;
+        escrow_account_id: string;
+      }>(
+        `SELECT g.transfer_id, g.amount, g.user_id, g.envelope_id, g.grabbed_at, e.escrow_account_id
+         FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id
+         WHERE (g.grabbed_at, g.envelope_id, g.user_id) > ($1, $2, $3) AND g.grabbed_at < $4
+         ORDER BY g.grabbed_at, g.envelope_id, g.user_id LIMIT $5`,
+        [after.after_grabbed_at, after.after_envelope_id, after.after_user_id, until, pageSize],
+      );
+      if (rows.length === 0) return booked;
+      booked += await this.bookMissing(rows);
+      const last = rows.at(-1)!;
+      await this.deps.db.query(
+        `INSERT INTO redpacket_sweeper (name, after_grabbed_at, after_envelope_id, after_user_id) VALUES ('bookings', $1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET after_grabbed_at = excluded.after_grabbed_at,
+           after_envelope_id = excluded.after_envelope_id, after_user_id = excluded.after_user_id`,
+        [last.grabbed_at, last.envelope_id, last.user_id],
+      );
+      if (rows.length < pageSize) return booked;
     }
-    await markBooked(
-      this.deps.db,
-      grabs.map((g) => g.transferId),
-    );
-    return rows.length;
   }
 
   registerJobs(jobs: JobQueue): void {
@@ -393,17 +446,17 @@ export class Envelopes {
     );
     jobs.schedule({ name: 'redpacket-expire', cron: '*/30 * * * * *', kind: 'redpacket.expire' });
     jobs.register(
-      'redpacket.book_unbooked',
+      'redpacket.sweep',
       async () => {
-        await this.bookUnbooked(undefined, new Date(this.deps.clock.now().getTime() - 10_000));
+        await this.sweepBookings(this.deps.clock.now());
         await this.settleFunding(this.deps.clock.now());
       },
       { mode: 'leased' },
     );
     jobs.schedule({
-      name: 'redpacket-book-unbooked',
+      name: 'redpacket-sweep',
       cron: '*/15 * * * * *',
-      kind: 'redpacket.book_unbooked',
+      kind: 'redpacket.sweep',
     });
     jobs.register<{ payment_id: string; status: string }>(
       'redpacket.funded',

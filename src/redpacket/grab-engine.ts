@@ -27,8 +27,8 @@ import { type EnvelopeState, loadGrabsInto, loadStates } from './state.ts';
  * Over-allocation is impossible by construction: shares were drawn when the envelope was sent
  * and a grab claims a share index (unique per envelope), never an amount. A second grab by
  * the same user is stopped in memory, by the primary key (envelope, user), and by the ledger's
- * deterministic transfer id. A crash between claim and booking leaves an unbooked grab that
- * `bookPending` (a job) books later, exactly once.
+ * deterministic transfer id. A crash between claim and booking leaves a grab without its
+ * transfer; the booking sweeper (a job) finds it by time window and books it, exactly once.
  */
 export type GrabOutcome =
   | { outcome: 'grabbed' | 'already_grabbed'; amount: bigint; envelopeId: string }
@@ -41,6 +41,8 @@ export interface GrabEngineOptions {
   queueMax?: number;
   /** Envelopes kept in memory. */
   cacheMax?: number;
+  /** Claim transactions in flight at once. */
+  pipelineDepth?: number;
 }
 
 interface Waiting {
@@ -73,6 +75,7 @@ export class GrabEngine {
   private readonly batchMax: number;
   private readonly queueMax: number;
   private readonly cacheMax: number;
+  private readonly pipelineDepth: number;
   readonly stats: GrabStats = { batches: 0, grabbed: 0, refused: 0 };
   /** Called with each batch's outcomes (metrics). */
   onOutcomes: ((outcomes: GrabOutcome[], latencyMs: number) => void) | null = null;
@@ -91,6 +94,7 @@ export class GrabEngine {
     this.batchMax = options.batchMax ?? 4096;
     this.queueMax = options.queueMax ?? 200_000;
     this.cacheMax = options.cacheMax ?? 100_000;
+    this.pipelineDepth = options.pipelineDepth ?? 2;
   }
 
   grab(envelopeId: string, userId: string): Promise<GrabOutcome> {
@@ -111,6 +115,14 @@ export class GrabEngine {
     });
   }
 
+  /** What this process last saw of an envelope (no database read): for answering a grab. */
+  summary(envelopeId: string): { id: string; status: string; grabbedCount: number; shares: number } | null {
+    const state = this.cache.get(envelopeId);
+    return state
+      ? { id: state.id, status: state.status, grabbedCount: state.grabs.size, shares: state.shares.length }
+      : null;
+  }
+
   /** Forget a cached envelope (after this process changed it outside the grab path). */
   forget(envelopeId: string): void {
     this.cache.delete(envelopeId);
@@ -122,21 +134,39 @@ export class GrabEngine {
     await Promise.all(this.inFlightBookings);
   }
 
+  /**
+   * Keeps up to `pipelineDepth` claim transactions in flight. Two batches on the same envelope
+   * are still ordered by the envelope's row lock, and the later one sees the earlier one's
+   * grabs (it compares the locked row's count with its cache and reloads if they differ).
+   */
   private async drain(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.batchMax);
-        const started = performance.now();
-        try {
-          const outcomes = await this.processBatch(batch);
-          this.onOutcomes?.(outcomes, performance.now() - started);
-        } catch (error) {
-          for (const waiting of batch) waiting.reject(error);
-          this.deps.log.error({ err: error }, 'grab batch failed');
+      while (this.queue.length > 0 || inFlight.size > 0) {
+        if (this.queue.length > 0 && inFlight.size < this.pipelineDepth) {
+          const running: Promise<void> = this.runBatch(this.queue.splice(0, this.batchMax)).finally(() =>
+            inFlight.delete(running),
+          );
+          inFlight.add(running);
+          // Let callers arriving in this turn join the next batch.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
         }
+        await Promise.race(inFlight);
       }
     } finally {
       this.loop = null;
+    }
+  }
+
+  private async runBatch(batch: Waiting[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const outcomes = await this.processBatch(batch);
+      this.onOutcomes?.(outcomes, performance.now() - started);
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+      this.deps.log.error({ err: error }, 'grab batch failed');
     }
   }
 
@@ -319,7 +349,8 @@ export class GrabEngine {
     const finishes = entries.map((e) => e.state.grabs.size + e.count === e.state.shares.length);
     await tx.query(
       `UPDATE redpacket_envelopes r SET grabbed_count = r.grabbed_count + x.n, grabbed_amount = r.grabbed_amount + x.a,
-         status = CASE WHEN x.f THEN 'finished' ELSE r.status END, finished_at = CASE WHEN x.f THEN $5::timestamptz ELSE r.finished_at END
+         status = CASE WHEN x.f THEN 'finished' ELSE r.status END, finished_at = CASE WHEN x.f THEN $5::timestamptz ELSE r.finished_at END,
+         last_grab_at = $5
        FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::boolean[]) AS x(id, n, a, f) WHERE r.id = x.id`,
       [
         entries.map((e) => e.state.id),
@@ -330,22 +361,23 @@ export class GrabEngine {
       ],
     );
 
+    // One 'envelope.grabbed' event per envelope per batch, listing its grabs: a storm writes
+    // a few events per batch instead of one per grab.
     const events: NewGroupEvent[] = [];
     entries.forEach((entry, position) => {
       const groupId = entry.state.groupId;
       if (!groupId) return;
-      for (const claim of entry.claims) {
-        events.push({
-          groupId,
-          type: 'envelope.grabbed',
-          actorId: claim.waiting.userId,
-          payload: {
-            envelope_id: entry.state.id,
-            user_id: claim.waiting.userId,
-            amount: claim.amount.toString(),
-          },
-        });
-      }
+      events.push({
+        groupId,
+        type: 'envelope.grabbed',
+        actorId: null,
+        payload: {
+          envelope_id: entry.state.id,
+          grabs: entry.claims.map((c) => ({ user_id: c.waiting.userId, amount: c.amount.toString() })),
+          grabbed_count: entry.state.grabs.size + entry.count,
+          shares: entry.state.shares.length,
+        },
+      });
       if (finishes[position]) {
         const luckiest = luckiestIndex(entry.state.shares);
         const owner =
@@ -363,7 +395,7 @@ export class GrabEngine {
     await this.deps.groups.appendEvents(tx, events);
   }
 
-  /** Books claimed grabs in the ledger, then answers their callers and marks them booked. */
+  /** Books claimed grabs in the ledger, then answers their callers. */
   private book(bookings: Array<{ waiting: Waiting; state: EnvelopeState; outcome: GrabOutcome }>): void {
     const work = (async () => {
       try {
@@ -377,7 +409,6 @@ export class GrabEngine {
           this.deps.ledger,
           grabs.map((g) => ({ ...g.grab, escrowAccountId: g.state.escrowAccountId, userId: g.userId })),
         );
-        const booked: string[] = [];
         bookings.forEach((booking, i) => {
           const grab = grabs[i]!.grab;
           if (failed.has(grab.transferId)) {
@@ -391,7 +422,6 @@ export class GrabEngine {
             return;
           }
           grab.booked = true;
-          booked.push(grab.transferId);
           if (booking.outcome.outcome === 'grabbed') this.stats.grabbed++;
           booking.waiting.resolve(booking.outcome);
         });
@@ -399,9 +429,8 @@ export class GrabEngine {
           bookings.map((b) => b.outcome),
           0,
         );
-        await markBooked(this.deps.db, booked);
       } catch (error) {
-        this.deps.log.error({ err: error }, 'booking grabs failed; the recovery job will book them');
+        this.deps.log.error({ err: error }, 'booking grabs failed; the sweeper will book them');
         for (const booking of bookings) booking.waiting.reject(error);
       }
     })();
@@ -446,12 +475,4 @@ export async function bookGrabs(
     });
   }
   return failed;
-}
-
-export async function markBooked(db: Database, transferIds: readonly string[]): Promise<void> {
-  if (transferIds.length === 0) return;
-  await db.query(
-    'UPDATE redpacket_grabs SET booked = true WHERE transfer_id = ANY($1::uuid[]) AND NOT booked',
-    [transferIds],
-  );
 }

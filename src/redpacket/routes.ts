@@ -88,7 +88,7 @@ export function envelopeJson(view: EnvelopeView) {
  * An envelope belongs, for access purposes, to the people who may grab it and to its sender;
  * everyone else sees a 404. Staff may read any.
  */
-function envelopePolicy(envelopes: Envelopes, roles: readonly Role[], grabbing: boolean): RoutePolicy {
+function envelopePolicy(envelopes: Envelopes, roles: readonly Role[]): RoutePolicy {
   return {
     roles,
     owner: async (request: FastifyRequest) => {
@@ -97,8 +97,7 @@ function envelopePolicy(envelopes: Envelopes, roles: readonly Role[], grabbing: 
       if (principal?.kind !== 'user') return (await envelopes.get(envelopeId, null))?.senderId;
       const audience = await envelopes.audience(envelopeId, principal.id);
       if (audience === null) return undefined;
-      const allowed = audience === 'eligible' || (!grabbing && audience === 'sender');
-      return allowed ? principal.id : `not:${principal.id}`;
+      return audience === 'outsider' ? `not:${principal.id}` : principal.id;
     },
   };
 }
@@ -175,7 +174,9 @@ export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: E
   app.post(
     '/v1/envelopes/:envelopeId/grab',
     {
-      config: { policy: envelopePolicy(envelopes, ['user'], true) },
+      // Eligibility (group member, or the recipient) is checked by the grab engine inside its
+      // claim transaction; outsiders get the same 404 as for a missing envelope.
+      config: { policy: { roles: ['user'] } },
       schema: {
         tags: ['red envelopes'],
         summary: 'Open (grab) a red envelope: you get a share, or learn that all are taken',
@@ -188,7 +189,16 @@ export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: E
               outcome: { type: 'string', enum: Object.keys(OUTCOME_MESSAGES) },
               message: { type: 'string' },
               amount: AMOUNT,
-              envelope: { $ref: 'Envelope#' },
+              envelope: {
+                type: 'object',
+                description: 'The envelope as this grab left it',
+                properties: {
+                  id: UUID,
+                  status: { type: 'string' },
+                  grabbed_count: { type: 'integer' },
+                  shares: { type: 'integer' },
+                },
+              },
             },
           },
         },
@@ -197,13 +207,24 @@ export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: E
     async (request) => {
       const { envelopeId } = request.params as { envelopeId: string };
       const result = await envelopes.grab(envelopeId, request.principal!.id);
-      if (result.outcome === 'not_found') throw notFound('envelope_not_found', 'No such envelope.');
-      const view = (await envelopes.get(envelopeId, request.principal!.id))!;
+      if (result.outcome === 'not_found' || result.outcome === 'not_eligible') {
+        throw notFound('not_found', 'No such resource.');
+      }
+      const summary = envelopes.engine.summary(envelopeId);
       return {
         outcome: result.outcome,
         message: OUTCOME_MESSAGES[result.outcome],
         ...('amount' in result ? { amount: result.amount.toString() } : {}),
-        envelope: envelopeJson(view),
+        ...(summary
+          ? {
+              envelope: {
+                id: summary.id,
+                status: summary.status,
+                grabbed_count: summary.grabbedCount,
+                shares: summary.shares,
+              },
+            }
+          : {}),
       };
     },
   );
@@ -211,7 +232,7 @@ export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: E
   app.get(
     '/v1/envelopes/:envelopeId',
     {
-      config: { policy: envelopePolicy(envelopes, ['user', 'operator-read', 'operator-admin'], false) },
+      config: { policy: envelopePolicy(envelopes, ['user', 'operator-read', 'operator-admin']) },
       schema: {
         tags: ['red envelopes'],
         summary: 'A red envelope, with who got what once you may see it',

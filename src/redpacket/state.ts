@@ -20,6 +20,7 @@ export interface KnownGrab {
   index: number;
   amount: bigint;
   transferId: string;
+  /** Known in this process to be in the ledger; grabs loaded from the database are re-submitted (idempotent). */
   booked: boolean;
 }
 
@@ -74,9 +75,8 @@ export async function loadGrabsInto(executor: Queryable, states: Map<string, Env
     share_index: number;
     amount: bigint;
     transfer_id: string;
-    booked: boolean;
   }>(
-    'SELECT envelope_id, user_id, share_index, amount, transfer_id, booked FROM redpacket_grabs WHERE envelope_id = ANY($1::uuid[])',
+    'SELECT envelope_id, user_id, share_index, amount, transfer_id FROM redpacket_grabs WHERE envelope_id = ANY($1::uuid[])',
     [[...states.keys()]],
   );
   for (const row of grabs.rows) {
@@ -84,7 +84,7 @@ export async function loadGrabsInto(executor: Queryable, states: Map<string, Env
       index: row.share_index,
       amount: row.amount,
       transferId: row.transfer_id,
-      booked: row.booked,
+      booked: false,
     });
   }
 }

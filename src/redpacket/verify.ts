@@ -4,7 +4,7 @@ import type { Database } from '../platform/db/database.ts';
 /**
  * The red-envelope books: every envelope's shares sum to its total; its counters equal its
  * grabs; nothing is over-allocated; and its escrow in the ledger holds exactly what is still
- * owed (total − booked grabs − booked refund, for funded envelopes).
+ * owed (total − grabs − refund), once the envelope has settled.
  */
 export async function verifyRedpackets(db: Database, ledger: Ledger): Promise<string[]> {
   const violations: string[] = [];
@@ -24,17 +24,27 @@ export async function verifyRedpackets(db: Database, ledger: Ledger): Promise<st
   );
   for (const row of counters.rows) if (row.problem) violations.push(`envelope ${row.id}: ${row.problem}`);
 
-  // The escrow must hold what is owed; grabs or a refund not yet marked booked may already be
-  // in the ledger (a crash between the two writes), so the escrow may hold less by those.
-  const owed = await db.query<{ id: string; escrow_account_id: string; owed: bigint; in_flight: bigint }>(
-    `SELECT e.id, e.escrow_account_id,
-            e.total - coalesce(g.booked, 0) - CASE WHEN e.refund_booked THEN coalesce(e.refund_amount, 0) ELSE 0 END AS owed,
-            coalesce(g.unbooked, 0) + CASE WHEN e.status = 'expired' AND NOT e.refund_booked THEN coalesce(e.refund_amount, 0) ELSE 0 END AS in_flight
-     FROM redpacket_envelopes e
-     LEFT JOIN (SELECT envelope_id, sum(amount) FILTER (WHERE booked)::int8 AS booked,
-                       sum(amount) FILTER (WHERE NOT booked)::int8 AS unbooked
-                FROM redpacket_grabs GROUP BY envelope_id) g ON g.envelope_id = e.id
-     WHERE e.status IN ('active', 'finished', 'expired')`,
+  const orphans = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM redpacket_grabs g WHERE NOT EXISTS (SELECT 1 FROM redpacket_envelopes e WHERE e.id = g.envelope_id)',
+  );
+  if (orphans.rows[0]!.n > 0) violations.push(`${orphans.rows[0]!.n} grabs belong to no envelope`);
+
+  // The escrow must hold exactly what is still owed once an envelope has been quiet for a
+  // minute (the booking sweeper's horizon). Within that minute, grabs and a refund may still be
+  // on their way to the ledger, so the escrow may hold up to that much more.
+  const owed = await db.query<{
+    id: string;
+    escrow_account_id: string;
+    owed: bigint;
+    in_flight: bigint;
+    settled: boolean;
+  }>(
+    `SELECT id, escrow_account_id,
+            total - grabbed_amount - CASE WHEN status = 'expired' THEN coalesce(refund_amount, 0) ELSE 0 END AS owed,
+            grabbed_amount + CASE WHEN status = 'expired' AND NOT refund_booked THEN coalesce(refund_amount, 0) ELSE 0 END AS in_flight,
+            coalesce(last_grab_at, created_at) < $1 AND (status <> 'expired' OR refund_booked) AS settled
+     FROM redpacket_envelopes WHERE status IN ('active', 'finished', 'expired')`,
+    [new Date(Date.now() - 60_000)],
   );
   for (let start = 0; start < owed.rows.length; start += 5000) {
     const chunk = owed.rows.slice(start, start + 5000);
@@ -44,9 +54,10 @@ export async function verifyRedpackets(db: Database, ledger: Ledger): Promise<st
     for (const row of chunk) {
       const account = accounts.get(row.escrow_account_id);
       const held = account ? availableBalance(account, 'credit') : 0n;
-      if (held > row.owed || held < row.owed - row.in_flight) {
+      const ceiling = row.settled ? row.owed : row.owed + row.in_flight;
+      if (held < row.owed || held > ceiling) {
         violations.push(
-          `envelope ${row.id}: escrow holds ${held}, owes ${row.owed} (${row.in_flight} in flight)`,
+          `envelope ${row.id}: escrow holds ${held}, owes ${row.owed}${row.settled ? '' : ` (up to ${row.in_flight} in flight)`}`,
         );
       }
     }
