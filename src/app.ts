@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram } from 'prom-client';
 import { type BankConnector, bankSettings, HttpBankConnector } from './bank/index.ts';
 import { Identity } from './identity/index.ts';
 import { Ledger } from './ledger/index.ts';
@@ -18,7 +19,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
 import { cryptoIntegers } from './platform/random.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
-import { Envelopes, redpacketRoutes } from './redpacket/index.ts';
+import { Envelopes, redpacketRoutes, StormRunner } from './redpacket/index.ts';
 import { Groups, socialRoutes } from './social/index.ts';
 import { Wallet, walletSettings } from './wallet/index.ts';
 
@@ -146,7 +147,31 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   await http.register(identity.routes);
   await http.register(socialRoutes, { groups });
   await http.register(wallet.routes);
-  await http.register(redpacketRoutes, { envelopes });
+  const storms = new StormRunner({
+    envelopes,
+    groups,
+    wallet,
+    clock,
+    log: log.child({ module: 'storm' }),
+    membersMax: config.groupMembersMax,
+  });
+  await http.register(redpacketRoutes, { envelopes, storms });
+  const grabCounter = new Counter({
+    name: 'tuyere_redpacket_grabs_total',
+    help: 'Red-envelope grab answers by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
+  const grabBatchSeconds = new Histogram({
+    name: 'tuyere_redpacket_claim_batch_seconds',
+    help: 'Time to claim one batch of grabs',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [metrics.registry],
+  });
+  envelopes.engine.onOutcomes = (outcomes, latencyMs) => {
+    for (const outcome of outcomes) grabCounter.inc({ outcome: outcome.outcome });
+    if (latencyMs > 0) grabBatchSeconds.observe(latencyMs / 1000);
+  };
 
   metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
   metrics.gauge(

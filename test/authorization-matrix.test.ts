@@ -702,6 +702,20 @@ const FIXTURES: Record<string, Fixture> = {
     ok: 200,
     build: () => ({ url: '/v1/envelope-rules' }),
   },
+  'POST /v1/operator/storms': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 400,
+    okCode: 'idempotency_key_required',
+    build: () => ({ url: '/v1/operator/storms', payload: { envelopes: 1, shares: 1, grabbers: 1 } }),
+  },
+  'GET /v1/operator/storms/:stormId': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 404,
+    okCode: 'storm_not_found',
+    build: () => ({ url: `/v1/operator/storms/${randomUUID()}` }),
+  },
   'GET /v1/groups/:groupId/stream': {
     allowed: ['user'],
     owner: 'user',

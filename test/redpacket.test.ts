@@ -225,6 +225,44 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
   await assertBooks(app);
 });
 
+test('an operator storm: campaign envelopes, every share grabbed, progress visible, books clean', async () => {
+  const tooBig = await post(
+    app,
+    '/v1/operator/storms',
+    { headers: app.operatorHeaders },
+    { envelopes: 5, shares: 30, grabbers: 20 },
+  );
+  assert.equal(tooBig.statusCode, 400);
+  assert.equal(tooBig.json().error.code, 'storm_too_large');
+  const started = await post(
+    app,
+    '/v1/operator/storms',
+    { headers: app.operatorHeaders },
+    { envelopes: 5, shares: 10, grabbers: 20 },
+  );
+  assert.equal(started.statusCode, 202, started.body);
+  const stormId = started.json().storm_id;
+  let status: { state: string; grabbed: number; attempts: number; grabbed_amount: string } | undefined;
+  for (let i = 0; i < 200; i++) {
+    status = (
+      await app.http.inject({
+        method: 'GET',
+        url: `/v1/operator/storms/${stormId}`,
+        headers: app.operatorHeaders,
+      })
+    ).json();
+    if (status!.state === 'finished' || status!.state === 'failed') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(status!.state, 'finished', JSON.stringify(status));
+  assert.equal(status!.grabbed, 50);
+  assert.equal(status!.attempts, 100);
+  assert.equal(status!.grabbed_amount, String(5 * 10 * 88));
+  const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(metrics, /tuyere_redpacket_grabs_total\{outcome="grabbed"\} \d+/);
+  await assertBooks(app);
+});
+
 test('expiry refunds total − grabbed to the sender exactly once, even when run twice at once', async () => {
   const users = ids(5);
   const group = await app.groups.create(alice.id, 'expiry', users);

@@ -17,6 +17,10 @@ import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 import type { EnvelopeStatus } from './state.ts';
 
 const NIL = '00000000-0000-0000-0000-000000000000';
+/** The platform's marketing budget: campaign envelopes are paid from it (an expense account, no overdraft flag). */
+export const MARKETING_ACCOUNT = accountId('marketingExpense', 'system');
+/** The sender shown on campaign envelopes. */
+export const CAMPAIGN_SENDER = deterministicId('redpacket.campaign_sender', 'platform');
 
 export interface SendEnvelope {
   /** Deterministic per request (from the Idempotency-Key), so a retried send is the same envelope. */
@@ -190,6 +194,79 @@ export class Envelopes {
     return this.view((await this.row(input.envelopeId))!, input.senderId);
   }
 
+  /**
+   * A campaign envelope, paid by the platform's marketing budget instead of a user (operator
+   * promotions, and the console's storm). Same escrow, grabs and expiry as any group envelope.
+   */
+  async sendCampaign(input: {
+    envelopeId: string;
+    groupId: string;
+    total: bigint;
+    shares: number;
+    greeting: string;
+  }): Promise<void> {
+    const group = await this.deps.groups.get(input.groupId);
+    if (!group) throw notFound('group_not_found', 'No such group.');
+    validateEnvelope(
+      {
+        kind: 'lucky',
+        total: input.total,
+        shares: input.shares,
+        greeting: input.greeting,
+        groupSize: group.memberCount,
+      },
+      this.deps.rules,
+    );
+    const escrow = accountId('envelopeEscrow', input.envelopeId);
+    const accounts = await this.deps.ledger.createAccounts([
+      { id: MARKETING_ACCOUNT, ledger: Ledgers.CNY, code: AccountCodes.marketingExpense },
+      {
+        id: escrow,
+        ledger: Ledgers.CNY,
+        code: AccountCodes.envelopeEscrow,
+        flags: AccountFlags.debits_must_not_exceed_credits,
+        userData128: input.envelopeId,
+      },
+    ]);
+    if (!accounts.every((a) => succeeded(a.result)))
+      throw new AppError('internal', 'escrow_not_created', 'Escrow account not created');
+    const shares = splitLucky(input.total, input.shares, this.deps.random, this.deps.rules.shareMinimum);
+    const now = this.deps.clock.now();
+    const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
+    await this.deps.db.query(
+      `INSERT INTO redpacket_envelopes (id, sender_id, group_id, kind, total, shares, greeting, status,
+         escrow_account_id, fund_transfer_id, funding_source, created_at, expires_at)
+       VALUES ($1, $2, $3, 'lucky', $4, $5, $6, 'funding', $7, $8, 'campaign', $9, $10) ON CONFLICT (id) DO NOTHING`,
+      [
+        input.envelopeId,
+        CAMPAIGN_SENDER,
+        input.groupId,
+        input.total,
+        shares,
+        input.greeting,
+        escrow,
+        fundTransferId,
+        now,
+        new Date(now.getTime() + this.deps.rules.expiryMs),
+      ],
+    );
+    const [funded] = await this.deps.ledger.createTransfers([
+      {
+        id: fundTransferId,
+        debitAccountId: MARKETING_ACCOUNT,
+        creditAccountId: escrow,
+        amount: input.total,
+        ledger: Ledgers.CNY,
+        code: TransferCodes.envelopeFund,
+      },
+    ]);
+    if (!succeeded(funded!.result)) {
+      await this.markFailed(input.envelopeId);
+      throw new AppError('internal', 'campaign_not_funded', `Campaign funding refused: ${funded!.result}`);
+    }
+    await this.activate(input.envelopeId);
+  }
+
   grab(envelopeId: string, userId: string): Promise<GrabOutcome> {
     return this.engine.grab(envelopeId, userId);
   }
@@ -320,12 +397,14 @@ export class Envelopes {
     await this.bookEnvelopeGrabs(envelopeId);
     const amount = row.refund_amount ?? 0n;
     if (amount > 0n) {
-      await this.deps.wallet.accounts.wallets([row.sender_id]);
+      // Campaign envelopes return to the marketing budget; others to the sender's wallet.
+      const target = row.funding_source === 'campaign' ? MARKETING_ACCOUNT : walletAccount(row.sender_id);
+      if (row.funding_source !== 'campaign') await this.deps.wallet.accounts.wallets([row.sender_id]);
       const [result] = await this.deps.ledger.createTransfers([
         {
           id: deterministicId('redpacket.refund', envelopeId),
           debitAccountId: row.escrow_account_id,
-          creditAccountId: walletAccount(row.sender_id),
+          creditAccountId: target,
           amount,
           ledger: Ledgers.CNY,
           code: TransferCodes.envelopeRefund,

@@ -7,6 +7,7 @@ import { deterministicId } from '../platform/ids.ts';
 import { AMOUNT_PATTERN, parseMinor } from '../platform/money.ts';
 import type { Envelopes, EnvelopeView } from './envelopes.ts';
 import type { GrabOutcome } from './grab-engine.ts';
+import { STORM_LIMITS, type StormRequest, type StormRunner, type StormStatus } from './storm.ts';
 
 const UUID = { type: 'string', format: 'uuid' } as const;
 const AMOUNT = {
@@ -112,8 +113,99 @@ const OUTCOME_MESSAGES: Record<GrabOutcome['outcome'], string> = {
   not_found: 'No such envelope.',
 };
 
-export async function redpacketRoutes(app: FastifyInstance, deps: { envelopes: Envelopes }) {
-  const { envelopes } = deps;
+function stormJson(status: StormStatus) {
+  return {
+    storm_id: status.id,
+    state: status.state,
+    envelopes: status.request.envelopes,
+    shares: status.request.shares,
+    grabbers: status.request.grabbers,
+    group_id: status.groupId,
+    envelopes_sent: status.envelopesSent,
+    attempts: status.attempts,
+    grabbed: status.grabbed,
+    grabbed_amount: status.grabbedAmount.toString(),
+    grabs_per_s: status.grabsPerSecond,
+    started_at: status.startedAt.toISOString(),
+    finished_at: status.finishedAt?.toISOString() ?? null,
+    error: status.error,
+  };
+}
+
+const STORM_SCHEMA = {
+  type: 'object',
+  properties: {
+    storm_id: UUID,
+    state: { type: 'string', enum: ['preparing', 'grabbing', 'finished', 'failed'] },
+    envelopes: { type: 'integer' },
+    shares: { type: 'integer' },
+    grabbers: { type: 'integer' },
+    group_id: { type: ['string', 'null'] },
+    envelopes_sent: { type: 'integer' },
+    attempts: { type: 'integer' },
+    grabbed: { type: 'integer' },
+    grabbed_amount: AMOUNT,
+    grabs_per_s: { type: 'number' },
+    started_at: { type: 'string', format: 'date-time' },
+    finished_at: { type: ['string', 'null'] },
+    error: { type: ['string', 'null'] },
+  },
+} as const;
+
+export async function redpacketRoutes(
+  app: FastifyInstance,
+  deps: { envelopes: Envelopes; storms: StormRunner },
+) {
+  const { envelopes, storms } = deps;
+
+  app.post(
+    '/v1/operator/storms',
+    {
+      config: { policy: { roles: ['operator-admin'] }, idempotent: true },
+      schema: {
+        tags: ['red envelopes', 'operations'],
+        summary: 'Start a bounded red-envelope storm on synthetic grabbers (paid by the marketing budget)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['envelopes', 'shares', 'grabbers'],
+          properties: {
+            envelopes: { type: 'integer', minimum: 1, maximum: STORM_LIMITS.envelopes },
+            shares: { type: 'integer', minimum: 1, maximum: STORM_LIMITS.shares },
+            grabbers: { type: 'integer', minimum: 1, maximum: STORM_LIMITS.grabbers },
+          },
+        },
+        response: { 202: STORM_SCHEMA },
+      },
+    },
+    async (request, reply) => {
+      const status = storms.start(request.body as StormRequest, request.principal!.id);
+      return reply.status(202).send(stormJson(status));
+    },
+  );
+
+  app.get(
+    '/v1/operator/storms/:stormId',
+    {
+      config: { policy: { roles: ['operator-read', 'operator-admin'] } },
+      schema: {
+        tags: ['red envelopes', 'operations'],
+        summary: 'Progress of a storm',
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['stormId'],
+          properties: { stormId: UUID },
+        },
+        response: { 200: STORM_SCHEMA },
+      },
+    },
+    async (request) => {
+      const status = storms.get((request.params as { stormId: string }).stormId);
+      if (!status) throw notFound('storm_not_found', 'No storm with this id in this process.');
+      return stormJson(status);
+    },
+  );
   app.addSchema(ENVELOPE_SCHEMA);
 
   app.post(
