@@ -679,7 +679,7 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'none',
     ok: 400,
     okCode: 'idempotency_key_required',
-    build: (w) => ({
+    build: () => ({
       url: '/v1/envelopes',
       payload: { group_id: randomUUID(), kind: 'lucky', amount: '100', shares: 1, proof: { type: 'none' } },
     }),
