@@ -26,13 +26,21 @@ export class ManualClock implements Clock {
  * The business date (YYYY-MM-DD) of an instant in a time zone. Daily limits, fund trade
  * days and bills count by this date, not by UTC.
  */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 export function businessDate(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(at);
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    // Building a formatter costs far more than using one: keep one per zone.
+    formatter = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  const parts = formatter.formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
