@@ -22,6 +22,7 @@ import { loadOrCreateSecret } from './platform/secrets.ts';
 import { Envelopes, redpacketRoutes, StormRunner } from './redpacket/index.ts';
 import { Groups, socialRoutes } from './social/index.ts';
 import { Wallet, walletSettings } from './wallet/index.ts';
+import { webRoutes } from './web/index.ts';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -147,6 +148,7 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   await http.register(identity.routes);
   await http.register(socialRoutes, { groups });
   await http.register(wallet.routes);
+  await http.register(webRoutes, { metrics, jobs, identity, wallet });
   const storms = new StormRunner({
     envelopes,
     groups,

@@ -716,6 +716,41 @@ const FIXTURES: Record<string, Fixture> = {
     okCode: 'storm_not_found',
     build: () => ({ url: `/v1/operator/storms/${randomUUID()}` }),
   },
+  // Web apps (src/web): pages and assets are public; an unknown asset is the plain route 404.
+  'GET /': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/' }) },
+  'GET /console': { allowed: 'public', owner: 'none', ok: 200, build: () => ({ url: '/console' }) },
+  'GET /assets/*': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 404,
+    okCode: 'route_not_found',
+    build: () => ({ url: '/assets/no-such-asset.js' }),
+  },
+  'GET /:file': {
+    allowed: 'public',
+    owner: 'none',
+    ok: 404,
+    okCode: 'route_not_found',
+    build: () => ({ url: '/no-such-file.txt' }),
+  },
+  'GET /v1/operator/dashboard': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/operator/dashboard' }),
+  },
+  'GET /v1/operator/ledger-accounts': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: (w) => ({ url: `/v1/operator/ledger-accounts?user_id=${w.alice.id}` }),
+  },
+  'GET /v1/recipients': {
+    allowed: ['user'],
+    owner: 'none',
+    ok: 200,
+    build: (w) => ({ url: `/v1/recipients?phone=${w.bob.phone}` }),
+  },
   'GET /v1/groups/:groupId/stream': {
     allowed: ['user'],
     owner: 'user',
