@@ -1,3 +1,4 @@
+import type { Counter } from 'prom-client';
 import type { Metrics } from '../platform/metrics.ts';
 
 /** One point of the console's live dashboard. Rates are per second over the interval. */
@@ -115,6 +116,10 @@ export class DashboardSampler {
       requests: 0,
       buckets: new Map(),
     };
+    // Grabs are counted where they are decided (the grab engine's counter, storms included);
+    // without that counter, by the HTTP grab route.
+    const engineGrabs = await this.engineGrabs();
+    let grabFailures = 0;
     for (const value of (await this.metrics.httpRequests.get()).values) {
       const { method, route, status } = value.labels as { method: string; route: string; status: string };
       const ok = isSuccess(Number(status));
@@ -124,9 +129,15 @@ export class DashboardSampler {
         totals.payments += value.value;
         if (ok) totals.paymentsOk += value.value;
       } else if (GRAB_ROUTE.test(route)) {
-        totals.grabs += value.value;
-        if (ok) totals.grabsOk += value.value;
+        if (!engineGrabs) {
+          totals.grabs += value.value;
+          if (ok) totals.grabsOk += value.value;
+        } else if (Number(status) >= 500) grabFailures += value.value;
       }
+    }
+    if (engineGrabs) {
+      totals.grabs = engineGrabs.total + grabFailures;
+      totals.grabsOk = engineGrabs.answered;
     }
     for (const value of (await this.metrics.httpDuration.get()).values) {
       if (value.metricName !== 'tuyere_http_request_duration_seconds_bucket') continue;
@@ -134,16 +145,27 @@ export class DashboardSampler {
       const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
       totals.buckets.set(le, (totals.buckets.get(le) ?? 0) + value.value);
     }
-    for (const metric of await this.metrics.registry.getMetricsAsJSON()) {
+    return totals;
+  }
+
+  /** Grab outcomes from a counter the red-envelope module registers (`outcome` label), if any. */
+  private async engineGrabs(): Promise<{ total: number; answered: number } | null> {
+    let found = false;
+    let total = 0;
+    let answered = 0;
+    // getMetricsAsArray does not run the gauges' collect callbacks (some query the database).
+    for (const metric of this.metrics.registry.getMetricsAsArray()) {
       if (String(metric.type) !== 'counter' || !GRAB_COUNTER.test(metric.name)) continue;
       if (metric.name.startsWith('tuyere_http_')) continue;
-      for (const value of metric.values) {
-        const outcome = String(value.labels.outcome ?? 'grabbed');
-        totals.grabs += value.value;
-        if (outcome === 'grabbed' || outcome === 'ok') totals.grabsOk += value.value;
+      const data = await (metric as unknown as Counter).get();
+      found = true;
+      for (const value of data.values) {
+        total += value.value;
+        // Every outcome is an answer (all taken, expired...); only lookups of nothing are not.
+        if (!['not_found', 'not_active'].includes(String(value.labels.outcome))) answered += value.value;
       }
     }
-    return totals;
+    return found ? { total, answered } : null;
   }
 }
 

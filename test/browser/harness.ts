@@ -137,7 +137,11 @@ export function assertNoConsoleErrors(...phones: Array<{ errors: string[] }>): v
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
+  await page.screenshot({
+    path: path.join(SCREENSHOTS, `${name}.png`),
+    fullPage: false,
+    animations: 'disabled',
+  });
 }
 
 /** The newest sandbox SMS code sent to a phone (what a demo user reads in the console). */

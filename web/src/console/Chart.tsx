@@ -14,11 +14,14 @@ export function Chart({
   times,
   series,
   testId,
+  range,
 }: {
   title: string;
   times: number[];
   series: Series[];
   testId: string;
+  /** A fixed y range (e.g. 0-100 for a percentage); default: fit the data. */
+  range?: [number, number];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -34,7 +37,7 @@ export function Chart({
         height: 180,
         title,
         legend: { show: true },
-        scales: { x: { time: true } },
+        scales: { x: { time: true }, ...(range ? { y: { range } } : {}) },
         axes: [{}, { size: 50 }],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true }))],
       },

@@ -234,6 +234,7 @@ function Dashboard() {
             title={t('console.successRate')}
             times={times}
             testId="chart-success"
+            range={[0, 100]}
             series={[
               {
                 label: '%',
@@ -315,10 +316,14 @@ function Storm() {
       );
       setStormId(started.storm_id ?? started.id ?? null);
     });
+  const shown = ['state', 'envelopes_sent', 'attempts', 'grabbed', 'grabbed_amount', 'grabs_per_s', 'error'];
   const summary = progress
-    ? Object.entries(progress)
-        .filter(([, value]) => typeof value !== 'object' || value === null)
-        .map(([key, value]) => `${key}: ${value}`)
+    ? shown
+        .filter((key) => progress[key] !== undefined && progress[key] !== null)
+        .map(
+          (key) =>
+            `${key}: ${key === 'grabbed_amount' ? formatCny(String(progress[key])) : String(progress[key])}`,
+        )
         .join(' · ')
     : '';
   return (
