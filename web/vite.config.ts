@@ -9,6 +9,7 @@ const root = import.meta.dirname;
 export default defineConfig({
   root,
   base: '/',
+  mode: 'production',
   plugins: [react()],
   build: {
     outDir: path.join(root, 'dist'),

@@ -49,11 +49,21 @@ export async function buildWeb(options: { force?: boolean; quiet?: boolean } = {
     if (!options.force && !webBuildIsStale()) return false;
     const { build } = await import('vite');
     rmSync(BUILD_STAMP, { force: true });
-    await build({
-      configFile: path.join(WEB_ROOT, 'vite.config.ts'),
-      root: WEB_ROOT,
-      logLevel: options.quiet ? 'warn' : 'info',
-    });
+    // `npm test` sets NODE_ENV=test, which would make Vite and the React plugin emit a
+    // development bundle; the served apps are always the production build.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({
+        configFile: path.join(WEB_ROOT, 'vite.config.ts'),
+        root: WEB_ROOT,
+        mode: 'production',
+        logLevel: options.quiet ? 'warn' : 'info',
+      });
+    } finally {
+      if (nodeEnv === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = nodeEnv;
+    }
     writeFileSync(BUILD_STAMP, new Date().toISOString());
     return true;
   } finally {

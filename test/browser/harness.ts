@@ -124,7 +124,7 @@ export function watchErrors(page: Page): string[] {
     if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
     errors.push(text);
   });
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.stack ?? error.message}`));
   return errors;
 }
 

@@ -38,7 +38,8 @@ export function EnvelopeStage({ summary, onClose }: { summary: EnvelopeSummary; 
   );
   const [envelope, setEnvelope] = useState<EnvelopeView | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const alreadyOpen = summary.mine !== null || summary.senderId === me.id || summary.finished;
+  // In a group the sender may grab a share too, as in WeChat; only an opened or finished envelope skips the coin.
+  const alreadyOpen = summary.mine !== null || summary.finished;
 
   useEffect(() => {
     if (!alreadyOpen) return;
@@ -60,7 +61,8 @@ export function EnvelopeStage({ summary, onClose }: { summary: EnvelopeSummary; 
         api.post<GrabResult>(`/v1/envelopes/${summary.id}/grab`),
         new Promise((resolve) => setTimeout(resolve, 700)),
       ]);
-      setEnvelope(grab.envelope);
+      // The full view (with who got what, now that we may see it) comes from the envelope itself.
+      setEnvelope(await api.get<EnvelopeView>(`/v1/envelopes/${summary.id}`).catch(() => grab.envelope));
       setResult({ outcome: grab.outcome, amount: grab.amount });
     } catch (failure) {
       setError(failure);
@@ -116,7 +118,7 @@ export function EnvelopeStage({ summary, onClose }: { summary: EnvelopeSummary; 
             </>
           )}
           {headline && <div style={{ margin: '12px 0', fontWeight: 600 }}>{headline}</div>}
-          {envelope && (
+          {envelope?.total !== undefined && (
             <div className="muted small" data-testid="envelope-progress">
               {t('envelope.progress', {
                 n: envelope.grabbed_count,

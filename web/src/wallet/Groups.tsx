@@ -33,6 +33,28 @@ export interface GroupEvent {
   created_at: string;
 }
 
+/** A small avatar: a colour and two characters derived from the user id. */
+function Avatar({ userId }: { userId: string | null }) {
+  const me = useMe();
+  const { t } = useI18n();
+  const hue = Number.parseInt((userId ?? '0').replace(/-/g, '').slice(-6), 16) % 360;
+  return (
+    <div
+      className="avatar"
+      style={{
+        width: 34,
+        height: 34,
+        fontSize: 12,
+        background: `hsl(${hue} 70% 92%)`,
+        color: `hsl(${hue} 60% 35%)`,
+      }}
+      aria-hidden="true"
+    >
+      {userId === me.id ? t('groups.you').slice(0, 3) : (userId ?? '').slice(-2)}
+    </div>
+  );
+}
+
 /** A short, stable label for a user we only know by id. */
 export function useNameOf() {
   const { t } = useI18n();
@@ -158,6 +180,14 @@ export interface EnvelopeSummary {
   luckiest: string | null;
 }
 
+/** The grabs an `envelope.grabbed` event reports: a batch (`grabs`), or one grab. */
+function grabsOf(payload: Record<string, unknown>): Array<{ user_id: string; amount: string }> {
+  if (Array.isArray(payload.grabs)) return payload.grabs as Array<{ user_id: string; amount: string }>;
+  if (typeof payload.user_id === 'string' && typeof payload.amount === 'string')
+    return [{ user_id: payload.user_id, amount: payload.amount }];
+  return [];
+}
+
 /** Folds the group's events into chat lines and the state of each envelope. */
 function fold(events: GroupEvent[], meId: string) {
   const envelopes = new Map<string, EnvelopeSummary>();
@@ -178,8 +208,11 @@ function fold(events: GroupEvent[], meId: string) {
     } else if (event.type === 'envelope.grabbed') {
       const envelope = envelopes.get(id);
       if (envelope) {
-        envelope.grabbed++;
-        if (event.payload.user_id === meId) envelope.mine = String(event.payload.amount);
+        for (const grab of grabsOf(event.payload)) {
+          envelope.grabbed++;
+          if (grab.user_id === meId) envelope.mine = grab.amount;
+        }
+        if (typeof event.payload.grabbed_count === 'number') envelope.grabbed = event.payload.grabbed_count;
       }
     } else if (event.type === 'envelope.finished' || event.type === 'envelope.refunded') {
       const envelope = envelopes.get(id);
@@ -196,7 +229,10 @@ function GroupChat({ groupId }: { groupId: string }) {
   const { t } = useI18n();
   const me = useMe();
   const nameOf = useNameOf();
-  const group = useLoad((signal) => api.get<Group>(`/v1/groups/${groupId}`, signal), [groupId]);
+  const group = useLoad(
+    async (signal) => (await api.get<{ group: Group }>(`/v1/groups/${groupId}`, signal)).group,
+    [groupId],
+  );
   const [events, setEvents] = useState<GroupEvent[]>([]);
   const [live, setLive] = useState(false);
   const [text, setText] = useState('');
@@ -269,9 +305,7 @@ function GroupChat({ groupId }: { groupId: string }) {
           if (event.type === 'message.posted')
             return (
               <div key={event.seq} className={`msg${mine ? ' mine' : ''}`} data-testid="message">
-                <div className="avatar" style={{ width: 34, height: 34, fontSize: 12 }}>
-                  {nameOf(event.actor_id)}
-                </div>
+                <Avatar userId={event.actor_id} />
                 <div>
                   {!mine && <div className="who">{nameOf(event.actor_id)}</div>}
                   <div className="bubble">{String(event.payload.text ?? '')}</div>
@@ -284,9 +318,7 @@ function GroupChat({ groupId }: { groupId: string }) {
             const opened = envelope.mine !== null || envelope.finished;
             return (
               <div key={event.seq} className={`msg${mine ? ' mine' : ''}`}>
-                <div className="avatar" style={{ width: 34, height: 34, fontSize: 12 }}>
-                  {nameOf(event.actor_id)}
-                </div>
+                <Avatar userId={event.actor_id} />
                 <button
                   type="button"
                   className={`envelope-bubble${opened ? ' opened' : ''}`}
@@ -310,11 +342,11 @@ function GroupChat({ groupId }: { groupId: string }) {
             );
           }
           if (event.type === 'envelope.grabbed')
-            return (
-              <div key={event.seq} className="system-line gold" data-testid="grab-line">
-                🧧 {nameOf(String(event.payload.user_id))} · {formatCny(String(event.payload.amount))}
+            return grabsOf(event.payload).map((grab) => (
+              <div key={`${event.seq}-${grab.user_id}`} className="system-line gold" data-testid="grab-line">
+                🧧 {nameOf(grab.user_id)} · {formatCny(grab.amount)}
               </div>
-            );
+            ));
           if (event.type === 'envelope.finished')
             return (
               <div key={event.seq} className="system-line gold">
