@@ -104,11 +104,11 @@ export function MePage() {
         </section>
         <section className="card">
           <h2>{t('me.limits')}</h2>
-          <dl className="kv">
+          <div className="list">
             {limits.data?.limits.map((limit) => (
               <Limit key={`${limit.name}-${limit.period}`} limit={limit} />
             ))}
-          </dl>
+          </div>
         </section>
         <section className="card spread">
           <span>{t('me.language')}</span>
