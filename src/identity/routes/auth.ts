@@ -84,7 +84,7 @@ export async function authRoutes(app: FastifyInstance, identity: Identity) {
     async (request) => {
       await consumeSmsCode(context, request.body.phone, 'staff_login', request.body.code);
       const staff = await findStaffByPhone(context.db, request.body.phone);
-      if (!staff || staff.status !== 'active') {
+      if (staff?.status !== 'active') {
         throw unauthenticated('account_disabled', 'This staff account is disabled.');
       }
       return openSession(context, 'operator', staff.id, request.headers['user-agent']);
