@@ -189,7 +189,8 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
   if (config.jobsEnabled) app.startJobs();
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  // localhost, not 127.0.0.1: passkeys are bound to the host name the browser sees.
+  const base = `http://${['0.0.0.0', '127.0.0.1', '::'].includes(config.host) ? 'localhost' : config.host}:${port}`;
   sandbox?.setCallbackUrl(config.walletCallbackUrl || `http://127.0.0.1:${port}/v1/bank/callbacks`);
   console.log(
     [
