@@ -146,24 +146,32 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** The newest sandbox SMS code sent to a phone (what a demo user reads in the console). */
 export async function smsCode(world: BrowserWorld, phone: string): Promise<string> {
-  const response = await world.app.http.inject({
-    method: 'GET',
-    url: `/v1/sandbox/sms?phone=${phone}`,
-    headers: world.app.operatorHeaders,
-  });
-  const body = response.json() as { messages: Array<{ body: string }> };
-  const code = body.messages[0]?.body.match(/\d{6}/)?.[0];
-  assert.ok(code, `an SMS code for ${phone}`);
-  return code;
+  // The page's request for a code may still be in flight: wait for the message to exist.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await world.app.http.inject({
+      method: 'GET',
+      url: `/v1/sandbox/sms?phone=${phone}`,
+      headers: world.app.operatorHeaders,
+    });
+    const body = response.json() as { messages: Array<{ body: string }> };
+    const code = body.messages?.[0]?.body.match(/\d{6}/)?.[0];
+    if (code) return code;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`no SMS code for ${phone} within 10 s`);
 }
 
 /** The newest code the sandbox bank texted to a phone for binding a card. */
 export async function bankSmsCode(world: BrowserWorld, phone: string): Promise<string> {
-  const response = await fetch(`${world.bank.url}/sandbox/sms?phone=${phone}`);
-  const body = (await response.json()) as { messages?: Array<{ code: string }> } | Array<{ code: string }>;
-  const list = Array.isArray(body) ? body : (body.messages ?? []);
-  assert.ok(list[0], `a bank SMS code for ${phone}`);
-  return list[0].code;
+  // The click that asks the bank to text a code returns before the bank has; wait for it.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await fetch(`${world.bank.url}/sandbox/sms?phone=${phone}`);
+    const body = (await response.json()) as { messages?: Array<{ code: string }> } | Array<{ code: string }>;
+    const list = Array.isArray(body) ? body : (body.messages ?? []);
+    if (list[0]) return list[0].code;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`no bank SMS code for ${phone} within 10 s`);
 }
 
 /** Adds a CDP virtual authenticator (internal, resident keys, user verification) to a page. */
