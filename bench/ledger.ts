@@ -3,6 +3,7 @@ import { Ledger, Ledgers, type TransferEvent } from '../src/ledger/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { uuidv7 } from '../src/platform/ids.ts';
+import { seededUnitFloats } from '../src/platform/random.ts';
 import { benchDatabase } from './_database.ts';
 
 /**
@@ -60,18 +61,6 @@ function parseOptions(args: string[]): Options {
   };
 }
 
-/** Deterministic PRNG, so every run draws the same workload. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function zipfSampler(count: number, exponent: number, random: () => number): () => number {
   const cumulative = new Float64Array(count);
   let sum = 0;
@@ -93,7 +82,7 @@ function zipfSampler(count: number, exponent: number, random: () => number): () 
 }
 
 function picker(scenario: string, count: number, seed: number): Picker {
-  const random = mulberry32(seed);
+  const random = seededUnitFloats(seed);
   const uniform = () => Math.floor(random() * count);
   const distinct = (draw: () => number, first: number) => {
     let second = draw();

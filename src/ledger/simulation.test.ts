@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../platform/clock.ts';
+import { seededUnitFloats } from '../platform/random.ts';
 import { createTestDatabase, type TestDatabase } from '../platform/testing/database.ts';
 import { formatVerifyReport, Ledger } from './index.ts';
 import { LedgerModel } from './testing/model.ts';
@@ -28,17 +29,6 @@ const SEEDS = process.env.LEDGER_SIM_SEED
 const SUBMISSIONS_PER_ROUND = 8;
 const EVENTS_PER_SUBMISSION_MAX = 250;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let database: TestDatabase;
 let ledger: Ledger;
 before(async () => {
@@ -54,7 +44,7 @@ after(async () => {
 for (const seed of SEEDS) {
   test(`simulation seed ${seed} (replay: LEDGER_SIM_SEED=${seed})`, async () => {
     console.log(`ledger simulation seed ${seed}: ${OPERATIONS_PER_SEED} operations`);
-    const random = mulberry32(seed);
+    const random = seededUnitFloats(seed);
     const ns = new Namespace(seed);
     const pools: Pools = { accounts: 48, transfers: Math.max(100, Math.floor(OPERATIONS_PER_SEED / 3)) };
     const model = new LedgerModel();
