@@ -315,7 +315,7 @@ async function integrity(
             (SELECT count(*) - count(DISTINCT (envelope_id, user_id)) FROM redpacket_grabs)::int AS duplicates,
             (SELECT count(*) FROM redpacket_envelopes WHERE status = 'expired' AND (refund_amount <> total - grabbed_amount OR NOT refund_booked))::int AS refund_errors`,
   );
-  const violations = await verifyRedpackets(app.db, app.ledger);
+  const violations = await verifyRedpackets(app.db, app.ledger, clock.now());
   const ledger = await app.ledger.verify();
   return { ...rows[0]!, redpacket_verify_violations: violations.length, ledger_verify_ok: ledger.ok };
 }

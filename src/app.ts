@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
 import { cryptoIntegers } from './platform/random.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
-import { Envelopes, redpacketRoutes, StormRunner } from './redpacket/index.ts';
+import { DEFAULT_ENVELOPE_RULES, Envelopes, redpacketRoutes, StormRunner } from './redpacket/index.ts';
 import { Groups, socialRoutes } from './social/index.ts';
 import { Wallet, walletSettings } from './wallet/index.ts';
 import { webRoutes } from './web/index.ts';
@@ -120,11 +120,10 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     log: log.child({ module: 'redpacket' }),
     random: cryptoIntegers,
     rules: {
-      shareMinimum: 1n,
+      ...DEFAULT_ENVELOPE_RULES,
       personalMaximum: BigInt(config.redpacketPersonalMax),
       groupMaximum: BigInt(config.redpacketGroupMax),
       sharesMaximum: config.redpacketSharesMax,
-      greetingLengthMax: 40,
       expiryMs: config.redpacketExpiryHours * 3_600_000,
     },
   });

@@ -30,13 +30,12 @@ const commands: Record<string, Command> = {
     usage: 'tuyere migrate [--json]',
     options: { json },
     async run(values, config) {
-      return withApp(config, async (app, applied) => {
+      return withApp(config, async (_app, applied) => {
         print(
           values.json,
           { applied },
           applied.length ? `Applied:\n  ${applied.join('\n  ')}` : 'Database is up to date.',
         );
-        void app;
         return 0;
       });
     },
@@ -270,7 +269,7 @@ function helpText(): string {
   ].join('\n');
 }
 
-function commandHelp(name: string, command: Command): string {
+function commandHelp(command: Command): string {
   const lines = [`Usage: ${command.usage}`, '', command.summary, '', 'Options:'];
   for (const [option, spec] of Object.entries({
     ...command.options,
@@ -278,7 +277,6 @@ function commandHelp(name: string, command: Command): string {
   })) {
     lines.push(`  --${option.padEnd(12)} ${spec.description}`);
   }
-  void name;
   return lines.join('\n');
 }
 
@@ -286,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(helpText());
-    return name ? 0 : 0;
+    return 0;
   }
   if (name === '--version') {
     console.log(VERSION);
@@ -308,11 +306,11 @@ export async function main(argv: string[]): Promise<number> {
     values = parseArgs({ args: rest, options, strict: true, allowPositionals: false })
       .values as typeof values;
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${commandHelp(name, command)}`);
+    console.error(`${(error as Error).message}\n\n${commandHelp(command)}`);
     return 2;
   }
   if (values.help) {
-    console.log(commandHelp(name, command));
+    console.log(commandHelp(command));
     return 0;
   }
   try {

@@ -262,9 +262,11 @@ export class GrabEngine {
     }
     this.trimCache();
     const outcomes: GrabOutcome[] = [];
+    // Repeat grabs whose transfer this process has not seen booked are answered after booking.
+    const answeredAfterBooking = new Set(alreadyUnbooked.map((entry) => entry.waiting));
     for (const waiting of batch) {
       const result = results.get(waiting);
-      if (result && !alreadyUnbooked.some((entry) => entry.waiting === waiting)) {
+      if (result && !answeredAfterBooking.has(waiting)) {
         waiting.resolve(result);
         outcomes.push(result);
         if (result.outcome !== 'already_grabbed') this.stats.refused++;

@@ -88,8 +88,3 @@ export async function loadGrabsInto(executor: Queryable, states: Map<string, Env
     });
   }
 }
-
-/** Whether a user may grab: a member of the envelope's group, or the personal envelope's recipient. */
-export function needsMembership(state: EnvelopeState): boolean {
-  return state.groupId !== null;
-}

@@ -13,7 +13,7 @@ import { CAMPAIGN_SENDER, type Envelopes } from './envelopes.ts';
  * envelopes, and every grabber grabs every envelope at once. Runs in this process; its
  * progress is kept in memory (the last few storms).
  */
-export const STORM_LIMITS = { envelopes: 500, shares: 100, grabbers: 500, concurrent: 1 } as const;
+export const STORM_LIMITS = { envelopes: 500, shares: 100, grabbers: 500 } as const;
 
 export interface StormRequest {
   envelopes: number;

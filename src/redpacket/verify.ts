@@ -6,7 +6,7 @@ import type { Database } from '../platform/db/database.ts';
  * grabs; nothing is over-allocated; and its escrow in the ledger holds exactly what is still
  * owed (total − grabs − refund), once the envelope has settled.
  */
-export async function verifyRedpackets(db: Database, ledger: Ledger): Promise<string[]> {
+export async function verifyRedpackets(db: Database, ledger: Ledger, now: Date): Promise<string[]> {
   const violations: string[] = [];
   const counters = await db.query<{ id: string; problem: string }>(
     `SELECT e.id, CASE
@@ -44,7 +44,7 @@ export async function verifyRedpackets(db: Database, ledger: Ledger): Promise<st
             grabbed_amount + CASE WHEN status = 'expired' AND NOT refund_booked THEN coalesce(refund_amount, 0) ELSE 0 END AS in_flight,
             coalesce(last_grab_at, created_at) < $1 AND (status <> 'expired' OR refund_booked) AS settled
      FROM redpacket_envelopes WHERE status IN ('active', 'finished', 'expired')`,
-    [new Date(Date.now() - 60_000)],
+    [new Date(now.getTime() - 60_000)],
   );
   for (let start = 0; start < owed.rows.length; start += 5000) {
     const chunk = owed.rows.slice(start, start + 5000);

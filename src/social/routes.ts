@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { unavailable } from '../platform/errors.ts';
 import type { Role, RoutePolicy } from '../platform/http/policy.ts';
-import type { GroupEvent, Groups } from './groups.ts';
+import type { GroupEvent, Groups, Member } from './groups.ts';
 import { GROUP_LIMITS } from './rules.ts';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
@@ -63,6 +63,10 @@ export function groupJson(group: {
     created_at: group.createdAt.toISOString(),
   };
 }
+function memberJson(member: Member) {
+  return { user_id: member.userId, role: member.role, joined_at: member.joinedAt.toISOString() };
+}
+
 export function eventJson(event: GroupEvent) {
   return {
     seq: event.seq.toString(),
@@ -162,7 +166,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       const list = await groups.members(groupId);
       return {
         group: groupJson(group),
-        members: list.map((m) => ({ user_id: m.userId, role: m.role, joined_at: m.joinedAt.toISOString() })),
+        members: list.map(memberJson),
       };
     },
   );
@@ -196,7 +200,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
         (request.body as { user_ids: string[] }).user_ids,
       );
       return {
-        members: list.map((m) => ({ user_id: m.userId, role: m.role, joined_at: m.joinedAt.toISOString() })),
+        members: list.map(memberJson),
       };
     },
   );

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -238,7 +239,6 @@ export function operatorTokenAuthenticator(token: string): Authenticator {
     const header = request.headers.authorization;
     if (!token || !header?.startsWith('Bearer ')) return null;
     const presented = Buffer.from(header.slice(7));
-    const { timingSafeEqual } = await import('node:crypto');
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return null;
     return {
       key: 'operator:root',
