@@ -116,6 +116,7 @@ async function seedEnvelopes(
   const random = seededIntegers(count * 31 + shares);
   const ids = Array.from({ length: count }, () => randomUUID());
   const total = BigInt(shares) * 88n;
+  const seededAt = Date.now() - count;
   for (let start = 0; start < ids.length; start += 4000) {
     const chunk = ids.slice(start, start + 4000);
     const accounts = await app.ledger.createAccounts(
@@ -140,18 +141,21 @@ async function seedEnvelopes(
     );
     if (!funded.every((t) => succeeded(t.result)))
       throw new Error(`funding failed: ${funded.find((t) => !succeeded(t.result))?.result}`);
-    const now = new Date();
+    // Envelopes sent one after another, a millisecond apart (their creation time orders their
+    // grabs' payout ids, as it would in a real storm).
+    const createdAt = chunk.map((_, i) => new Date(seededAt + start + i));
+    const now = new Date(seededAt + start + chunk.length);
     await app.db.query(
       `INSERT INTO redpacket_envelopes (id, sender_id, group_id, kind, total, shares, greeting, status, escrow_account_id,
          fund_transfer_id, funding_source, created_at, expires_at)
-       SELECT x.id, $2, $3, 'lucky', $4, x.shares::bigint[], 'bench', 'active', x.escrow, x.fund, 'balance', $5, $6
-       FROM unnest($1::uuid[], $7::text[], $8::uuid[], $9::uuid[]) AS x(id, shares, escrow, fund)`,
+       SELECT x.id, $2, $3, 'lucky', $4, x.shares::bigint[], 'bench', 'active', x.escrow, x.fund, 'balance', x.created_at, $6
+       FROM unnest($1::uuid[], $7::text[], $8::uuid[], $9::uuid[], $5::timestamptz[]) AS x(id, shares, escrow, fund, created_at)`,
       [
         chunk,
         senderId,
         groupId,
         total,
-        now,
+        createdAt,
         new Date(now.getTime() + 24 * 3_600_000),
         chunk.map(() => `{${splitLucky(total, shares, random).join(',')}}`),
         chunk.map((id) => accountId('envelopeEscrow', id)),
@@ -315,7 +319,7 @@ async function integrity(
             (SELECT count(*) - count(DISTINCT (envelope_id, user_id)) FROM redpacket_grabs)::int AS duplicates,
             (SELECT count(*) FROM redpacket_envelopes WHERE status = 'expired' AND (refund_amount <> total - grabbed_amount OR NOT refund_booked))::int AS refund_errors`,
   );
-  const violations = await verifyRedpackets(app.db, app.ledger, clock.now());
+  const violations = await verifyRedpackets(app.db, app.ledger);
   const ledger = await app.ledger.verify();
   return { ...rows[0]!, redpacket_verify_violations: violations.length, ledger_verify_ok: ledger.ok };
 }

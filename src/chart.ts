@@ -43,5 +43,20 @@ export type AccountKind = keyof typeof AccountCodes;
 
 /** The id of the account of `kind` owned by `owner` (a user, merchant or envelope id; 'system' for system accounts). */
 export function accountId(kind: AccountKind, owner: string, currency = 'CNY'): string {
-  return deterministicId('account', kind, owner, currency);
+  if (currency !== 'CNY') return deterministicId('account', kind, owner, currency);
+  let ids = recentCnyAccountIds.get(kind);
+  if (!ids) {
+    ids = new Map();
+    recentCnyAccountIds.set(kind, ids);
+  }
+  let id = ids.get(owner);
+  if (id === undefined) {
+    // Bounded: dropped whole when full (hot paths ask for the same few thousand ids again and again).
+    if (ids.size >= RECENT_ACCOUNT_IDS_MAX) ids.clear();
+    id = deterministicId('account', kind, owner, currency);
+    ids.set(owner, id);
+  }
+  return id;
 }
+const RECENT_ACCOUNT_IDS_MAX = 100_000;
+const recentCnyAccountIds = new Map<AccountKind, Map<string, string>>();

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { deterministicId } from '../src/platform/ids.ts';
 import { createTestApp } from '../src/platform/testing/app.ts';
+import { grabTransferId } from '../src/redpacket/index.ts';
 import { assertBooks, fundWallets, ids } from './redpacket-fixtures.ts';
 import { newUser, PIN } from './wallet-fixtures.ts';
 
@@ -77,22 +77,29 @@ test('SIGKILL during a storm loses no acknowledged grab and leaves the books who
     }
     assert.ok(acknowledged.size > 0);
 
-    // Restart: the sweeper books anything claimed but not booked before a kill.
-    await app.envelopes.sweepBookings(new Date(Date.now() + 120_000));
+    // No repair step: a grab commits with its payout, or neither exists.
     const { rows } = await app.db.query<{
       envelope_id: string;
       user_id: string;
       amount: bigint;
-      transfer_id: string;
-    }>('SELECT envelope_id, user_id, amount, transfer_id FROM redpacket_grabs');
+      created_at: Date;
+    }>(
+      'SELECT g.envelope_id, g.user_id, g.amount, e.created_at FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id',
+    );
+    const payoutId = (row: (typeof rows)[number]) =>
+      grabTransferId({ id: row.envelope_id, createdAt: row.created_at }, row.user_id);
     const stored = new Map(rows.map((row) => [`${row.envelope_id}/${row.user_id}`, row]));
     for (const [key, amount] of acknowledged) {
       assert.equal(stored.get(key)?.amount, amount, `acknowledged grab ${key} is stored with its amount`);
     }
-    const transfers = await app.ledger.lookupTransfers(rows.map((row) => row.transfer_id));
-    assert.equal(transfers.length, rows.length, 'every stored grab is in the ledger');
-    for (const row of rows)
-      assert.equal(row.transfer_id, deterministicId('redpacket.grab', row.envelope_id, row.user_id));
+    const transfers = new Map(
+      (await app.ledger.lookupTransfers(rows.map(payoutId))).map((transfer) => [transfer.id, transfer]),
+    );
+    for (const row of rows) {
+      const payout = transfers.get(payoutId(row));
+      assert.equal(payout?.amount, row.amount, 'every stored grab is paid in the ledger, with its amount');
+    }
+    assert.equal(transfers.size, rows.length);
     assert.equal(rows.length, 40 * 50, 'the last run finished every envelope');
     await assertBooks(app);
   } finally {

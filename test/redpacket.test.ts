@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { Ledger } from '../src/ledger/index.ts';
 import { ManualClock } from '../src/platform/clock.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+import { GrabEngine, type GrabOutcome } from '../src/redpacket/index.ts';
 import { assertBooks, fundWallets, ids, walletBalance } from './redpacket-fixtures.ts';
 import { newUser, PIN, post, type TestUser } from './wallet-fixtures.ts';
 
@@ -222,6 +224,116 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
       assert.equal(rows[0]!.users, rows[0]!.n, 'at most one grab per user');
     }
   }
+  await assertBooks(app);
+});
+
+test('two processes grabbing the same envelopes: stale caches are refused and retried, never double-paid', async () => {
+  // A second grab engine with its own ledger writer and cache, as in a second process.
+  const otherLedger = new Ledger({ db: app.db, clock: app.clock });
+  const other = new GrabEngine({
+    db: app.db,
+    clock: app.clock,
+    ledger: otherLedger,
+    wallet: app.wallet,
+    groups: app.groups,
+    log: app.log,
+  });
+  try {
+    const users = ids(40);
+    const group = await app.groups.create(alice.id, 'two processes', users);
+    const envelopes = [];
+    for (let i = 0; i < 8; i++) {
+      envelopes.push(
+        await app.envelopes.send({
+          envelopeId: randomUUID(),
+          senderId: alice.id,
+          groupId: group.id,
+          kind: 'lucky',
+          total: 30n * 97n,
+          shares: 30,
+          greeting: 'two',
+          proof: { type: 'pin', pin: PIN },
+        }),
+      );
+    }
+    // Every user grabs every envelope through both processes at once, in waves.
+    const answers = new Map<string, GrabOutcome[]>();
+    for (const envelope of envelopes) {
+      const outcomes = await Promise.all(
+        users.flatMap((user) => [
+          app.envelopes.grab(envelope.id, user).then((o) => [user, o] as const),
+          other.grab(envelope.id, user).then((o) => [user, o] as const),
+        ]),
+      );
+      for (const [user, outcome] of outcomes) {
+        const key = `${envelope.id}/${user}`;
+        answers.set(key, [...(answers.get(key) ?? []), outcome]);
+      }
+    }
+    for (const envelope of envelopes) {
+      const { rows } = await app.db.query<{ user_id: string; amount: bigint }>(
+        'SELECT user_id, amount FROM redpacket_grabs WHERE envelope_id = $1',
+        [envelope.id],
+      );
+      assert.equal(rows.length, 30, 'every share taken once');
+      assert.equal(
+        rows.reduce((sum, row) => sum + row.amount, 0n),
+        30n * 97n,
+      );
+      const stored = new Map(rows.map((row) => [row.user_id, row.amount]));
+      for (const user of users) {
+        const [first, second] = answers.get(`${envelope.id}/${user}`)!;
+        const paid = stored.get(user);
+        for (const outcome of [first!, second!]) {
+          if (paid === undefined) assert.equal(outcome.outcome, 'all_taken');
+          else if (outcome.outcome === 'grabbed' || outcome.outcome === 'already_grabbed')
+            assert.equal(outcome.amount, paid, 'both processes tell the same amount');
+          // A process that saw the envelope full before learning of this user's grab says all taken.
+          else assert.equal(outcome.outcome, 'all_taken');
+        }
+        if (paid !== undefined)
+          assert.equal(
+            [first!, second!].filter((o) => o.outcome === 'grabbed').length,
+            1,
+            'exactly one process says "grabbed"',
+          );
+      }
+    }
+    assert.ok(app.envelopes.engine.stats.stale + other.stats.stale > 0, 'the stale-cache path ran');
+    await assertBooks(app);
+  } finally {
+    await other.close();
+    await otherLedger.close();
+  }
+});
+
+test('an expiry landing between claim and commit refuses the grab: no payout from an expired envelope', async () => {
+  const users = ids(3);
+  const group = await app.groups.create(alice.id, 'late', users);
+  const envelope = await app.envelopes.send({
+    envelopeId: randomUUID(),
+    senderId: alice.id,
+    groupId: group.id,
+    kind: 'fixed',
+    total: 300n,
+    shares: 3,
+    greeting: 'late',
+    proof: { type: 'pin', pin: PIN },
+  });
+  assert.equal((await app.envelopes.grab(envelope.id, users[0]!)).outcome, 'grabbed');
+  // Expire it behind the engine's back (another process's expiry job): its cache still says active.
+  await app.db.query(
+    "UPDATE redpacket_envelopes SET status = 'expired', refund_amount = total - grabbed_amount, finished_at = now() WHERE id = $1",
+    [envelope.id],
+  );
+  const late = await app.envelopes.grab(envelope.id, users[1]!);
+  assert.equal(late.outcome, 'expired');
+  const { rows } = await app.db.query<{ grabbed_count: number }>(
+    'SELECT grabbed_count FROM redpacket_envelopes WHERE id = $1',
+    [envelope.id],
+  );
+  assert.equal(rows[0]!.grabbed_count, 1);
+  await app.envelopes.expireDue(app.clock.now());
   await assertBooks(app);
 });
 

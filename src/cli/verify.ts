@@ -21,7 +21,7 @@ type Checker = (app: TuyereApp) => Promise<VerifyCheck[]>;
 
 const VERIFY_CHECKS: Checker[] = [
   async (app) => {
-    const violations = await verifyRedpackets(app.db, app.ledger, app.clock.now());
+    const violations = await verifyRedpackets(app.db, app.ledger);
     return [
       {
         name: 'redpacket: shares, grabs, refunds and escrows agree',

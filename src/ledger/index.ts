@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.ts';
-import type { Database } from '../platform/db/database.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
 import {
   findDuePending,
   getAccountHistory,
@@ -20,13 +20,13 @@ import type {
 } from './types.ts';
 import { assertAccountEvents, assertIds, assertTransferEvents } from './validate.ts';
 import { type VerifyReport, verifyLedger } from './verify.ts';
-import { GroupCommitWriter, type WriterOptions } from './writer.ts';
+import { type CommitParticipant, GroupCommitWriter, type WriterOptions } from './writer.ts';
 
 export { availableBalance, type HistoryPage } from './reads.ts';
 export * from './results.ts';
 export * from './types.ts';
 export { formatVerifyReport, type VerifyReport, type Violation, verifyLedger } from './verify.ts';
-export type { WriterOptions } from './writer.ts';
+export type { CommitParticipant, WriterOptions } from './writer.ts';
 
 export interface LedgerOptions {
   db: Database;
@@ -76,7 +76,9 @@ export class Ledger {
 
   /**
    * Creates up to 8,190 transfers; returns one outcome per event, in order. Linked chains
-   * (flag `linked` on all but the last event of a chain) commit or fail together.
+   * (flag `linked` on all but the last event of a chain) commit or fail together. A
+   * `participant` joins the ledger's commit: its writes commit with these transfers or not at
+   * all (see CommitParticipant); its refusal rejects the call.
    *
    * @example
    * // Reserve, then capture part of it:
@@ -85,15 +87,25 @@ export class Ledger {
    * await ledger.createTransfers([{ id: captureId, pendingId: holdId, amount: 4200n,
    *   flags: TransferFlags.post_pending_transfer }]);
    */
-  async createTransfers(events: readonly TransferEvent[]): Promise<CreateTransferOutcome[]> {
+  async createTransfers(
+    events: readonly TransferEvent[],
+    options: { participant?: CommitParticipant } = {},
+  ): Promise<CreateTransferOutcome[]> {
     assertTransferEvents(events);
-    return (await this.writer.submit({ kind: 'transfers', events })) as CreateTransferOutcome[];
+    return (await this.writer.submit({
+      kind: 'transfers',
+      events,
+      participant: options.participant,
+    })) as CreateTransferOutcome[];
   }
 
-  /** Accounts by id, in the order asked; unknown ids are left out. */
-  lookupAccounts(ids: readonly string[]): Promise<Account[]> {
+  /**
+   * Accounts by id, in the order asked; unknown ids are left out. Pass a transaction to read
+   * them in the same snapshot as other rows (a consistency check).
+   */
+  lookupAccounts(ids: readonly string[], executor: Queryable = this.db): Promise<Account[]> {
     assertIds(ids);
-    return lookupAccounts(this.db, ids);
+    return lookupAccounts(executor, ids);
   }
 
   /** Transfers by id, in the order asked; unknown ids are left out. */

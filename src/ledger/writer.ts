@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
-import type { Database, Queryable } from '../platform/db/database.ts';
+import { type Database, isRetryable, type Queryable } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
 import { batchHash, eventTimestamp } from './journal.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
@@ -41,8 +42,41 @@ import {
  */
 export type Command =
   | { kind: 'accounts'; events: readonly AccountEvent[] }
-  | { kind: 'transfers'; events: readonly TransferEvent[] }
+  | { kind: 'transfers'; events: readonly TransferEvent[]; participant?: CommitParticipant }
   | { kind: 'expire'; pendingIds: readonly string[] };
+
+/**
+ * Another module's writes that must commit atomically with one submission's transfers (a red
+ * envelope's grabs with their payouts). `write` runs inside the ledger batch's transaction,
+ * after the ledger write and with the head lock held, and gets that submission's outcomes.
+ * Throwing rolls the batch back: the submission is rejected with the error and the rest of
+ * the batch is re-run without it. Lock order is head first, then whatever `write` locks, so
+ * `write` must never wait on anything that waits on the ledger.
+ */
+export interface CommitParticipant {
+  write(tx: pg.PoolClient, outcomes: CreateTransferOutcome[]): Promise<void>;
+}
+
+/** Participants refused inside a batch: which submissions, and why. */
+class ParticipantsRefused extends Error {
+  constructor(readonly refusals: ReadonlyArray<{ submission: Submission; cause: unknown }>) {
+    super('ledger: a commit participant refused');
+  }
+
+  /** A lone refusal's SQLSTATE, so a deadlock or serialization failure is retried like any other. */
+  get code(): string | undefined {
+    return this.refusals.length === 1
+      ? (this.refusals[0]!.cause as { code?: string } | null)?.code
+      : undefined;
+  }
+
+  /** Rejects the refused submissions; returns the rest of the batch. */
+  settle(batch: Submission[]): Submission[] {
+    for (const { submission, cause } of this.refusals) submission.reject(cause);
+    const refused = new Set(this.refusals.map((refusal) => refusal.submission));
+    return batch.filter((submission) => !refused.has(submission));
+  }
+}
 
 export type CommandOutcome = CreateAccountOutcome[] | CreateTransferOutcome[] | string[];
 
@@ -259,21 +293,33 @@ export class GroupCommitWriter {
   ): Promise<void> {
     let committed = false;
     let duplicateId = false;
+    let refused: ParticipantsRefused | null = null;
     try {
       // Send behind the previous batch, so batches normally reach the head lock in order.
       await previous.sent;
       const client = await this.db.pool.connect();
+      let broken: Error | undefined;
       try {
-        const sending = prepared.write
-          ? executeBatchWrite(client, prepared.write)
-          : headIs(client, prepared.base);
-        markSent();
-        committed = await sending;
+        if (!hasParticipants(batch)) {
+          const sending = prepared.write
+            ? executeBatchWrite(client, prepared.write)
+            : headIs(client, prepared.base);
+          markSent();
+          committed = await sending;
+        } else {
+          committed = await this.writeJoined(client, batch, prepared, markSent).catch(async (error) => {
+            await client.query('ROLLBACK').catch((rollbackError: Error) => {
+              broken = rollbackError;
+            });
+            throw error;
+          });
+        }
       } finally {
-        client.release();
+        client.release(broken);
       }
     } catch (error) {
-      duplicateId = isDuplicateTransferId(error);
+      if (error instanceof ParticipantsRefused && !isRetryable(error)) refused = error;
+      else duplicateId = isDuplicateTransferId(error);
     }
     if (committed) {
       this.stats.batchesCommitted++;
@@ -292,55 +338,91 @@ export class GroupCommitWriter {
       return;
     }
     this.invalidate();
-    if (!duplicateId) {
+    if (!duplicateId && !refused) {
       this.stats.speculationsFailed++;
       this.speculationPaused = SPECULATION_PAUSE_BATCHES;
     }
     await previous.done;
-    await this.commitOrSplit(batch, duplicateId);
+    await this.commitOrSplit(refused ? refused.settle(batch) : batch, duplicateId);
   }
 
-  /** A batch that fails for a non-retryable reason is re-run per caller, so one cannot sink the rest. */
+  /**
+   * A speculative batch with participants: BEGIN, the ledger write, each participant's writes,
+   * COMMIT. Returns false (rolled back) when the head moved.
+   */
+  private async writeJoined(
+    client: pg.PoolClient,
+    batch: Submission[],
+    prepared: Prepared,
+    markSent: () => void,
+  ): Promise<boolean> {
+    const begun = client.query('BEGIN');
+    const sending = prepared.write
+      ? executeBatchWrite(client, prepared.write)
+      : headIs(client, prepared.base);
+    markSent();
+    await begun;
+    if (!(await sending)) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    await runParticipants(client, batch, prepared.outcomes);
+    await client.query('COMMIT');
+    return true;
+  }
+
+  /**
+   * A batch that fails for a non-retryable reason is re-run per caller, so one cannot sink the
+   * rest; a participant that refuses has its own submission rejected and the rest re-run.
+   */
   private async commitOrSplit(batch: Submission[], lookUpExisting = false): Promise<void> {
-    try {
-      const outcomes = await this.commitFromDatabase(
-        batch.map((submission) => submission.command),
-        lookUpExisting,
-      );
-      batch.forEach((submission, index) => {
-        submission.resolve(outcomes[index]!);
-      });
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
+    for (;;) {
+      if (batch.length === 0) return;
+      try {
+        const outcomes = await this.commitFromDatabase(batch, lookUpExisting);
+        batch.forEach((submission, index) => {
+          submission.resolve(outcomes[index]!);
+        });
+        return;
+      } catch (error) {
+        if (error instanceof ParticipantsRefused) {
+          batch = error.settle(batch);
+          continue;
+        }
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          return;
+        }
+        for (const submission of batch) await this.commitOrSplit([submission], lookUpExisting);
         return;
       }
-      for (const submission of batch) await this.commitOrSplit([submission], lookUpExisting);
     }
   }
 
   /** The unpipelined path: lock the head, load everything from the database, write, commit. */
   private async commitFromDatabase(
-    commands: readonly Command[],
+    batch: readonly Submission[],
     lookUpFirst: boolean,
   ): Promise<CommandOutcome[]> {
+    const commands = batch.map((submission) => submission.command);
     // The first attempt normally assumes new transfer ids (the common case) and skips looking
     // them up; a duplicate id then fails the insert and the batch re-runs with the lookup.
     for (let lookUpExisting = lookUpFirst; ; lookUpExisting = true) {
       this.invalidate();
       try {
-        const prepared = await this.db.transaction(async (tx) => {
+        const committed = await this.db.transaction(async (tx) => {
           const head = await lockHead(tx);
-          const batch = await this.prepare(tx, commands, head, false, lookUpExisting);
-          if (batch.write && !(await executeBatchWrite(tx, batch.write))) {
+          const prepared = await this.prepare(tx, commands, head, false, lookUpExisting);
+          if (prepared.write && !(await executeBatchWrite(tx, prepared.write))) {
             throw new Error('ledger: the head moved while this batch held its lock');
           }
-          return batch;
+          await runParticipants(tx, batch, prepared.outcomes);
+          return prepared;
         });
         this.stats.batchesCommitted++;
-        this.tip = prepared.tip;
-        for (const [id, account] of prepared.accounts) this.cache.set(id, account);
-        return prepared.outcomes;
+        this.tip = committed.tip;
+        for (const [id, account] of committed.accounts) this.cache.set(id, account);
+        return committed.outcomes;
       } catch (error) {
         this.invalidate();
         if (!lookUpExisting && isDuplicateTransferId(error)) continue;
@@ -481,6 +563,42 @@ async function failedEventsMayExist(q: Queryable, commands: readonly Command[], 
     }
   });
   return refused.length > 0 && (await countTransfers(q, refused)) > 0;
+}
+
+function hasParticipants(batch: readonly Submission[]): boolean {
+  return batch.some(
+    (submission) => submission.command.kind === 'transfers' && submission.command.participant,
+  );
+}
+
+/**
+ * Runs the batch's participants in submission order, each under a savepoint, so one pass finds
+ * every refusal (a later participant sees the earlier ones' writes, or their absence); then
+ * throws them all together, which rolls the batch back.
+ */
+async function runParticipants(
+  tx: pg.PoolClient,
+  batch: readonly Submission[],
+  outcomes: readonly CommandOutcome[],
+): Promise<void> {
+  const refusals: Array<{ submission: Submission; cause: unknown }> = [];
+  const joined = batch.filter((s) => s.command.kind === 'transfers' && s.command.participant);
+  // A lone participant's refusal rolls back the whole batch anyway: no savepoint needed.
+  const savepoints = joined.length > 1;
+  for (const [index, submission] of batch.entries()) {
+    const { command } = submission;
+    if (command.kind !== 'transfers' || !command.participant) continue;
+    if (savepoints) await tx.query('SAVEPOINT participant');
+    try {
+      await command.participant.write(tx, outcomes[index] as CreateTransferOutcome[]);
+      if (savepoints) await tx.query('RELEASE SAVEPOINT participant');
+    } catch (cause) {
+      refusals.push({ submission, cause });
+      if (!savepoints) break;
+      await tx.query('ROLLBACK TO SAVEPOINT participant');
+    }
+  }
+  if (refusals.length > 0) throw new ParticipantsRefused(refusals);
 }
 
 function commandSize(command: Command): number {

@@ -18,3 +18,11 @@ test('deterministic ids depend on every part and on part boundaries', () => {
   assert.notEqual(a, deterministicId('refund', 'envelope-1', 'user-2'));
   assert.ok(isUuid(a));
 });
+
+test('deterministic ids never change (they are stored as transfer and account ids)', () => {
+  assert.equal(deterministicId('grab', 'envelope-1', 'user-2'), '13afd28c-d0a6-85eb-b591-cc4f082d7dd4');
+  assert.equal(
+    deterministicId('account', 'userWallet', '0193a0b2-1111-7000-8000-000000000001', 'CNY'),
+    'fafcaf23-ca39-84dd-ab83-94fd75562e72',
+  );
+});

@@ -11,12 +11,11 @@ import type { IntegerSource } from '../platform/random.ts';
 import type { Groups } from '../social/index.ts';
 import { walletAccount } from '../wallet/context.ts';
 import type { Wallet } from '../wallet/index.ts';
-import { bookGrabs, GrabEngine, type GrabEngineOptions, type GrabOutcome } from './grab-engine.ts';
+import { GrabEngine, type GrabEngineOptions, type GrabOutcome } from './grab-engine.ts';
 import { type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
 import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 import type { EnvelopeStatus } from './state.ts';
 
-const NIL = '00000000-0000-0000-0000-000000000000';
 /** The platform's marketing budget: campaign envelopes are paid from it (an expense account, no overdraft flag). */
 export const MARKETING_ACCOUNT = accountId('marketingExpense', 'system');
 /** The sender shown on campaign envelopes. */
@@ -66,6 +65,9 @@ interface EnvelopeRow {
   kind: EnvelopeKind;
   total: bigint;
   shares: bigint[];
+  /** Position i: who drew share i. */
+  grabbers: string[];
+  grabbed_ats: Date[];
   greeting: string;
   status: EnvelopeStatus;
   grabbed_count: number;
@@ -392,9 +394,8 @@ export class Envelopes {
   }
 
   private async refund(envelopeId: string): Promise<void> {
+    // Grabs commit with their payouts, so once expired the escrow holds exactly the refund.
     const row = (await this.row(envelopeId))!;
-    // Grabs claimed before the expiry must reach their wallets before the escrow is emptied.
-    await this.bookEnvelopeGrabs(envelopeId);
     const amount = row.refund_amount ?? 0n;
     if (amount > 0n) {
       // Campaign envelopes return to the marketing budget; others to the sender's wallet.
@@ -423,98 +424,6 @@ export class Envelopes {
     ]);
   }
 
-  /** Books whichever of these grabs are not in the ledger yet (after a crash); returns how many. */
-  private async bookMissing(
-    grabs: ReadonlyArray<{ transfer_id: string; amount: bigint; user_id: string; escrow_account_id: string }>,
-  ): Promise<number> {
-    if (grabs.length === 0) return 0;
-    const present = new Set(
-      (await this.deps.ledger.lookupTransfers(grabs.map((g) => g.transfer_id))).map((t) => t.id),
-    );
-    const missing = grabs.filter((g) => !present.has(g.transfer_id));
-    if (missing.length === 0) return 0;
-    await this.deps.wallet.accounts.wallets([...new Set(missing.map((g) => g.user_id))]);
-    const failed = await bookGrabs(
-      this.deps.ledger,
-      missing.map((g) => ({
-        transferId: g.transfer_id,
-        amount: g.amount,
-        userId: g.user_id,
-        escrowAccountId: g.escrow_account_id,
-      })),
-    );
-    if (failed.size > 0) {
-      throw new AppError('internal', 'grab_booking_failed', `${failed.size} grabs could not be booked`, {
-        first: [...failed][0],
-      });
-    }
-    this.deps.log.warn({ booked: missing.length }, 'booked grabs that had not reached the ledger');
-    return missing.length;
-  }
-
-  /** Makes sure every grab of one envelope is in the ledger (before its refund empties the escrow). */
-  async bookEnvelopeGrabs(envelopeId: string): Promise<number> {
-    const { rows } = await this.deps.db.query<{
-      transfer_id: string;
-      amount: bigint;
-      user_id: string;
-      escrow_account_id: string;
-    }>(
-      `SELECT g.transfer_id, g.amount, g.user_id, e.escrow_account_id
-       FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id WHERE g.envelope_id = $1`,
-      [envelopeId],
-    );
-    return this.bookMissing(rows);
-  }
-
-  /**
-   * The booking sweeper: walks grabs in (time, envelope, user) order from where it stopped,
-   * up to a minute ago, and books any whose transfer is missing (a process died between claim
-   * and booking). Grabs are never rewritten to mark them booked, so a storm writes each once.
-   */
-  async sweepBookings(now: Date, pageSize = 8000): Promise<number> {
-    const until = new Date(now.getTime() - 60_000);
-    let booked = 0;
-    for (;;) {
-      const cursor = await this.deps.db.query<{
-        after_grabbed_at: Date;
-        after_envelope_id: string;
-        after_user_id: string;
-      }>(
-        "SELECT after_grabbed_at, after_envelope_id, after_user_id FROM redpacket_sweeper WHERE name = 'bookings'",
-      );
-      const after = cursor.rows[0] ?? {
-        after_grabbed_at: new Date(0),
-        after_envelope_id: NIL,
-        after_user_id: NIL,
-      };
-      const { rows } = await this.deps.db.query<{
-        transfer_id: string;
-        amount: bigint;
-        user_id: string;
-        envelope_id: string;
-        grabbed_at: Date;
-        escrow_account_id: string;
-      }>(
-        `SELECT g.transfer_id, g.amount, g.user_id, g.envelope_id, g.grabbed_at, e.escrow_account_id
-         FROM redpacket_grabs g JOIN redpacket_envelopes e ON e.id = g.envelope_id
-         WHERE (g.grabbed_at, g.envelope_id, g.user_id) > ($1, $2, $3) AND g.grabbed_at < $4
-         ORDER BY g.grabbed_at, g.envelope_id, g.user_id LIMIT $5`,
-        [after.after_grabbed_at, after.after_envelope_id, after.after_user_id, until, pageSize],
-      );
-      if (rows.length === 0) return booked;
-      booked += await this.bookMissing(rows);
-      const last = rows.at(-1)!;
-      await this.deps.db.query(
-        `INSERT INTO redpacket_sweeper (name, after_grabbed_at, after_envelope_id, after_user_id) VALUES ('bookings', $1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET after_grabbed_at = excluded.after_grabbed_at,
-           after_envelope_id = excluded.after_envelope_id, after_user_id = excluded.after_user_id`,
-        [last.grabbed_at, last.envelope_id, last.user_id],
-      );
-      if (rows.length < pageSize) return booked;
-    }
-  }
-
   registerJobs(jobs: JobQueue): void {
     jobs.register(
       'redpacket.expire',
@@ -524,10 +433,10 @@ export class Envelopes {
       { mode: 'leased' },
     );
     jobs.schedule({ name: 'redpacket-expire', cron: '*/30 * * * * *', kind: 'redpacket.expire' });
+    // Card-funded envelopes whose bank notification was lost.
     jobs.register(
       'redpacket.sweep',
       async () => {
-        await this.sweepBookings(this.deps.clock.now());
         await this.settleFunding(this.deps.clock.now());
       },
       { mode: 'leased' },
@@ -588,17 +497,8 @@ export class Envelopes {
 
   private async view(row: EnvelopeRow, viewerId: string | null): Promise<EnvelopeView> {
     const over = row.status === 'finished' || row.status === 'expired';
-    const { rows } = await this.deps.db.query<{
-      user_id: string;
-      amount: bigint;
-      grabbed_at: Date;
-      share_index: number;
-    }>(
-      'SELECT user_id, amount, grabbed_at, share_index FROM redpacket_grabs WHERE envelope_id = $1 ORDER BY share_index',
-      [row.id],
-    );
     const mayList =
-      over || viewerId === null || viewerId === row.sender_id || rows.some((g) => g.user_id === viewerId);
+      over || viewerId === null || viewerId === row.sender_id || row.grabbers.includes(viewerId);
     const luckiest = row.status === 'finished' ? luckiestIndex(row.shares) : -1;
     return {
       id: row.id,
@@ -617,11 +517,11 @@ export class Envelopes {
       expiresAt: row.expires_at,
       finishedAt: row.finished_at,
       grabs: mayList
-        ? rows.map((g) => ({
-            userId: g.user_id,
-            amount: g.amount,
-            grabbedAt: g.grabbed_at,
-            luckiest: g.share_index === luckiest,
+        ? row.grabbers.map((userId, index) => ({
+            userId,
+            amount: row.shares[index]!,
+            grabbedAt: row.grabbed_ats[index]!,
+            luckiest: index === luckiest,
           }))
         : null,
     };

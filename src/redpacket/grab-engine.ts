@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { TransferCodes } from '../chart.ts';
-import type { Ledger } from '../ledger/index.ts';
-import { Ledgers, succeeded } from '../ledger/index.ts';
+import type { CommitParticipant, CreateTransferOutcome, Ledger } from '../ledger/index.ts';
+import { Ledgers } from '../ledger/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
@@ -12,42 +12,51 @@ import type { Groups, NewGroupEvent } from '../social/index.ts';
 import { walletAccount } from '../wallet/context.ts';
 import type { Wallet } from '../wallet/index.ts';
 import { luckiestIndex } from './split.ts';
-import { type EnvelopeState, loadGrabsInto, loadStates } from './state.ts';
+import { type EnvelopeState, type KnownGrab, loadStates } from './state.ts';
 
 /**
  * The grab path. Grabs are queued in memory and handled in batches by one loop per process:
  *
- * 1. one claim transaction per batch locks the batch's envelopes (in id order), checks
- *    membership for every (group, user) pair in one query, hands out share indexes in order,
- *    and writes all grabs, envelope counters and group events with set-based statements;
- * 2. the grabs' ledger transfers (escrow → wallet, id = f(envelope, user)) join the ledger's
- *    group commit, while the next batch is already claiming;
- * 3. a grab is acknowledged once its transfer is in the ledger.
+ * 1. envelopes this process has not cached are loaded, and group membership is checked for
+ *    the whole batch in one read;
+ * 2. shares are handed out in memory, in order, from the cached envelope (which already counts
+ *    the grabs of batches still committing), so the hot path takes no lock of its own;
+ * 3. the batch's payouts (escrow → wallet, id = f(envelope, user)) go to the ledger's group
+ *    commit with the grab rows as a commit participant: grabs, envelope counters, group events
+ *    and payouts commit in one transaction, or none of them does;
+ * 4. a grab is answered once that transaction has committed.
+ *
+ * The participant's envelope update only applies if each envelope's grab count is the one this
+ * process expected and the envelope is still active and unexpired. Another process grabbing
+ * the same envelope, or an expiry, makes it refuse; the batch's envelopes are then reloaded and
+ * its grabs tried again (a few times at most).
  *
  * Over-allocation is impossible by construction: shares were drawn when the envelope was sent
- * and a grab claims a share index (unique per envelope), never an amount. A second grab by
- * the same user is stopped in memory, by the primary key (envelope, user), and by the ledger's
- * deterministic transfer id. A crash between claim and booking leaves a grab without its
- * transfer; the booking sweeper (a job) finds it by time window and books it, exactly once.
+ * and a grab claims a share index (unique per envelope), never an amount; the escrow cannot go
+ * negative. A second grab by the same user is stopped in memory, by the primary key (envelope,
+ * user), and by the ledger's deterministic transfer id.
  */
 export type GrabOutcome =
   | { outcome: 'grabbed' | 'already_grabbed'; amount: bigint; envelopeId: string }
   | { outcome: 'all_taken' | 'expired' | 'not_eligible' | 'not_active' | 'not_found'; envelopeId: string };
 
 export interface GrabEngineOptions {
-  /** Most grabs claimed in one transaction. */
+  /** Most grabs handled in one batch (one ledger submission). */
   batchMax?: number;
   /** Most grabs waiting; beyond it grabs fail fast with `redpacket_overloaded`. */
   queueMax?: number;
   /** Envelopes kept in memory. */
   cacheMax?: number;
-  /** Claim transactions in flight at once. */
+  /** Batches in flight at once (claimed and committing). */
   pipelineDepth?: number;
+  /** Times a grab is retried after its batch was refused (stale cache) before giving up. */
+  attemptsMax?: number;
 }
 
 interface Waiting {
   envelopeId: string;
   userId: string;
+  attempts: number;
   resolve: (outcome: GrabOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -55,29 +64,43 @@ interface Waiting {
 interface Claimed {
   waiting: Waiting;
   state: EnvelopeState;
-  index: number;
-  amount: bigint;
+  grab: KnownGrab;
+  /** The payout's ledger id: f(envelope, user), so a grab can only ever be paid once. */
   transferId: string;
 }
+
+/** What one batch changes on one envelope. */
+interface EnvelopeClaims {
+  state: EnvelopeState;
+  /** grabbed_count the database must hold before this batch. */
+  expectedCount: number;
+  amount: bigint;
+  claims: Claimed[];
+}
+
+/** The participant's refusal: this process's view of an envelope was out of date. */
+class StaleEnvelopes extends Error {}
 
 export interface GrabStats {
   batches: number;
   grabbed: number;
   refused: number;
+  /** Batches whose envelopes had changed under this process's cache (then retried). */
+  stale: number;
 }
 
 export class GrabEngine {
-  private readonly queue: Waiting[] = [];
+  private queue: Waiting[] = [];
   private readonly cache = new Map<string, EnvelopeState>();
   private loop: Promise<void> | null = null;
-  private readonly inFlightBookings = new Set<Promise<void>>();
   private closed = false;
   private readonly batchMax: number;
   private readonly queueMax: number;
   private readonly cacheMax: number;
   private readonly pipelineDepth: number;
-  readonly stats: GrabStats = { batches: 0, grabbed: 0, refused: 0 };
-  /** Called with each batch's outcomes (metrics). */
+  private readonly attemptsMax: number;
+  readonly stats: GrabStats = { batches: 0, grabbed: 0, refused: 0, stale: 0 };
+  /** Called with each batch's answers and the time from batch start to answer (metrics). */
   onOutcomes: ((outcomes: GrabOutcome[], latencyMs: number) => void) | null = null;
 
   constructor(
@@ -91,10 +114,11 @@ export class GrabEngine {
     },
     options: GrabEngineOptions = {},
   ) {
-    this.batchMax = options.batchMax ?? 4096;
+    this.batchMax = options.batchMax ?? 1024;
     this.queueMax = options.queueMax ?? 200_000;
     this.cacheMax = options.cacheMax ?? 100_000;
     this.pipelineDepth = options.pipelineDepth ?? 2;
+    this.attemptsMax = options.attemptsMax ?? 5;
   }
 
   grab(envelopeId: string, userId: string): Promise<GrabOutcome> {
@@ -110,8 +134,7 @@ export class GrabEngine {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ envelopeId, userId, resolve, reject });
-      this.loop ??= new Promise<void>((start) => setImmediate(start)).then(() => this.drain());
+      this.enqueue({ envelopeId, userId, attempts: 0, resolve, reject });
     });
   }
 
@@ -131,22 +154,23 @@ export class GrabEngine {
   async close(): Promise<void> {
     this.closed = true;
     while (this.loop) await this.loop;
-    await Promise.all(this.inFlightBookings);
   }
 
-  /**
-   * Keeps up to `pipelineDepth` claim transactions in flight. Two batches on the same envelope
-   * are still ordered by the envelope's row lock, and the later one sees the earlier one's
-   * grabs (it compares the locked row's count with its cache and reloads if they differ).
-   */
+  private enqueue(waiting: Waiting, first = false): void {
+    if (first) this.queue.unshift(waiting);
+    else this.queue.push(waiting);
+    this.loop ??= new Promise<void>((start) => setImmediate(start)).then(() => this.drain());
+  }
+
+  /** Keeps up to `pipelineDepth` batches in flight; the ledger commits them in submission order. */
   private async drain(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     try {
       while (this.queue.length > 0 || inFlight.size > 0) {
         if (this.queue.length > 0 && inFlight.size < this.pipelineDepth) {
-          const running: Promise<void> = this.runBatch(this.queue.splice(0, this.batchMax)).finally(() =>
-            inFlight.delete(running),
-          );
+          const batch = this.queue.length <= this.batchMax ? this.queue : this.queue.slice(0, this.batchMax);
+          this.queue = this.queue.length <= this.batchMax ? [] : this.queue.slice(this.batchMax);
+          const running: Promise<void> = this.runBatch(batch).finally(() => inFlight.delete(running));
           inFlight.add(running);
           // Let callers arriving in this turn join the next batch.
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -161,283 +185,253 @@ export class GrabEngine {
 
   private async runBatch(batch: Waiting[]): Promise<void> {
     const started = performance.now();
+    this.stats.batches++;
     try {
-      const outcomes = await this.processBatch(batch);
-      this.onOutcomes?.(outcomes, performance.now() - started);
+      const answered = await this.processBatch(batch);
+      this.onOutcomes?.(answered, performance.now() - started);
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
       this.deps.log.error({ err: error }, 'grab batch failed');
     }
   }
 
+  /** Claims in memory, commits with the ledger, answers; returns the answers given. */
   private async processBatch(batch: Waiting[]): Promise<GrabOutcome[]> {
-    this.stats.batches++;
-    const results = new Map<Waiting, GrabOutcome>();
-    const toBook: Claimed[] = [];
-    const alreadyUnbooked: Array<{ waiting: Waiting; state: EnvelopeState }> = [];
+    const { states, notFound } = await this.statesFor(batch);
+    // Membership of every (group, user) pair still to decide, in one read.
+    const pairs = new Map<string, { groupId: string; userId: string }>();
+    for (const waiting of batch) {
+      const state = states.get(waiting.envelopeId);
+      if (state?.groupId && !state.grabs.has(waiting.userId))
+        pairs.set(`${state.groupId}/${waiting.userId}`, { groupId: state.groupId, userId: waiting.userId });
+    }
+    const outsiders = await this.deps.groups.nonMembers(this.deps.db, [...pairs.values()]);
+    const eligible = (state: EnvelopeState, userId: string) => {
+      if (!state.groupId) return state.recipientId === userId;
+      const pair = `${state.groupId}/${userId}`;
+      return pairs.has(pair) && !outsiders.has(pair);
+    };
+    await this.deps.wallet.accounts.wallets(
+      batch.flatMap((w) => {
+        const state = states.get(w.envelopeId);
+        return state && eligible(state, w.userId) ? [w.userId] : [];
+      }),
+    );
 
-    const claimed = await this.deps.db.transaction(async (tx) => {
-      results.clear();
-      toBook.length = 0;
-      alreadyUnbooked.length = 0;
-      const states = await this.lockFresh(tx, [...new Set(batch.map((w) => w.envelopeId))]);
-      const now = this.deps.clock.now();
-      const memberships = await this.deps.groups.filterMembers(
-        tx,
-        batch.flatMap((w) => {
-          const state = states.get(w.envelopeId);
-          return state?.groupId ? [{ groupId: state.groupId, userId: w.userId }] : [];
-        }),
-      );
-      const claims: Claimed[] = [];
-      const nextIndex = new Map<string, number>();
-      const seenInBatch = new Map<string, Claimed>();
-      for (const waiting of batch) {
-        const state = states.get(waiting.envelopeId);
-        const envelopeId = waiting.envelopeId;
-        if (!state) {
-          results.set(waiting, { outcome: 'not_found', envelopeId });
-          continue;
+    // From here to the submission nothing awaits: the claims see one consistent cache, and
+    // batches reach the ledger in the order they claimed.
+    const now = this.deps.clock.now();
+    const answers: GrabOutcome[] = [];
+    const answer = (waiting: Waiting, outcome: GrabOutcome) => {
+      waiting.resolve(outcome);
+      answers.push(outcome);
+      if (outcome.outcome !== 'already_grabbed' && outcome.outcome !== 'grabbed') this.stats.refused++;
+    };
+    let settle: (committed: boolean) => void = () => {};
+    const committed = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    const perEnvelope = new Map<string, EnvelopeClaims>();
+    const claims: Claimed[] = [];
+    for (const waiting of batch) {
+      const envelopeId = waiting.envelopeId;
+      const state = this.cache.get(envelopeId);
+      if (!state && notFound.has(envelopeId)) {
+        answer(waiting, { outcome: 'not_found', envelopeId });
+        continue;
+      }
+      if (!state || state !== states.get(envelopeId)) {
+        // A failed batch dropped the envelope from the cache while this one was reading: start over.
+        this.enqueue(waiting, true);
+        continue;
+      }
+      const known = state.grabs.get(waiting.userId);
+      if (known) {
+        if (!known.committed)
+          answer(waiting, { outcome: 'already_grabbed', amount: known.amount, envelopeId });
+        else this.answerAfter(known, waiting);
+        continue;
+      }
+      if (!eligible(state, waiting.userId)) answer(waiting, { outcome: 'not_eligible', envelopeId });
+      else if (state.status === 'expired' || (state.status === 'active' && state.expiresAt <= now))
+        answer(waiting, { outcome: 'expired', envelopeId });
+      else if (
+        state.status === 'finished' ||
+        (state.status === 'active' && state.grabs.size >= state.shares.length)
+      )
+        answer(waiting, { outcome: 'all_taken', envelopeId });
+      else if (state.status !== 'active') answer(waiting, { outcome: 'not_active', envelopeId });
+      else {
+        let entry = perEnvelope.get(envelopeId);
+        if (!entry) {
+          entry = { state, expectedCount: state.grabs.size, amount: 0n, claims: [] };
+          perEnvelope.set(envelopeId, entry);
         }
-        const known = state.grabs.get(waiting.userId);
-        if (known) {
-          results.set(waiting, { outcome: 'already_grabbed', amount: known.amount, envelopeId });
-          if (!known.booked) alreadyUnbooked.push({ waiting, state });
-          continue;
-        }
-        const duplicate = seenInBatch.get(`${envelopeId}/${waiting.userId}`);
-        if (duplicate) {
-          results.set(waiting, { outcome: 'already_grabbed', amount: duplicate.amount, envelopeId });
-          continue;
-        }
-        const eligible = state.groupId
-          ? memberships.has(`${state.groupId}/${waiting.userId}`)
-          : state.recipientId === waiting.userId;
-        if (!eligible) {
-          results.set(waiting, { outcome: 'not_eligible', envelopeId });
-          continue;
-        }
-        if (state.status === 'expired' || (state.status === 'active' && state.expiresAt <= now)) {
-          results.set(waiting, { outcome: 'expired', envelopeId });
-          continue;
-        }
-        if (state.status === 'finished') {
-          results.set(waiting, { outcome: 'all_taken', envelopeId });
-          continue;
-        }
-        if (state.status !== 'active') {
-          results.set(waiting, { outcome: 'not_active', envelopeId });
-          continue;
-        }
-        const index = nextIndex.get(envelopeId) ?? state.grabs.size;
-        if (index >= state.shares.length) {
-          results.set(waiting, { outcome: 'all_taken', envelopeId });
-          continue;
-        }
-        nextIndex.set(envelopeId, index + 1);
-        const claim: Claimed = {
-          waiting,
-          state,
-          index,
-          amount: state.shares[index]!,
-          transferId: deterministicId('redpacket.grab', envelopeId, waiting.userId),
-        };
-        seenInBatch.set(`${envelopeId}/${waiting.userId}`, claim);
+        const index = state.grabs.size;
+        const grab: KnownGrab = { index, amount: state.shares[index]!, committed };
+        state.grabs.set(waiting.userId, grab);
+        if (state.grabs.size === state.shares.length) state.status = 'finished';
+        const claim = { waiting, state, grab, transferId: grabTransferId(state, waiting.userId) };
+        entry.amount += grab.amount;
+        entry.claims.push(claim);
         claims.push(claim);
       }
-      if (claims.length > 0) await this.writeClaims(tx, claims, now);
-      return claims;
-    });
+    }
+    if (claims.length === 0) return answers;
 
-    // Committed: remember the grabs, then book them in the ledger without holding up the next batch.
-    for (const claim of claimed) {
-      claim.state.grabs.set(claim.waiting.userId, {
-        index: claim.index,
-        amount: claim.amount,
-        transferId: claim.transferId,
-        booked: false,
-      });
-      if (claim.state.grabs.size === claim.state.shares.length) claim.state.status = 'finished';
-      toBook.push(claim);
+    try {
+      await this.deps.ledger.createTransfers(
+        claims.map((c) => ({
+          id: c.transferId,
+          debitAccountId: c.state.escrowAccountId,
+          creditAccountId: walletAccount(c.waiting.userId),
+          amount: c.grab.amount,
+          ledger: Ledgers.CNY,
+          code: TransferCodes.envelopeGrab,
+        })),
+        { participant: this.participant([...perEnvelope.values()], now) },
+      );
+    } catch (error) {
+      this.abandon(claims, perEnvelope, error);
+      settle(false);
+      return answers;
+    }
+    for (const claim of claims) claim.grab.committed = null;
+    settle(true);
+    this.stats.grabbed += claims.length;
+    for (const claim of claims) {
+      answer(claim.waiting, { outcome: 'grabbed', amount: claim.grab.amount, envelopeId: claim.state.id });
     }
     this.trimCache();
-    const outcomes: GrabOutcome[] = [];
-    // Repeat grabs whose transfer this process has not seen booked are answered after booking.
-    const answeredAfterBooking = new Set(alreadyUnbooked.map((entry) => entry.waiting));
-    for (const waiting of batch) {
-      const result = results.get(waiting);
-      if (result && !answeredAfterBooking.has(waiting)) {
-        waiting.resolve(result);
-        outcomes.push(result);
-        if (result.outcome !== 'already_grabbed') this.stats.refused++;
-      }
-    }
-    const bookings = [
-      ...toBook.map((claim) => ({
-        waiting: claim.waiting,
-        state: claim.state,
-        outcome: { outcome: 'grabbed', amount: claim.amount, envelopeId: claim.state.id } as GrabOutcome,
-      })),
-      ...alreadyUnbooked.map(({ waiting, state }) => ({ waiting, state, outcome: results.get(waiting)! })),
-    ];
-    if (bookings.length > 0) this.book(bookings);
-    return outcomes;
+    return answers;
   }
 
   /**
-   * Locks the envelopes for this claim (id order, so batches in several processes never
-   * deadlock) and makes sure the cached grabs are current: another process may have claimed
-   * shares since we cached them, which shows as a different grabbed_count.
+   * The batch's envelopes: from the cache, the rest loaded in one read (a state another batch
+   * loaded meanwhile wins). Also says which envelopes do not exist.
    */
-  private async lockFresh(tx: pg.PoolClient, ids: string[]): Promise<Map<string, EnvelopeState>> {
-    const { rows } = await tx.query<{
-      id: string;
-      status: EnvelopeState['status'];
-      grabbed_count: number;
-      expires_at: Date;
-    }>(
-      `SELECT id, status, grabbed_count, expires_at FROM redpacket_envelopes
-       WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [ids.sort()],
-    );
-    const missing = rows.filter((row) => !this.cache.has(row.id)).map((row) => row.id);
-    if (missing.length > 0)
-      for (const [id, state] of await loadStates(tx, missing)) this.cache.set(id, state);
-    const stale = new Map<string, EnvelopeState>();
-    const states = new Map<string, EnvelopeState>();
-    for (const row of rows) {
-      const state = this.cache.get(row.id)!;
-      state.status = row.status;
-      state.expiresAt = row.expires_at;
-      if (state.grabs.size !== row.grabbed_count) stale.set(row.id, state);
-      states.set(row.id, state);
-    }
-    await loadGrabsInto(tx, stale);
-    return states;
-  }
-
-  private async writeClaims(tx: pg.PoolClient, claims: Claimed[], now: Date): Promise<void> {
-    const inserted = await tx.query(
-      `INSERT INTO redpacket_grabs (envelope_id, user_id, share_index, amount, transfer_id, grabbed_at)
-       SELECT e, u, i, a, t, $6 FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bigint[], $5::uuid[]) AS x(e, u, i, a, t)`,
-      [
-        claims.map((c) => c.state.id),
-        claims.map((c) => c.waiting.userId),
-        claims.map((c) => c.index),
-        claims.map((c) => c.amount),
-        claims.map((c) => c.transferId),
-        now,
-      ],
-    );
-    if (inserted.rowCount !== claims.length) throw new Error('grab insert count mismatch');
-
-    const perEnvelope = new Map<
-      string,
-      { state: EnvelopeState; count: number; amount: bigint; claims: Claimed[] }
-    >();
-    for (const claim of claims) {
-      const entry = perEnvelope.get(claim.state.id) ?? {
-        state: claim.state,
-        count: 0,
-        amount: 0n,
-        claims: [],
-      };
-      entry.count++;
-      entry.amount += claim.amount;
-      entry.claims.push(claim);
-      perEnvelope.set(claim.state.id, entry);
-    }
-    const entries = [...perEnvelope.values()];
-    const finishes = entries.map((e) => e.state.grabs.size + e.count === e.state.shares.length);
-    await tx.query(
-      `UPDATE redpacket_envelopes r SET grabbed_count = r.grabbed_count + x.n, grabbed_amount = r.grabbed_amount + x.a,
-         status = CASE WHEN x.f THEN 'finished' ELSE r.status END, finished_at = CASE WHEN x.f THEN $5::timestamptz ELSE r.finished_at END,
-         last_grab_at = $5
-       FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::boolean[]) AS x(id, n, a, f) WHERE r.id = x.id`,
-      [
-        entries.map((e) => e.state.id),
-        entries.map((e) => e.count),
-        entries.map((e) => e.amount),
-        finishes,
-        now,
-      ],
-    );
-
-    // One 'envelope.grabbed' event per envelope per batch, listing its grabs: a storm writes
-    // a few events per batch instead of one per grab.
-    const events: NewGroupEvent[] = [];
-    entries.forEach((entry, position) => {
-      const groupId = entry.state.groupId;
-      if (!groupId) return;
-      events.push({
-        groupId,
-        type: 'envelope.grabbed',
-        actorId: null,
-        payload: {
-          envelope_id: entry.state.id,
-          grabs: entry.claims.map((c) => ({ user_id: c.waiting.userId, amount: c.amount.toString() })),
-          grabbed_count: entry.state.grabs.size + entry.count,
-          shares: entry.state.shares.length,
-        },
-      });
-      if (finishes[position]) {
-        const luckiest = luckiestIndex(entry.state.shares);
-        const owner =
-          entry.claims.find((c) => c.index === luckiest)?.waiting.userId ??
-          [...entry.state.grabs].find(([, grab]) => grab.index === luckiest)?.[0] ??
-          null;
-        events.push({
-          groupId,
-          type: 'envelope.finished',
-          actorId: null,
-          payload: { envelope_id: entry.state.id, luckiest_user_id: owner },
-        });
+  private async statesFor(
+    batch: Waiting[],
+  ): Promise<{ states: Map<string, EnvelopeState>; notFound: Set<string> }> {
+    const ids = [...new Set(batch.map((w) => w.envelopeId))];
+    const missing = ids.filter((id) => !this.cache.has(id));
+    const notFound = new Set<string>();
+    if (missing.length > 0) {
+      const loaded = await loadStates(this.deps.db, missing);
+      for (const id of missing) {
+        const state = loaded.get(id);
+        if (!state) notFound.add(id);
+        else if (!this.cache.has(id)) this.cache.set(id, state);
       }
-    });
-    await this.deps.groups.appendEvents(tx, events);
+    }
+    const states = new Map<string, EnvelopeState>();
+    for (const id of ids) {
+      const state = this.cache.get(id);
+      if (state) states.set(id, state);
+    }
+    return { states, notFound };
   }
 
-  /** Books claimed grabs in the ledger, then answers their callers. */
-  private book(bookings: Array<{ waiting: Waiting; state: EnvelopeState; outcome: GrabOutcome }>): void {
-    const work = (async () => {
-      try {
-        await this.deps.wallet.accounts.wallets([...new Set(bookings.map((b) => b.waiting.userId))]);
-        const grabs = bookings.map((b) => ({
-          state: b.state,
-          userId: b.waiting.userId,
-          grab: b.state.grabs.get(b.waiting.userId)!,
-        }));
-        const failed = await bookGrabs(
-          this.deps.ledger,
-          grabs.map((g) => ({ ...g.grab, escrowAccountId: g.state.escrowAccountId, userId: g.userId })),
-        );
-        bookings.forEach((booking, i) => {
-          const grab = grabs[i]!.grab;
-          if (failed.has(grab.transferId)) {
-            booking.waiting.reject(
-              new AppError(
-                'internal',
-                'grab_booking_failed',
-                'Your share is reserved; it will reach your wallet shortly.',
-              ),
-            );
-            return;
-          }
-          grab.booked = true;
-          if (booking.outcome.outcome === 'grabbed') this.stats.grabbed++;
-          booking.waiting.resolve(booking.outcome);
-        });
+  /** A repeat grab whose first grab is still committing: answered when that one is. */
+  private answerAfter(known: KnownGrab, waiting: Waiting): void {
+    void known.committed!.then((ok) => {
+      if (ok) {
+        waiting.resolve({ outcome: 'already_grabbed', amount: known.amount, envelopeId: waiting.envelopeId });
         this.onOutcomes?.(
-          bookings.map((b) => b.outcome),
+          [{ outcome: 'already_grabbed', amount: known.amount, envelopeId: waiting.envelopeId }],
           0,
         );
-      } catch (error) {
-        this.deps.log.error({ err: error }, 'booking grabs failed; the sweeper will book them');
-        for (const booking of bookings) booking.waiting.reject(error);
-      }
-    })();
-    this.inFlightBookings.add(work);
-    void work.finally(() => this.inFlightBookings.delete(work));
+      } else this.retry(waiting, null);
+    });
+  }
+
+  /**
+   * The batch did not commit. Its envelopes are dropped from the cache (unless a newer state
+   * already replaced them) so the next attempt starts from the database; grabs refused for a
+   * stale view are tried again, anything else is reported to the caller.
+   */
+  private abandon(claims: Claimed[], perEnvelope: Map<string, EnvelopeClaims>, error: unknown): void {
+    for (const { state } of perEnvelope.values()) {
+      if (this.cache.get(state.id) === state) this.cache.delete(state.id);
+    }
+    // A constraint the envelope row enforces (more grabs than shares, a grabber twice) can only
+    // trip on a stale view too.
+    if (error instanceof StaleEnvelopes || String((error as { code?: unknown })?.code).startsWith('23')) {
+      this.stats.stale++;
+      for (const claim of claims) this.retry(claim.waiting, null);
+      return;
+    }
+    this.deps.log.error({ err: error }, 'grab batch did not commit');
+    for (const claim of claims) claim.waiting.reject(error);
+  }
+
+  private retry(waiting: Waiting, error: unknown): void {
+    waiting.attempts++;
+    if (waiting.attempts >= this.attemptsMax) {
+      waiting.reject(
+        error ??
+          new AppError(
+            'unavailable',
+            'redpacket_busy',
+            'This envelope is changing too fast to grab right now; try again in a moment.',
+          ),
+      );
+      return;
+    }
+    this.enqueue(waiting, true);
+  }
+
+  /**
+   * The grabs, envelope counters and group events, written inside the ledger's transaction for
+   * the batch's payouts. The grabs are appended to each envelope's row in share order, and only
+   * if the envelope still has the grab count this process expected and is active and
+   * unexpired; otherwise, or if any payout failed, it refuses, rolling the payouts back too.
+   */
+  private participant(entries: EnvelopeClaims[], now: Date): CommitParticipant {
+    return {
+      write: async (tx: pg.PoolClient, outcomes: CreateTransferOutcome[]) => {
+        const failed = outcomes.find((outcome) => outcome.result !== 'ok');
+        if (failed) throw new StaleEnvelopes(`a grab payout was refused: ${failed.result}`);
+        // Envelope k's grabbers are users[first_k .. last_k] (1-based), already in share order.
+        const users: string[] = [];
+        const firsts: number[] = [];
+        for (const entry of entries) {
+          firsts.push(users.length + 1);
+          for (const claim of entry.claims) users.push(claim.waiting.userId);
+        }
+        const updated = await tx.query<{ live: boolean }>(
+          `UPDATE redpacket_envelopes r
+              SET grabbers = r.grabbers || ($6::uuid[])[y.first : y.first + y.n - 1],
+                  grabbed_ats = r.grabbed_ats || array_fill($7::timestamptz, ARRAY[y.n]),
+                  grabbed_count = r.grabbed_count + y.n,
+                  grabbed_amount = r.grabbed_amount + y.amount,
+                  status = CASE WHEN r.status <> 'active' THEN r.status
+                                WHEN r.grabbed_count + y.n = cardinality(r.shares) THEN 'finished' ELSE 'active' END,
+                  finished_at = CASE WHEN r.status = 'active' AND r.grabbed_count + y.n = cardinality(r.shares) THEN $7
+                                     ELSE r.finished_at END,
+                  last_grab_at = $7
+             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::bigint[], $5::int[]) AS y (id, expected, n, amount, first)
+            WHERE r.id = ANY($1::uuid[]) AND r.id = y.id AND r.grabbed_count = y.expected
+            RETURNING r.status IN ('active', 'finished') AND r.expires_at > $7 AS live`,
+          [
+            entries.map((e) => e.state.id),
+            entries.map((e) => e.expectedCount),
+            entries.map((e) => e.claims.length),
+            entries.map((e) => e.amount),
+            firsts,
+            users,
+            now,
+          ],
+        );
+        // Status and expiry are checked on the returned rows rather than in WHERE, so that the
+        // planner reaches the batch's few envelopes by primary key, never through the index of
+        // active envelopes (whatever its statistics say in the middle of a storm). A returned
+        // 'finished' can only come from 'active': a finished envelope's count never matches.
+        if (updated.rowCount !== entries.length || !updated.rows.every((row) => row.live))
+          throw new StaleEnvelopes('an envelope changed under this batch');
+        await this.deps.groups.appendEvents(tx, groupEvents(entries));
+      },
+    };
   }
 
   private trimCache(): void {
@@ -454,27 +448,51 @@ export class GrabEngine {
   }
 }
 
-/** Submits grab transfers (escrow → wallet); returns the ids the ledger refused. */
-export async function bookGrabs(
-  ledger: Ledger,
-  grabs: ReadonlyArray<{ transferId: string; amount: bigint; escrowAccountId: string; userId: string }>,
-): Promise<Set<string>> {
-  const failed = new Set<string>();
-  for (let start = 0; start < grabs.length; start += 8000) {
-    const chunk = grabs.slice(start, start + 8000);
-    const results = await ledger.createTransfers(
-      chunk.map((grab) => ({
-        id: grab.transferId,
-        debitAccountId: grab.escrowAccountId,
-        creditAccountId: walletAccount(grab.userId),
-        amount: grab.amount,
-        ledger: Ledgers.CNY,
-        code: TransferCodes.envelopeGrab,
-      })),
-    );
-    results.forEach((result, i) => {
-      if (!succeeded(result.result)) failed.add(chunk[i]!.transferId);
+/**
+ * One 'envelope.grabbed' event per envelope per batch, naming who grabbed (not how much: the
+ * amounts are only for those who grabbed, and for everyone once the envelope is over), and
+ * 'envelope.finished' naming the luckiest once every share is taken.
+ */
+function groupEvents(entries: EnvelopeClaims[]): NewGroupEvent[] {
+  const events: NewGroupEvent[] = [];
+  for (const entry of entries) {
+    const groupId = entry.state.groupId;
+    if (!groupId) continue;
+    const grabbedCount = entry.expectedCount + entry.claims.length;
+    events.push({
+      groupId,
+      type: 'envelope.grabbed',
+      actorId: null,
+      payload: {
+        envelope_id: entry.state.id,
+        user_ids: entry.claims.map((c) => c.waiting.userId),
+        grabbed_count: grabbedCount,
+        shares: entry.state.shares.length,
+      },
     });
+    if (grabbedCount === entry.state.shares.length) {
+      const luckiest = luckiestIndex(entry.state.shares);
+      const owner = [...entry.state.grabs].find(([, grab]) => grab.index === luckiest)?.[0] ?? null;
+      events.push({
+        groupId,
+        type: 'envelope.finished',
+        actorId: null,
+        payload: { envelope_id: entry.state.id, luckiest_user_id: owner },
+      });
+    }
   }
-  return failed;
+  return events;
+}
+
+/**
+ * The ledger id of a grab's payout: a function of (envelope, user), so it can only ever be
+ * paid once. Its first 48 bits are the envelope's creation time in milliseconds (as in a
+ * UUIDv7) and the rest comes from the hash: payouts of envelopes sent around the same time sit
+ * together in the ledger's primary-key index, so a storm's inserts touch a few hot pages
+ * instead of random ones all over a large index.
+ */
+export function grabTransferId(envelope: { id: string; createdAt: Date }, userId: string): string {
+  const hashed = deterministicId('redpacket.grab', envelope.id, userId);
+  const ms = envelope.createdAt.getTime().toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}${hashed.slice(13)}`;
 }

@@ -6,7 +6,7 @@ export {
   MARKETING_ACCOUNT,
   type SendEnvelope,
 } from './envelopes.ts';
-export { GrabEngine, type GrabOutcome } from './grab-engine.ts';
+export { GrabEngine, type GrabOutcome, grabTransferId } from './grab-engine.ts';
 export { envelopeJson, redpacketRoutes } from './routes.ts';
 export { DEFAULT_ENVELOPE_RULES, type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
 export { luckiestIndex, splitFixed, splitLucky } from './split.ts';

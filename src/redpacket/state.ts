@@ -10,6 +10,7 @@ export interface EnvelopeState {
   shares: bigint[];
   escrowAccountId: string;
   expiresAt: Date;
+  createdAt: Date;
   /** Grabs known to this process, by user. */
   grabs: Map<string, KnownGrab>;
 }
@@ -17,11 +18,11 @@ export interface EnvelopeState {
 export type EnvelopeStatus = 'funding' | 'active' | 'finished' | 'expired' | 'failed';
 
 export interface KnownGrab {
+  /** The share drawn (position in the envelope's shares). */
   index: number;
   amount: bigint;
-  transferId: string;
-  /** Known in this process to be in the ledger; grabs loaded from the database are re-submitted (idempotent). */
-  booked: boolean;
+  /** Settles (true: committed) once the grab's batch is done; null for a committed grab. */
+  committed: Promise<boolean> | null;
 }
 
 interface EnvelopeRow {
@@ -31,24 +32,30 @@ interface EnvelopeRow {
   recipient_id: string | null;
   status: EnvelopeStatus;
   shares: bigint[];
+  grabbers: string[];
   escrow_account_id: string;
   expires_at: Date;
-  [key: string]: unknown;
+  created_at: Date;
+  [column: string]: unknown;
 }
 
-/** Loads envelopes and all their grabs, in two queries whatever the count. */
+/** Loads envelopes with their grabs (kept in the envelope row, in share order) in one query. */
 export async function loadStates(
   executor: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, EnvelopeState>> {
   const states = new Map<string, EnvelopeState>();
   if (ids.length === 0) return states;
-  const envelopes = await executor.query<EnvelopeRow>(
-    `SELECT id, sender_id, group_id, recipient_id, status, shares, escrow_account_id, expires_at
+  const { rows } = await executor.query<EnvelopeRow>(
+    `SELECT id, sender_id, group_id, recipient_id, status, shares, grabbers, escrow_account_id, expires_at, created_at
      FROM redpacket_envelopes WHERE id = ANY($1::uuid[])`,
     [ids],
   );
-  for (const row of envelopes.rows) {
+  for (const row of rows) {
+    const grabs = new Map<string, KnownGrab>();
+    row.grabbers.forEach((userId, index) => {
+      grabs.set(userId, { index, amount: row.shares[index]!, committed: null });
+    });
     states.set(row.id, {
       id: row.id,
       senderId: row.sender_id,
@@ -58,33 +65,9 @@ export async function loadStates(
       shares: row.shares,
       escrowAccountId: row.escrow_account_id,
       expiresAt: row.expires_at,
-      grabs: new Map(),
+      createdAt: row.created_at,
+      grabs,
     });
   }
-  await loadGrabsInto(executor, states);
   return states;
-}
-
-/** Replaces the cached grabs of these envelopes with what the database holds. */
-export async function loadGrabsInto(executor: Queryable, states: Map<string, EnvelopeState>): Promise<void> {
-  if (states.size === 0) return;
-  for (const state of states.values()) state.grabs.clear();
-  const grabs = await executor.query<{
-    envelope_id: string;
-    user_id: string;
-    share_index: number;
-    amount: bigint;
-    transfer_id: string;
-  }>(
-    'SELECT envelope_id, user_id, share_index, amount, transfer_id FROM redpacket_grabs WHERE envelope_id = ANY($1::uuid[])',
-    [[...states.keys()]],
-  );
-  for (const row of grabs.rows) {
-    states.get(row.envelope_id)?.grabs.set(row.user_id, {
-      index: row.share_index,
-      amount: row.amount,
-      transferId: row.transfer_id,
-      booked: false,
-    });
-  }
 }

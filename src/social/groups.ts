@@ -151,6 +151,23 @@ export class Groups {
     return new Set(rows.map((row) => `${row.group_id}/${row.user_id}`));
   }
 
+  /**
+   * The (group, user) pairs that are NOT memberships, as `${groupId}/${userId}`: for checking
+   * many grabbers at once, where nearly all are members and the answer is usually empty.
+   */
+  async nonMembers(
+    executor: Queryable,
+    pairs: ReadonlyArray<{ groupId: string; userId: string }>,
+  ): Promise<Set<string>> {
+    if (pairs.length === 0) return new Set();
+    const { rows } = await executor.query<{ g: string; u: string }>(
+      `SELECT p.g, p.u FROM unnest($1::uuid[], $2::uuid[]) AS p (g, u)
+       WHERE NOT EXISTS (SELECT 1 FROM social_group_members m WHERE m.group_id = p.g AND m.user_id = p.u)`,
+      [pairs.map((p) => p.groupId), pairs.map((p) => p.userId)],
+    );
+    return new Set(rows.map((row) => `${row.g}/${row.u}`));
+  }
+
   async invite(groupId: string, actorId: string, userIds: readonly string[]): Promise<Member[]> {
     if (userIds.length === 0 || userIds.length > this.inviteBatchMax) {
       throw invalid(
@@ -271,36 +288,50 @@ export class Groups {
   async appendEvents(tx: pg.PoolClient, events: readonly NewGroupEvent[]): Promise<GroupEvent[]> {
     if (events.length === 0) return [];
     const counts = new Map<string, number>();
-    for (const event of events) counts.set(event.groupId, (counts.get(event.groupId) ?? 0) + 1);
-    const groupIds = [...counts.keys()].sort();
-    const { rows } = await tx.query<{ id: string; last_seq: bigint }>(
-      `WITH locked AS (SELECT id FROM social_groups WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
-       UPDATE social_groups g SET last_seq = g.last_seq + c.n
-       FROM unnest($1::uuid[], $2::int[]) AS c(id, n) WHERE g.id = c.id AND g.id IN (SELECT id FROM locked)
-       RETURNING g.id, g.last_seq`,
-      [groupIds, groupIds.map((id) => counts.get(id)!)],
-    );
-    if (rows.length !== groupIds.length) throw notFound('group_not_found', 'No such group.');
-    const nextSeq = new Map(rows.map((row) => [row.id, row.last_seq - BigInt(counts.get(row.id)!) + 1n]));
-    const now = this.deps.clock.now();
-    const appended: GroupEvent[] = events.map((event) => {
-      const seq = nextSeq.get(event.groupId)!;
-      nextSeq.set(event.groupId, seq + 1n);
-      return { ...event, seq, id: uuidv7(now.getTime()), createdAt: now };
+    // Each event's place among its group's new events (1-based): its seq is last_seq - n + place.
+    const places = events.map((event) => {
+      const place = (counts.get(event.groupId) ?? 0) + 1;
+      counts.set(event.groupId, place);
+      return place;
     });
-    await tx.query(
-      `INSERT INTO social_group_events (group_id, seq, id, type, actor_id, payload, created_at)
-       SELECT g, s, i, t, a, p::jsonb, $7 FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[]) AS x(g, s, i, t, a, p)`,
+    const groupIds = [...counts.keys()].sort();
+    const now = this.deps.clock.now();
+    const ids = events.map(() => uuidv7(now.getTime()));
+    // One statement (it runs inside other modules' commits, some holding the ledger's lock):
+    // lock the groups in id order, advance their sequences, insert the events.
+    const { rows } = await tx.query<{ id: string; last_seq: bigint }>(
+      `WITH locked AS (SELECT id FROM social_groups WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+       bumped AS (
+         UPDATE social_groups g SET last_seq = g.last_seq + c.n
+           FROM unnest($1::uuid[], $2::int[]) AS c (id, n)
+          WHERE g.id = c.id AND g.id IN (SELECT id FROM locked)
+          RETURNING g.id, g.last_seq, c.n),
+       inserted AS (
+         INSERT INTO social_group_events (group_id, seq, id, type, actor_id, payload, created_at)
+         SELECT x.g, b.last_seq - b.n + x.place, x.i, x.t, x.a, x.p::jsonb, $9
+           FROM unnest($3::uuid[], $4::int[], $5::uuid[], $6::text[], $7::uuid[], $8::text[]) AS x (g, place, i, t, a, p)
+           JOIN bumped b ON b.id = x.g)
+       SELECT id, last_seq FROM bumped`,
       [
-        appended.map((e) => e.groupId),
-        appended.map((e) => e.seq),
-        appended.map((e) => e.id),
-        appended.map((e) => e.type),
-        appended.map((e) => e.actorId),
-        appended.map((e) => JSON.stringify(e.payload)),
+        groupIds,
+        groupIds.map((id) => counts.get(id)!),
+        events.map((e) => e.groupId),
+        places,
+        ids,
+        events.map((e) => e.type),
+        events.map((e) => e.actorId),
+        events.map((e) => JSON.stringify(e.payload)),
         now,
       ],
     );
+    if (rows.length !== groupIds.length) throw notFound('group_not_found', 'No such group.');
+    const lastSeq = new Map(rows.map((row) => [row.id, row.last_seq]));
+    const appended: GroupEvent[] = events.map((event, index) => ({
+      ...event,
+      seq: lastSeq.get(event.groupId)! - BigInt(counts.get(event.groupId)!) + BigInt(places[index]!),
+      id: ids[index]!,
+      createdAt: now,
+    }));
     queueMicrotask(() => {
       for (const id of groupIds) this.appended.emit('group', id);
     });

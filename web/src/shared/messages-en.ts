@@ -186,6 +186,8 @@ export const en = {
   'envelope.luckiest': 'Luckiest',
   'envelope.details': 'Who got what',
   'envelope.viewDetails': 'See details',
+  'envelope.openedByMe': 'Opened',
+  'envelope.openedBy': '{name} opened it',
   'envelope.finished': 'All opened',
   'envelope.unavailable': 'Red envelopes are not available on this server yet.',
   'envelope.sharesInvalid': 'From 1 to {max} envelopes.',

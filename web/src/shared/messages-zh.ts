@@ -187,6 +187,8 @@ export const zh: Record<keyof typeof en, string> = {
   'envelope.luckiest': '手气最佳',
   'envelope.details': '领取详情',
   'envelope.viewDetails': '查看领取详情',
+  'envelope.openedByMe': '已领取',
+  'envelope.openedBy': '{name} 领取了红包',
   'envelope.finished': '已领完',
   'envelope.unavailable': '此服务器尚未开放红包功能。',
   'envelope.sharesInvalid': '红包个数为 1 到 {max} 个。',

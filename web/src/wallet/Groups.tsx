@@ -175,17 +175,17 @@ export interface EnvelopeSummary {
   kind: string;
   shares: number;
   grabbed: number;
-  mine: string | null;
+  /** Whether this user has opened it (amounts are not in the group's stream). */
+  mine: boolean;
   finished: boolean;
   luckiest: string | null;
 }
 
-/** The grabs an `envelope.grabbed` event reports: a batch (`grabs`), or one grab. */
-function grabsOf(payload: Record<string, unknown>): Array<{ user_id: string; amount: string }> {
-  if (Array.isArray(payload.grabs)) return payload.grabs as Array<{ user_id: string; amount: string }>;
-  if (typeof payload.user_id === 'string' && typeof payload.amount === 'string')
-    return [{ user_id: payload.user_id, amount: payload.amount }];
-  return [];
+/** Who an `envelope.grabbed` event says opened the envelope (never how much: that is private). */
+function openersOf(payload: Record<string, unknown>): string[] {
+  return Array.isArray(payload.user_ids)
+    ? payload.user_ids.filter((id): id is string => typeof id === 'string')
+    : [];
 }
 
 /** Folds the group's events into chat lines and the state of each envelope. */
@@ -201,16 +201,16 @@ function fold(events: GroupEvent[], meId: string) {
         kind: String(event.payload.kind ?? 'lucky'),
         shares: Number(event.payload.shares ?? 1),
         grabbed: 0,
-        mine: null,
+        mine: false,
         finished: false,
         luckiest: null,
       });
     } else if (event.type === 'envelope.grabbed') {
       const envelope = envelopes.get(id);
       if (envelope) {
-        for (const grab of grabsOf(event.payload)) {
+        for (const userId of openersOf(event.payload)) {
           envelope.grabbed++;
-          if (grab.user_id === meId) envelope.mine = grab.amount;
+          if (userId === meId) envelope.mine = true;
         }
         if (typeof event.payload.grabbed_count === 'number') envelope.grabbed = event.payload.grabbed_count;
       }
@@ -315,7 +315,7 @@ function GroupChat({ groupId }: { groupId: string }) {
           if (event.type === 'envelope.sent') {
             const envelope = envelopes.get(String(event.payload.envelope_id));
             if (!envelope) return null;
-            const opened = envelope.mine !== null || envelope.finished;
+            const opened = envelope.mine || envelope.finished;
             return (
               <div key={event.seq} className={`msg${mine ? ' mine' : ''}`}>
                 <Avatar userId={event.actor_id} />
@@ -332,7 +332,7 @@ function GroupChat({ groupId }: { groupId: string }) {
                   </div>
                   <div className="foot">
                     🧧 {envelope.kind === 'fixed' ? t('envelope.fixed') : t('envelope.lucky')}
-                    {envelope.mine !== null ? ` · ${formatCny(envelope.mine)}` : ''}
+                    {envelope.mine ? ` · ${t('envelope.openedByMe')}` : ''}
                     {envelope.finished
                       ? ` · ${t('envelope.finished')}`
                       : ` · ${envelope.grabbed}/${envelope.shares}`}
@@ -342,9 +342,9 @@ function GroupChat({ groupId }: { groupId: string }) {
             );
           }
           if (event.type === 'envelope.grabbed')
-            return grabsOf(event.payload).map((grab) => (
-              <div key={`${event.seq}-${grab.user_id}`} className="system-line gold" data-testid="grab-line">
-                🧧 {nameOf(grab.user_id)} · {formatCny(grab.amount)}
+            return openersOf(event.payload).map((userId) => (
+              <div key={`${event.seq}-${userId}`} className="system-line gold" data-testid="grab-line">
+                🧧 {t('envelope.openedBy', { name: nameOf(userId) })}
               </div>
             ));
           if (event.type === 'envelope.finished')
