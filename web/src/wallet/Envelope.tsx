@@ -39,7 +39,7 @@ export function EnvelopeStage({ summary, onClose }: { summary: EnvelopeSummary; 
   const [envelope, setEnvelope] = useState<EnvelopeView | null>(null);
   const [error, setError] = useState<unknown>(null);
   // In a group the sender may grab a share too, as in WeChat; only an opened or finished envelope skips the coin.
-  const alreadyOpen = summary.mine !== null || summary.finished;
+  const alreadyOpen = summary.mine || summary.finished;
 
   useEffect(() => {
     if (!alreadyOpen) return;
