@@ -300,10 +300,8 @@ export class GroupCommitWriter {
       const client = await this.db.pool.connect();
       let broken: Error | undefined;
       try {
-        if (!hasParticipants(batch)) {
-          const sending = prepared.write
-            ? executeBatchWrite(client, prepared.write)
-            : headIs(client, prepared.base);
+        if (!batch.some(participantOf)) {
+          const sending = sendWrite(client, prepared);
           markSent();
           committed = await sending;
         } else {
@@ -357,9 +355,7 @@ export class GroupCommitWriter {
     markSent: () => void,
   ): Promise<boolean> {
     const begun = client.query('BEGIN');
-    const sending = prepared.write
-      ? executeBatchWrite(client, prepared.write)
-      : headIs(client, prepared.base);
+    const sending = sendWrite(client, prepared);
     markSent();
     await begun;
     if (!(await sending)) {
@@ -565,10 +561,13 @@ async function failedEventsMayExist(q: Queryable, commands: readonly Command[], 
   return refused.length > 0 && (await countTransfers(q, refused)) > 0;
 }
 
-function hasParticipants(batch: readonly Submission[]): boolean {
-  return batch.some(
-    (submission) => submission.command.kind === 'transfers' && submission.command.participant,
-  );
+/** The batch's write, or a check that the head is still its base when nothing was applied. */
+function sendWrite(client: pg.PoolClient, prepared: Prepared): Promise<boolean> {
+  return prepared.write ? executeBatchWrite(client, prepared.write) : headIs(client, prepared.base);
+}
+
+function participantOf(submission: Submission): CommitParticipant | undefined {
+  return submission.command.kind === 'transfers' ? submission.command.participant : undefined;
 }
 
 /**
@@ -582,15 +581,14 @@ async function runParticipants(
   outcomes: readonly CommandOutcome[],
 ): Promise<void> {
   const refusals: Array<{ submission: Submission; cause: unknown }> = [];
-  const joined = batch.filter((s) => s.command.kind === 'transfers' && s.command.participant);
   // A lone participant's refusal rolls back the whole batch anyway: no savepoint needed.
-  const savepoints = joined.length > 1;
+  const savepoints = batch.filter(participantOf).length > 1;
   for (const [index, submission] of batch.entries()) {
-    const { command } = submission;
-    if (command.kind !== 'transfers' || !command.participant) continue;
+    const participant = participantOf(submission);
+    if (!participant) continue;
     if (savepoints) await tx.query('SAVEPOINT participant');
     try {
-      await command.participant.write(tx, outcomes[index] as CreateTransferOutcome[]);
+      await participant.write(tx, outcomes[index] as CreateTransferOutcome[]);
       if (savepoints) await tx.query('RELEASE SAVEPOINT participant');
     } catch (cause) {
       refusals.push({ submission, cause });

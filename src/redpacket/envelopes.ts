@@ -283,8 +283,7 @@ export class Envelopes {
     const row = await this.row(envelopeId);
     if (!row) return null;
     if (row.group_id) {
-      const members = await this.deps.groups.filterMembers(this.deps.db, [{ groupId: row.group_id, userId }]);
-      if (members.size > 0) return 'eligible';
+      if ((await this.deps.groups.roleOf(row.group_id, userId)) !== null) return 'eligible';
     } else if (row.recipient_id === userId) return 'eligible';
     return row.sender_id === userId ? 'sender' : 'outsider';
   }
@@ -465,10 +464,8 @@ export class Envelopes {
     if (input.groupId) {
       if (input.kind === 'personal') throw invalid('invalid_kind', 'A group envelope is lucky or fixed.');
       const group = await this.deps.groups.get(input.groupId);
-      const members = group
-        ? await this.deps.groups.filterMembers(this.deps.db, [{ groupId: group.id, userId: input.senderId }])
-        : new Set();
-      if (!group || members.size === 0) throw notFound('group_not_found', 'No such group.');
+      if (!group || (await this.deps.groups.roleOf(group.id, input.senderId)) === null)
+        throw notFound('group_not_found', 'No such group.');
       return group.memberCount;
     }
     if (input.kind !== 'personal')

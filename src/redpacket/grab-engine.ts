@@ -242,7 +242,7 @@ export class GrabEngine {
       }
       if (!state || state !== states.get(envelopeId)) {
         // A failed batch dropped the envelope from the cache while this one was reading: start over.
-        this.enqueue(waiting, true);
+        this.retry(waiting, null);
         continue;
       }
       const known = state.grabs.get(waiting.userId);

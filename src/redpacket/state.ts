@@ -3,7 +3,6 @@ import type { Queryable } from '../platform/db/database.ts';
 /** What the grab path needs to know about an envelope, cached in memory per process. */
 export interface EnvelopeState {
   id: string;
-  senderId: string;
   groupId: string | null;
   recipientId: string | null;
   status: EnvelopeStatus;
@@ -27,7 +26,6 @@ export interface KnownGrab {
 
 interface EnvelopeRow {
   id: string;
-  sender_id: string;
   group_id: string | null;
   recipient_id: string | null;
   status: EnvelopeStatus;
@@ -47,7 +45,7 @@ export async function loadStates(
   const states = new Map<string, EnvelopeState>();
   if (ids.length === 0) return states;
   const { rows } = await executor.query<EnvelopeRow>(
-    `SELECT id, sender_id, group_id, recipient_id, status, shares, grabbers, escrow_account_id, expires_at, created_at
+    `SELECT id, group_id, recipient_id, status, shares, grabbers, escrow_account_id, expires_at, created_at
      FROM redpacket_envelopes WHERE id = ANY($1::uuid[])`,
     [ids],
   );
@@ -58,7 +56,6 @@ export async function loadStates(
     });
     states.set(row.id, {
       id: row.id,
-      senderId: row.sender_id,
       groupId: row.group_id,
       recipientId: row.recipient_id,
       status: row.status,

@@ -137,20 +137,6 @@ export class Groups {
     return rows[0]?.role ?? null;
   }
 
-  /** Which of these (group, user) pairs are memberships, in one query; for batch callers. */
-  async filterMembers(
-    executor: Queryable,
-    pairs: ReadonlyArray<{ groupId: string; userId: string }>,
-  ): Promise<Set<string>> {
-    if (pairs.length === 0) return new Set();
-    const { rows } = await executor.query<{ group_id: string; user_id: string }>(
-      `SELECT m.group_id, m.user_id FROM social_group_members m
-       JOIN unnest($1::uuid[], $2::uuid[]) AS p(g, u) ON m.group_id = p.g AND m.user_id = p.u`,
-      [pairs.map((p) => p.groupId), pairs.map((p) => p.userId)],
-    );
-    return new Set(rows.map((row) => `${row.group_id}/${row.user_id}`));
-  }
-
   /**
    * The (group, user) pairs that are NOT memberships, as `${groupId}/${userId}`: for checking
    * many grabbers at once, where nearly all are members and the answer is usually empty.
