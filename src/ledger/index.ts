@@ -26,7 +26,7 @@ export { availableBalance, type HistoryPage } from './reads.ts';
 export * from './results.ts';
 export * from './types.ts';
 export { formatVerifyReport, type VerifyReport, type Violation, verifyLedger } from './verify.ts';
-export type { CommitParticipant, WriterOptions } from './writer.ts';
+export type { CommitParticipant, ParticipantWrite, WriterOptions } from './writer.ts';
 
 export interface LedgerOptions {
   db: Database;

@@ -43,16 +43,11 @@ function recorder(
 ): CommitParticipant & { seen: CreateTransferOutcome[] | null } {
   return {
     seen: null,
-    async write(tx, outcomes) {
+    write(outcomes, sql, applies) {
       this.seen = outcomes;
       if (options.refuse) throw new Error('refused on purpose');
       if (outcomes.some((o) => o.result !== TR.ok)) throw new Error('a transfer failed');
-      // Called inside the batch's transaction: its transfers are already visible here.
-      const { rows } = await tx.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM ledger_transfers WHERE id = ANY($1::uuid[])',
-        [ids],
-      );
-      assert.equal(rows[0]!.n, ids.length);
+      return writer(ids, 'recorded').write(outcomes, sql, applies);
     },
   };
 }
@@ -70,10 +65,38 @@ async function transfersFor(ids: string[]): Promise<number> {
 
 function writer(ids: string[], note: string): CommitParticipant {
   return {
-    async write(tx, outcomes) {
+    write(outcomes, sql, applies) {
       const failed = outcomes.find((o) => o.result !== TR.ok);
       if (failed) throw new Error(`refused: ${failed.result}`);
-      await tx.query('INSERT INTO participant_rows SELECT unnest($1::uuid[]), $2', [ids, note]);
+      const inserted = sql.name('participant_rows');
+      return {
+        ctes: [
+          `${inserted} AS (INSERT INTO participant_rows
+             SELECT unnest(${sql.param(ids)}::uuid[]), ${sql.param(note)}::text WHERE ${applies} RETURNING 1)`,
+        ],
+        accepted: `(SELECT count(*) FROM ${inserted}) = ${ids.length}`,
+        refusal: () => new Error('participant rows missing'),
+      };
+    },
+  };
+}
+
+/**
+ * Refuses in SQL, after its writes ran: it inserts its rows, then accepts only if a guard row
+ * (which the test never creates) exists. The whole batch statement must roll back.
+ */
+function refusingInSql(ids: string[]): CommitParticipant {
+  return {
+    write(_outcomes, sql, applies) {
+      const inserted = sql.name('doomed_rows');
+      return {
+        ctes: [
+          `${inserted} AS (INSERT INTO participant_rows
+             SELECT unnest(${sql.param(ids)}::uuid[]), 'doomed' WHERE ${applies} RETURNING 1)`,
+        ],
+        accepted: `(SELECT count(*) FROM ${inserted}) = ${ids.length} AND EXISTS (SELECT 1 FROM participant_rows WHERE note = 'guard')`,
+        refusal: () => new Error('refused in SQL'),
+      };
     },
   };
 }
@@ -144,6 +167,36 @@ test('a refusing participant leaves no transfer behind and does not sink the res
   assert.ok((await ledger.verify()).ok);
 });
 
+test('a participant refusing in SQL rolls back the whole batch statement, then the rest commits', async () => {
+  const [a, b] = await accounts(2);
+  const event = (id: string) => ({
+    id,
+    debitAccountId: a!,
+    creditAccountId: b!,
+    amount: 3n,
+    ledger: Ledgers.CNY,
+    code: 1,
+  });
+  // Warm the writer so the batch below takes the pipelined (single statement) path.
+  await ledger.createTransfers([event(uuidv7())]);
+  const doomedIds = [uuidv7(), uuidv7()];
+  const okIds = Array.from({ length: 10 }, () => uuidv7());
+  const [doomed, ...rest] = await Promise.allSettled([
+    ledger.createTransfers(doomedIds.map(event), { participant: refusingInSql(doomedIds) }),
+    ...okIds.map((id) => ledger.createTransfers([event(id)], { participant: writer([id], 'after') })),
+  ]);
+  assert.equal(doomed!.status, 'rejected');
+  assert.match(String((doomed as PromiseRejectedResult).reason), /refused in SQL/);
+  for (const outcome of rest) assert.equal(outcome.status, 'fulfilled');
+  assert.equal(await transfersFor(doomedIds), 0);
+  assert.equal(await rowsFor(doomedIds), 0);
+  assert.equal(await transfersFor(okIds), okIds.length);
+  assert.equal(await rowsFor(okIds), okIds.length);
+  const [debit] = await ledger.lookupAccounts([a!]);
+  assert.equal(debit!.debitsPosted, 3n * 11n);
+  assert.ok((await ledger.verify()).ok);
+});
+
 test('a participant can refuse on the ledger outcomes: nothing of its submission stays', async () => {
   const [funded, poor, target] = await accounts(3, AF.debits_must_not_exceed_credits);
   const [source] = await accounts(1);
@@ -197,7 +250,8 @@ test('under pipelined load, a participant row exists exactly when its transfers 
   for (let round = 0; round < 30; round++) {
     for (let k = 0; k < 20; k++) {
       const ids = Array.from({ length: 1 + random.below(5) }, () => uuidv7());
-      const refuse = random.below(7) === 0;
+      const draw = random.below(14);
+      const refuse = draw < 2;
       const events = ids.map((id) => {
         const debit = pool[random.below(pool.length)]!;
         let credit = pool[random.below(pool.length)]!;
@@ -211,7 +265,13 @@ test('under pipelined load, a participant row exists exactly when its transfers 
           code: 1,
         };
       });
-      const participant = refuse ? recorder(ids, { refuse: true }) : writer(ids, `round ${round}`);
+      // Half the refusals are decided in Node before sending, half in SQL after the writes ran.
+      const participant =
+        draw === 0
+          ? recorder(ids, { refuse: true })
+          : draw === 1
+            ? refusingInSql(ids)
+            : writer(ids, `round ${round}`);
       submissions.push({
         ids,
         refuse,

@@ -1,4 +1,6 @@
-import type { Queryable } from '../platform/db/database.ts';
+import { createHash } from 'node:crypto';
+import { type ArrayElement, binaryArray } from '../platform/db/binary-array.ts';
+import type { NamedStatement, Queryable } from '../platform/db/database.ts';
 import { eventTimestamp, type JournalEvent } from './journal.ts';
 import {
   ACCOUNT_COLUMNS,
@@ -121,34 +123,35 @@ export function buildBatchWrite(
   );
   const pendingRows = [...pendingIds].map((id) => [id, pending.get(id)!] as const);
   const snapshots = effects.snapshots;
-  const column = <T>(rows: readonly T[], pick: (row: T) => string | number | bigint | boolean | null) =>
-    arrayLiteral(rows.map(pick));
+  type Cell = string | number | bigint | boolean | null;
+  const column = <T>(element: ArrayElement, rows: readonly T[], pick: (row: T) => Cell) =>
+    binaryArray(element, rows.map(pick));
   return [
-    column(changed, (a) => a.id),
-    column(changed, (a) => a.ledger),
-    column(changed, (a) => a.code),
-    column(changed, (a) => a.flags),
-    column(changed, (a) => a.closed),
-    column(changed, (a) => a.userData128),
-    column(changed, (a) => a.userData64),
-    column(changed, (a) => a.userData32),
-    column(changed, (a) => a.debitsPending),
-    column(changed, (a) => a.debitsPosted),
-    column(changed, (a) => a.creditsPending),
-    column(changed, (a) => a.creditsPosted),
-    column(changed, (a) => a.timestamp),
+    column('uuid', changed, (a) => a.id),
+    column('int4', changed, (a) => a.ledger),
+    column('int4', changed, (a) => a.code),
+    column('int4', changed, (a) => a.flags),
+    column('bool', changed, (a) => a.closed),
+    column('uuid', changed, (a) => a.userData128),
+    column('int8', changed, (a) => a.userData64),
+    column('int4', changed, (a) => a.userData32),
+    column('int8', changed, (a) => a.debitsPending),
+    column('int8', changed, (a) => a.debitsPosted),
+    column('int8', changed, (a) => a.creditsPending),
+    column('int8', changed, (a) => a.creditsPosted),
+    column('int8', changed, (a) => a.timestamp),
     ...transferColumns(effects.transfersCreated),
-    column(pendingRows, ([id]) => id),
-    column(pendingRows, ([, state]) => state.status),
-    column(pendingRows, ([, state]) => state.expiresAt),
-    column(pendingRows, ([, state]) => state.resolvedBy),
-    column(pendingRows, ([, state]) => state.resolvedAt),
-    column(snapshots, (s) => s.accountId),
-    column(snapshots, (s) => s.timestamp),
-    column(snapshots, (s) => s.debitsPending),
-    column(snapshots, (s) => s.debitsPosted),
-    column(snapshots, (s) => s.creditsPending),
-    column(snapshots, (s) => s.creditsPosted),
+    column('uuid', pendingRows, ([id]) => id),
+    column('text', pendingRows, ([, state]) => state.status),
+    column('int8', pendingRows, ([, state]) => state.expiresAt),
+    column('uuid', pendingRows, ([, state]) => state.resolvedBy),
+    column('int8', pendingRows, ([, state]) => state.resolvedAt),
+    column('uuid', snapshots, (s) => s.accountId),
+    column('int8', snapshots, (s) => s.timestamp),
+    column('int8', snapshots, (s) => s.debitsPending),
+    column('int8', snapshots, (s) => s.debitsPosted),
+    column('int8', snapshots, (s) => s.creditsPending),
+    column('int8', snapshots, (s) => s.creditsPosted),
     journal.sequence.toString(),
     journal.timestampFirst.toString(),
     journal.timestampLast.toString(),
@@ -158,12 +161,12 @@ export function buildBatchWrite(
     journal.headTimestampLast.toString(),
     journal.expected.sequence.toString(),
     journal.expected.hash,
-    column(updated, (a) => a.id),
-    column(updated, (a) => a.debitsPending),
-    column(updated, (a) => a.debitsPosted),
-    column(updated, (a) => a.creditsPending),
-    column(updated, (a) => a.creditsPosted),
-    column(updated, (a) => a.closed),
+    column('uuid', updated, (a) => a.id),
+    column('int8', updated, (a) => a.debitsPending),
+    column('int8', updated, (a) => a.debitsPosted),
+    column('int8', updated, (a) => a.creditsPending),
+    column('int8', updated, (a) => a.creditsPosted),
+    column('bool', updated, (a) => a.closed),
   ];
 }
 
@@ -179,9 +182,13 @@ export function buildBatchWrite(
  * UPDATE acts on the latest committed row). Older accounts take the cheaper UPDATE, which
  * also follows a row to its latest version, as does the head's.
  */
-export async function executeBatchWrite(q: Queryable, params: unknown[]): Promise<boolean> {
+export async function executeBatchWrite(
+  q: Queryable,
+  params: unknown[],
+  joined: JoinedWrites | null = null,
+): Promise<boolean> {
   const { rows } = await q.query<{ ok: boolean }>(
-    `WITH
+    named(`WITH
       head AS MATERIALIZED (
         SELECT (sequence = $45 AND hash = $46) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
       written_accounts AS (
@@ -220,12 +227,75 @@ export async function executeBatchWrite(q: Queryable, params: unknown[]): Promis
         INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
         SELECT $38, $39, $40, $41, $42, $43 WHERE (SELECT ok FROM head)),
       updated_head AS (
-        UPDATE ledger_head SET sequence = $38, hash = $43, timestamp_last = $44 WHERE singleton AND (SELECT ok FROM head))
-    SELECT ok FROM head`,
-    params,
+        UPDATE ledger_head SET sequence = $38, hash = $43, timestamp_last = $44 WHERE singleton AND (SELECT ok FROM head))${joinedSql(joined)}`),
+    joined ? [...params, ...joined.values] : params,
   );
   return rows[0]?.ok === true;
 }
+
+const statementNames = new Map<string, NamedStatement>();
+
+/**
+ * The batch statements are large (parse and plan cost more than a millisecond) and their text
+ * is one of a few shapes (per kind of participant), so each shape is prepared once per
+ * connection and reused.
+ */
+function named(text: string): NamedStatement {
+  let statement = statementNames.get(text);
+  if (!statement) {
+    if (statementNames.size >= 256) statementNames.clear();
+    statement = { name: `ledger_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    statementNames.set(text, statement);
+  }
+  return statement;
+}
+
+/** Placeholders the batch statement itself uses; joined writes number theirs after these. */
+export const BATCH_WRITE_PARAMS = 52;
+
+/**
+ * Commit participants' writes joined to a batch statement: their CTEs (each guarded by
+ * `JOINED_APPLIES`), and one acceptance check per participant, which raises (SQLSTATE TL001,
+ * DETAIL = the participant's position) and so rolls the whole statement back when it fails.
+ */
+export interface JoinedWrites {
+  ctes: string[];
+  accepted: string[];
+  values: unknown[];
+}
+
+/** True exactly when the batch statement applies (the head was the expected one). */
+export const JOINED_APPLIES = '(SELECT ok FROM head)';
+
+export const PARTICIPANT_REFUSED = 'TL001';
+
+function joinedSql(joined: JoinedWrites | null): string {
+  if (!joined) return '\n    SELECT ok FROM head';
+  const checks = joined.accepted.map(
+    (accepted, index) => `ledger_participant_check(ok, ${accepted}, ${index})`,
+  );
+  return `,\n      ${joined.ctes.join(',\n      ')}\n    SELECT ok, ${checks.join(', ')} FROM head`;
+}
+
+/**
+ * A batch that applies nothing but has commit participants: the head is locked and checked,
+ * and the participants' writes apply only if it is still `expected`.
+ */
+export async function executeHeadCheckWith(
+  q: Queryable,
+  expected: Head,
+  joined: JoinedWrites,
+): Promise<boolean> {
+  const { rows } = await q.query<{ ok: boolean }>(
+    named(`WITH head AS MATERIALIZED (
+        SELECT (sequence = $1 AND hash = $2) AS ok FROM ledger_head WHERE singleton FOR UPDATE)${joinedSql(joined)}`),
+    [expected.sequence.toString(), expected.hash, ...joined.values],
+  );
+  return rows[0]?.ok === true;
+}
+
+/** Placeholders of `executeHeadCheckWith`'s own statement. */
+export const HEAD_CHECK_PARAMS = 2;
 
 /** Whether the head is still `expected` (for a batch that applied nothing). */
 export async function headIs(q: Queryable, expected: Head): Promise<boolean> {
@@ -235,26 +305,63 @@ export async function headIs(q: Queryable, expected: Head): Promise<boolean> {
   return rows[0]?.sequence === expected.sequence && rows[0].hash.equals(expected.hash);
 }
 
-/** The 13 transfer columns as array literals, in one pass (the hot part of a batch). */
-function transferColumns(transfers: readonly Transfer[]): string[] {
-  const columns = Array.from({ length: 13 }, () => new Array<string>(transfers.length));
-  for (let index = 0; index < transfers.length; index++) {
-    const t = transfers[index]!;
-    columns[0]![index] = t.id;
-    columns[1]![index] = t.debitAccountId;
-    columns[2]![index] = t.creditAccountId;
-    columns[3]![index] = `${t.amount}`;
-    columns[4]![index] = t.pendingId ?? 'NULL';
-    columns[5]![index] = `${t.ledger}`;
-    columns[6]![index] = `${t.code}`;
-    columns[7]![index] = `${t.flags}`;
-    columns[8]![index] = `${t.timeout}`;
-    columns[9]![index] = t.userData128 ?? 'NULL';
-    columns[10]![index] = `${t.userData64}`;
-    columns[11]![index] = `${t.userData32}`;
-    columns[12]![index] = `${t.timestamp}`;
-  }
-  return columns.map((column) => `{${column.join(',')}}`);
+/** The 13 transfer columns as binary arrays (the hot part of a batch). */
+function transferColumns(transfers: readonly Transfer[]): Buffer[] {
+  const pick = <T extends string | number | bigint | null>(get: (t: Transfer) => T) => transfers.map(get);
+  return [
+    binaryArray(
+      'uuid',
+      pick((t) => t.id),
+    ),
+    binaryArray(
+      'uuid',
+      pick((t) => t.debitAccountId),
+    ),
+    binaryArray(
+      'uuid',
+      pick((t) => t.creditAccountId),
+    ),
+    binaryArray(
+      'int8',
+      pick((t) => t.amount),
+    ),
+    binaryArray(
+      'uuid',
+      pick((t) => t.pendingId),
+    ),
+    binaryArray(
+      'int4',
+      pick((t) => t.ledger),
+    ),
+    binaryArray(
+      'int4',
+      pick((t) => t.code),
+    ),
+    binaryArray(
+      'int4',
+      pick((t) => t.flags),
+    ),
+    binaryArray(
+      'int4',
+      pick((t) => t.timeout),
+    ),
+    binaryArray(
+      'uuid',
+      pick((t) => t.userData128),
+    ),
+    binaryArray(
+      'int8',
+      pick((t) => t.userData64),
+    ),
+    binaryArray(
+      'int4',
+      pick((t) => t.userData32),
+    ),
+    binaryArray(
+      'int8',
+      pick((t) => t.timestamp),
+    ),
+  ];
 }
 
 /** The batch's applied events in timestamp order, as the journal hashes them. */

@@ -2,21 +2,28 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
 import { type Database, isRetryable, type Queryable } from '../platform/db/database.ts';
+import { StatementBuilder } from '../platform/db/statement.ts';
 import { AppError } from '../platform/errors.ts';
 import { batchHash, eventTimestamp } from './journal.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import { LedgerStateMachine } from './state-machine.ts';
 import {
+  BATCH_WRITE_PARAMS,
   buildBatchWrite,
   countTransfers,
   executeBatchWrite,
+  executeHeadCheckWith,
+  HEAD_CHECK_PARAMS,
   type Head,
   headIs,
+  JOINED_APPLIES,
+  type JoinedWrites,
   journalEvents,
   loadAccounts,
   loadLedgerIds,
   loadTransfers,
   lockHead,
+  PARTICIPANT_REFUSED,
 } from './store.ts';
 import {
   type Account,
@@ -47,34 +54,51 @@ export type Command =
 
 /**
  * Another module's writes that must commit atomically with one submission's transfers (a red
- * envelope's grabs with their payouts). `write` runs inside the ledger batch's transaction,
- * after the ledger write and with the head lock held, and gets that submission's outcomes.
- * Throwing rolls the batch back: the submission is rejected with the error and the rest of
- * the batch is re-run without it. Lock order is head first, then whatever `write` locks, so
- * `write` must never wait on anything that waits on the ledger.
+ * envelope's grabs with their payouts). They are SQL, not a callback: in the pipelined path
+ * they join the ledger's own batch statement as extra CTEs, so a batch and its participants
+ * commit in one round trip and the head lock is never held while this process is busy with
+ * something else. (Run unpipelined, they are executed as a statement of their own inside the
+ * batch's transaction.)
+ *
+ * `write` gets the submission's outcomes (known before anything is sent) and returns:
+ * - `ctes`: `name AS (...)` entries; every write in them must be conditioned on `applies`
+ *   (true exactly when the batch is applied), names and placeholders come from `sql`;
+ * - `accepted`: a SQL boolean over those CTEs; when false the batch rolls back, this
+ *   submission is rejected with `refusal()` and the rest of the batch is re-run;
+ * - throwing refuses at once, with the thrown error.
+ *
+ * The CTEs run in the statement's snapshot: they do not see the ledger rows the same statement
+ * writes, and UPDATEs follow rows to their latest committed version. Lock order is head first,
+ * then whatever the CTEs lock, so nothing they lock may be held by anyone waiting on the ledger.
  */
 export interface CommitParticipant {
-  write(tx: pg.PoolClient, outcomes: CreateTransferOutcome[]): Promise<void>;
+  write(outcomes: CreateTransferOutcome[], sql: StatementBuilder, applies: string): ParticipantWrite;
 }
 
-/** Participants refused inside a batch: which submissions, and why. */
-class ParticipantsRefused extends Error {
-  constructor(readonly refusals: ReadonlyArray<{ submission: Submission; cause: unknown }>) {
+export interface ParticipantWrite {
+  ctes: string[];
+  accepted: string;
+  refusal(): Error;
+}
+
+/** The batch's participant refused: its submission is rejected with `cause`. */
+class ParticipantRefused extends Error {
+  constructor(
+    readonly submission: Submission,
+    override readonly cause: unknown,
+  ) {
     super('ledger: a commit participant refused');
   }
 
-  /** A lone refusal's SQLSTATE, so a deadlock or serialization failure is retried like any other. */
+  /** The refusal's SQLSTATE, so a deadlock or serialization failure is retried like any other. */
   get code(): string | undefined {
-    return this.refusals.length === 1
-      ? (this.refusals[0]!.cause as { code?: string } | null)?.code
-      : undefined;
+    return (this.cause as { code?: string } | null)?.code;
   }
 
-  /** Rejects the refused submissions; returns the rest of the batch. */
+  /** Rejects the refused submission; returns the rest of the batch. */
   settle(batch: Submission[]): Submission[] {
-    for (const { submission, cause } of this.refusals) submission.reject(cause);
-    const refused = new Set(this.refusals.map((refusal) => refusal.submission));
-    return batch.filter((submission) => !refused.has(submission));
+    this.submission.reject(this.cause);
+    return batch.filter((submission) => submission !== this.submission);
   }
 }
 
@@ -230,10 +254,14 @@ export class GroupCommitWriter {
   private takeBatch(): Submission[] {
     const batch: Submission[] = [];
     let events = 0;
+    let participants = 0;
     const now = performance.now();
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       if (batch.length > 0 && events + next.size > this.options.batchEventsMax) break;
+      // One participant per batch: its writes may touch the same rows as another's, and two
+      // CTEs of one statement cannot see each other's writes.
+      if (participantOf(next) && participants++ > 0) break;
       this.queue.shift();
       this.queuedEvents -= next.size;
       if (now - next.enqueuedAt > this.options.queueWaitMsMax) {
@@ -293,30 +321,22 @@ export class GroupCommitWriter {
   ): Promise<void> {
     let committed = false;
     let duplicateId = false;
-    let refused: ParticipantsRefused | null = null;
+    let refused: ParticipantRefused | null = null;
     try {
+      // Participants' writes join the batch statement. One refusing on the outcomes alone fails
+      // the batch before anything is sent.
+      const joined = joinParticipant(
+        batch,
+        prepared.outcomes,
+        prepared.write ? BATCH_WRITE_PARAMS : HEAD_CHECK_PARAMS,
+      );
       // Send behind the previous batch, so batches normally reach the head lock in order.
       await previous.sent;
-      const client = await this.db.pool.connect();
-      let broken: Error | undefined;
-      try {
-        if (!batch.some(participantOf)) {
-          const sending = sendWrite(client, prepared);
-          markSent();
-          committed = await sending;
-        } else {
-          committed = await this.writeJoined(client, batch, prepared, markSent).catch(async (error) => {
-            await client.query('ROLLBACK').catch((rollbackError: Error) => {
-              broken = rollbackError;
-            });
-            throw error;
-          });
-        }
-      } finally {
-        client.release(broken);
-      }
+      const sending = sendWrite(this.db, prepared, joined);
+      markSent();
+      committed = await sending;
     } catch (error) {
-      if (error instanceof ParticipantsRefused && !isRetryable(error)) refused = error;
+      if (error instanceof ParticipantRefused && !isRetryable(error)) refused = error;
       else duplicateId = isDuplicateTransferId(error);
     }
     if (committed) {
@@ -345,29 +365,6 @@ export class GroupCommitWriter {
   }
 
   /**
-   * A speculative batch with participants: BEGIN, the ledger write, each participant's writes,
-   * COMMIT. Returns false (rolled back) when the head moved.
-   */
-  private async writeJoined(
-    client: pg.PoolClient,
-    batch: Submission[],
-    prepared: Prepared,
-    markSent: () => void,
-  ): Promise<boolean> {
-    const begun = client.query('BEGIN');
-    const sending = sendWrite(client, prepared);
-    markSent();
-    await begun;
-    if (!(await sending)) {
-      await client.query('ROLLBACK');
-      return false;
-    }
-    await runParticipants(client, batch, prepared.outcomes);
-    await client.query('COMMIT');
-    return true;
-  }
-
-  /**
    * A batch that fails for a non-retryable reason is re-run per caller, so one cannot sink the
    * rest; a participant that refuses has its own submission rejected and the rest re-run.
    */
@@ -381,7 +378,7 @@ export class GroupCommitWriter {
         });
         return;
       } catch (error) {
-        if (error instanceof ParticipantsRefused) {
+        if (error instanceof ParticipantRefused) {
           batch = error.settle(batch);
           continue;
         }
@@ -412,7 +409,7 @@ export class GroupCommitWriter {
           if (prepared.write && !(await executeBatchWrite(tx, prepared.write))) {
             throw new Error('ledger: the head moved while this batch held its lock');
           }
-          await runParticipants(tx, batch, prepared.outcomes);
+          await runParticipant(tx, batch, prepared.outcomes);
           return prepared;
         });
         this.stats.batchesCommitted++;
@@ -561,9 +558,51 @@ async function failedEventsMayExist(q: Queryable, commands: readonly Command[], 
   return refused.length > 0 && (await countTransfers(q, refused)) > 0;
 }
 
-/** The batch's write, or a check that the head is still its base when nothing was applied. */
-function sendWrite(client: pg.PoolClient, prepared: Prepared): Promise<boolean> {
-  return prepared.write ? executeBatchWrite(client, prepared.write) : headIs(client, prepared.base);
+/**
+ * The batch's write (with its participants' writes joined), or a check that the head is still
+ * its base when nothing was applied. One statement, outside any explicit transaction: one
+ * round trip. A participant's refusal is thrown as ParticipantRefused.
+ */
+async function sendWrite(db: Database, prepared: Prepared, joined: Joined | null): Promise<boolean> {
+  try {
+    if (prepared.write) return await executeBatchWrite(db, prepared.write, joined?.writes ?? null);
+    return joined
+      ? await executeHeadCheckWith(db, prepared.base, joined.writes)
+      : await headIs(db, prepared.base);
+  } catch (error) {
+    const { code, detail } = error as { code?: string; detail?: string };
+    const refusing = code === PARTICIPANT_REFUSED && joined ? joined.submissions[Number(detail)] : undefined;
+    if (!refusing) throw error;
+    throw new ParticipantRefused(refusing.submission, refusing.write.refusal());
+  }
+}
+
+interface Joined {
+  writes: JoinedWrites;
+  /** By position in `writes.accepted`. */
+  submissions: Array<{ submission: Submission; write: ParticipantWrite }>;
+}
+
+/** The batch's participant's writes, numbered after the batch statement's own placeholders. */
+function joinParticipant(
+  batch: readonly Submission[],
+  outcomes: readonly CommandOutcome[],
+  offset: number,
+): Joined | null {
+  const index = batch.findIndex(participantOf);
+  if (index < 0) return null;
+  const submission = batch[index]!;
+  const sql = new StatementBuilder(offset);
+  let write: ParticipantWrite;
+  try {
+    write = participantOf(submission)!.write(outcomes[index] as CreateTransferOutcome[], sql, JOINED_APPLIES);
+  } catch (cause) {
+    throw new ParticipantRefused(submission, cause);
+  }
+  return {
+    writes: { ctes: write.ctes, accepted: [`(${write.accepted})`], values: sql.values },
+    submissions: [{ submission, write }],
+  };
 }
 
 function participantOf(submission: Submission): CommitParticipant | undefined {
@@ -571,32 +610,31 @@ function participantOf(submission: Submission): CommitParticipant | undefined {
 }
 
 /**
- * Runs the batch's participants in submission order, each under a savepoint, so one pass finds
- * every refusal (a later participant sees the earlier ones' writes, or their absence); then
- * throws them all together, which rolls the batch back.
+ * Runs the batch's participant inside its transaction (the unpipelined path), as a statement
+ * of its own; a refusal rolls the batch back.
  */
-async function runParticipants(
+async function runParticipant(
   tx: pg.PoolClient,
   batch: readonly Submission[],
   outcomes: readonly CommandOutcome[],
 ): Promise<void> {
-  const refusals: Array<{ submission: Submission; cause: unknown }> = [];
-  // A lone participant's refusal rolls back the whole batch anyway: no savepoint needed.
-  const savepoints = batch.filter(participantOf).length > 1;
-  for (const [index, submission] of batch.entries()) {
-    const participant = participantOf(submission);
-    if (!participant) continue;
-    if (savepoints) await tx.query('SAVEPOINT participant');
-    try {
-      await participant.write(tx, outcomes[index] as CreateTransferOutcome[]);
-      if (savepoints) await tx.query('RELEASE SAVEPOINT participant');
-    } catch (cause) {
-      refusals.push({ submission, cause });
-      if (!savepoints) break;
-      await tx.query('ROLLBACK TO SAVEPOINT participant');
-    }
+  const index = batch.findIndex(participantOf);
+  if (index < 0) return;
+  const submission = batch[index]!;
+  let refusal: unknown;
+  try {
+    const sql = new StatementBuilder();
+    const write = participantOf(submission)!.write(outcomes[index] as CreateTransferOutcome[], sql, 'true');
+    const { rows } = await tx.query<{ accepted: boolean | null }>(
+      `WITH ${write.ctes.join(',\n')} SELECT (${write.accepted}) AS accepted`,
+      sql.values,
+    );
+    if (rows[0]?.accepted === true) return;
+    refusal = write.refusal();
+  } catch (cause) {
+    refusal = cause;
   }
-  if (refusals.length > 0) throw new ParticipantsRefused(refusals);
+  throw new ParticipantRefused(submission, refusal);
 }
 
 function commandSize(command: Command): number {

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type pg from 'pg';
 import { TransferCodes } from '../chart.ts';
-import type { CommitParticipant, CreateTransferOutcome, Ledger } from '../ledger/index.ts';
+import type { CommitParticipant, Ledger } from '../ledger/index.ts';
 import { Ledgers } from '../ledger/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
@@ -41,7 +40,11 @@ export type GrabOutcome =
   | { outcome: 'all_taken' | 'expired' | 'not_eligible' | 'not_active' | 'not_found'; envelopeId: string };
 
 export interface GrabEngineOptions {
-  /** Most grabs handled in one batch (one ledger submission). */
+  /**
+   * Most grabs handled in one batch (one ledger submission). Several smaller batches in flight
+   * beat one large one: while one commits in PostgreSQL, the next is claimed and prepared
+   * here (docs/REDPACKET.md has the measurements).
+   */
   batchMax?: number;
   /** Most grabs waiting; beyond it grabs fail fast with `redpacket_overloaded`. */
   queueMax?: number;
@@ -114,10 +117,10 @@ export class GrabEngine {
     },
     options: GrabEngineOptions = {},
   ) {
-    this.batchMax = options.batchMax ?? 1024;
+    this.batchMax = options.batchMax ?? 336;
     this.queueMax = options.queueMax ?? 200_000;
     this.cacheMax = options.cacheMax ?? 100_000;
-    this.pipelineDepth = options.pipelineDepth ?? 2;
+    this.pipelineDepth = options.pipelineDepth ?? 3;
     this.attemptsMax = options.attemptsMax ?? 5;
   }
 
@@ -279,6 +282,7 @@ export class GrabEngine {
     }
     if (claims.length === 0) return answers;
 
+    const announced: string[] = [];
     try {
       await this.deps.ledger.createTransfers(
         claims.map((c) => ({
@@ -289,7 +293,7 @@ export class GrabEngine {
           ledger: Ledgers.CNY,
           code: TransferCodes.envelopeGrab,
         })),
-        { participant: this.participant([...perEnvelope.values()], now) },
+        { participant: this.participant([...perEnvelope.values()], now, announced) },
       );
     } catch (error) {
       this.abandon(claims, perEnvelope, error);
@@ -298,6 +302,7 @@ export class GrabEngine {
     }
     for (const claim of claims) claim.grab.committed = null;
     settle(true);
+    this.deps.groups.announce(announced);
     this.stats.grabbed += claims.length;
     for (const claim of claims) {
       answer(claim.waiting, { outcome: 'grabbed', amount: claim.grab.amount, envelopeId: claim.state.id });
@@ -382,14 +387,14 @@ export class GrabEngine {
   }
 
   /**
-   * The grabs, envelope counters and group events, written inside the ledger's transaction for
-   * the batch's payouts. The grabs are appended to each envelope's row in share order, and only
-   * if the envelope still has the grab count this process expected and is active and
-   * unexpired; otherwise, or if any payout failed, it refuses, rolling the payouts back too.
+   * The grabs, envelope counters and group events, joined to the ledger's statement for the
+   * batch's payouts. The grabs are appended to each envelope's row in share order, and only if
+   * the envelope still has the grab count this process expected and is active and unexpired;
+   * otherwise, or if any payout failed, it refuses, rolling the payouts back too.
    */
-  private participant(entries: EnvelopeClaims[], now: Date): CommitParticipant {
+  private participant(entries: EnvelopeClaims[], now: Date, announce: string[]): CommitParticipant {
     return {
-      write: async (tx: pg.PoolClient, outcomes: CreateTransferOutcome[]) => {
+      write: (outcomes, sql, applies) => {
         const failed = outcomes.find((outcome) => outcome.result !== 'ok');
         if (failed) throw new StaleEnvelopes(`a grab payout was refused: ${failed.result}`);
         // Envelope k's grabbers are users[first_k .. last_k] (1-based), already in share order.
@@ -399,37 +404,45 @@ export class GrabEngine {
           firsts.push(users.length + 1);
           for (const claim of entry.claims) users.push(claim.waiting.userId);
         }
-        const updated = await tx.query<{ live: boolean }>(
-          `UPDATE redpacket_envelopes r
-              SET grabbers = r.grabbers || ($6::uuid[])[y.first : y.first + y.n - 1],
-                  grabbed_ats = r.grabbed_ats || array_fill($7::timestamptz, ARRAY[y.n]),
-                  grabbed_count = r.grabbed_count + y.n,
-                  grabbed_amount = r.grabbed_amount + y.amount,
-                  status = CASE WHEN r.status <> 'active' THEN r.status
-                                WHEN r.grabbed_count + y.n = cardinality(r.shares) THEN 'finished' ELSE 'active' END,
-                  finished_at = CASE WHEN r.status = 'active' AND r.grabbed_count + y.n = cardinality(r.shares) THEN $7
-                                     ELSE r.finished_at END,
-                  last_grab_at = $7
-             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::bigint[], $5::int[]) AS y (id, expected, n, amount, first)
-            WHERE r.id = ANY($1::uuid[]) AND r.id = y.id AND r.grabbed_count = y.expected
-            RETURNING r.status IN ('active', 'finished') AND r.expires_at > $7 AS live`,
-          [
-            entries.map((e) => e.state.id),
-            entries.map((e) => e.expectedCount),
-            entries.map((e) => e.claims.length),
-            entries.map((e) => e.amount),
-            firsts,
-            users,
-            now,
-          ],
-        );
-        // Status and expiry are checked on the returned rows rather than in WHERE, so that the
-        // planner reaches the batch's few envelopes by primary key, never through the index of
-        // active envelopes (whatever its statistics say in the middle of a storm). A returned
-        // 'finished' can only come from 'active': a finished envelope's count never matches.
-        if (updated.rowCount !== entries.length || !updated.rows.every((row) => row.live))
-          throw new StaleEnvelopes('an envelope changed under this batch');
-        await this.deps.groups.appendEvents(tx, groupEvents(entries));
+        const [locked, grabbed] = [sql.name('locked_envelopes'), sql.name('grabbed')];
+        const ids = sql.param(entries.map((e) => e.state.id));
+        const at = `${sql.param(now)}::timestamptz`;
+        // The statement's snapshot may predate the batch committed just before it, so the
+        // expected count is compared with what the row lock returns (the latest version), never
+        // in the UPDATE's own WHERE: a row whose snapshot version failed that test would be
+        // skipped instead of re-checked. Status and expiry are checked on the returned rows
+        // rather than in WHERE too, so that the planner reaches the batch's few envelopes by
+        // primary key, never through the index of active envelopes (whatever its statistics
+        // say in the middle of a storm). A returned 'finished' can only come from 'active': a
+        // finished envelope's count never matches.
+        const lock = `${locked} AS (
+          SELECT id, grabbed_count FROM redpacket_envelopes
+           WHERE id = ANY(${ids}::uuid[]) AND ${applies} ORDER BY id FOR UPDATE)`;
+        const update = `${grabbed} AS (
+          UPDATE redpacket_envelopes r
+             SET grabbers = r.grabbers || (${sql.param(users)}::uuid[])[y.first : y.first + y.n - 1],
+                 grabbed_ats = r.grabbed_ats || array_fill(${at}, ARRAY[y.n]),
+                 grabbed_count = r.grabbed_count + y.n,
+                 grabbed_amount = r.grabbed_amount + y.amount,
+                 status = CASE WHEN r.status <> 'active' THEN r.status
+                               WHEN r.grabbed_count + y.n = cardinality(r.shares) THEN 'finished' ELSE 'active' END,
+                 finished_at = CASE WHEN r.status = 'active' AND r.grabbed_count + y.n = cardinality(r.shares) THEN ${at}
+                                    ELSE r.finished_at END,
+                 last_grab_at = ${at}
+            FROM unnest(${ids}::uuid[], ${sql.param(entries.map((e) => e.expectedCount))}::int[],
+                        ${sql.param(entries.map((e) => e.claims.length))}::int[],
+                        ${sql.param(entries.map((e) => e.amount))}::bigint[], ${sql.param(firsts)}::int[])
+                 AS y (id, expected, n, amount, first)
+            JOIN ${locked} l ON l.id = y.id AND l.grabbed_count = y.expected
+           WHERE r.id = ANY(${ids}::uuid[]) AND r.id = y.id
+           RETURNING r.status IN ('active', 'finished') AND r.expires_at > ${at} AS live)`;
+        const events = this.deps.groups.appendEventsWrite(groupEvents(entries), sql, applies);
+        announce.push(...events.groupIds);
+        return {
+          ctes: [lock, update, ...events.ctes],
+          accepted: `(SELECT count(*) FILTER (WHERE live) FROM ${grabbed}) = ${entries.length} AND ${events.accepted}`,
+          refusal: () => new StaleEnvelopes('an envelope changed under this batch'),
+        };
       },
     };
   }

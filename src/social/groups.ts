@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import { StatementBuilder } from '../platform/db/statement.ts';
 import { conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { GROUP_LIMITS, type GroupEventType, type MemberRole, mayLeave, mayRemove } from './rules.ts';
@@ -269,10 +270,56 @@ export class Groups {
   /**
    * Appends events in the caller's transaction. Sequence numbers are taken per group with
    * one row update per group (groups locked in id order, so concurrent batches cannot
-   * deadlock), then all events are inserted in one statement.
+   * deadlock), and the events inserted, all in one statement.
    */
   async appendEvents(tx: pg.PoolClient, events: readonly NewGroupEvent[]): Promise<GroupEvent[]> {
     if (events.length === 0) return [];
+    const sql = new StatementBuilder();
+    const append = this.appendStatement(events, sql, 'true');
+    const { rows } = await tx.query<{ id: string; last_seq: bigint }>(
+      `WITH ${append.ctes.join(',\n')} SELECT id, last_seq FROM ${append.bumped}`,
+      sql.values,
+    );
+    if (rows.length !== append.groupIds.length) throw notFound('group_not_found', 'No such group.');
+    const lastSeq = new Map(rows.map((row) => [row.id, row.last_seq]));
+    const appended: GroupEvent[] = events.map((event, index) => ({
+      ...event,
+      seq:
+        lastSeq.get(event.groupId)! -
+        BigInt(append.counts.get(event.groupId)!) +
+        BigInt(append.places[index]!),
+      id: append.ids[index]!,
+      createdAt: append.now,
+    }));
+    queueMicrotask(() => this.announce(append.groupIds));
+    return appended;
+  }
+
+  /**
+   * The same append as part of another module's statement (a ledger commit participant):
+   * CTEs that write only when the SQL boolean `applies` holds, and `accepted`, true when every
+   * group existed. Call `announce` once that statement has committed.
+   */
+  appendEventsWrite(
+    events: readonly NewGroupEvent[],
+    sql: StatementBuilder,
+    applies: string,
+  ): { ctes: string[]; accepted: string; groupIds: string[] } {
+    if (events.length === 0) return { ctes: [], accepted: 'true', groupIds: [] };
+    const append = this.appendStatement(events, sql, applies);
+    return {
+      ctes: append.ctes,
+      accepted: `(SELECT count(*) FROM ${append.bumped}) = ${append.groupIds.length}`,
+      groupIds: append.groupIds,
+    };
+  }
+
+  /** Wakes this process's live streams of these groups (after their new events committed). */
+  announce(groupIds: readonly string[]): void {
+    for (const id of groupIds) this.appended.emit('group', id);
+  }
+
+  private appendStatement(events: readonly NewGroupEvent[], sql: StatementBuilder, applies: string) {
     const counts = new Map<string, number>();
     // Each event's place among its group's new events (1-based): its seq is last_seq - n + place.
     const places = events.map((event) => {
@@ -283,45 +330,30 @@ export class Groups {
     const groupIds = [...counts.keys()].sort();
     const now = this.deps.clock.now();
     const ids = events.map(() => uuidv7(now.getTime()));
-    // One statement (it runs inside other modules' commits, some holding the ledger's lock):
-    // lock the groups in id order, advance their sequences, insert the events.
-    const { rows } = await tx.query<{ id: string; last_seq: bigint }>(
-      `WITH locked AS (SELECT id FROM social_groups WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
-       bumped AS (
+    const [locked, bumped, inserted] = [
+      sql.name('locked_groups'),
+      sql.name('bumped_groups'),
+      sql.name('group_events'),
+    ];
+    const groupIdsParam = sql.param(groupIds);
+    // Lock the groups in id order, advance their sequences, insert the events.
+    const ctes = [
+      `${locked} AS (SELECT id FROM social_groups WHERE id = ANY(${groupIdsParam}::uuid[]) AND ${applies} ORDER BY id FOR UPDATE)`,
+      `${bumped} AS (
          UPDATE social_groups g SET last_seq = g.last_seq + c.n
-           FROM unnest($1::uuid[], $2::int[]) AS c (id, n)
-          WHERE g.id = c.id AND g.id IN (SELECT id FROM locked)
-          RETURNING g.id, g.last_seq, c.n),
-       inserted AS (
+           FROM unnest(${groupIdsParam}::uuid[], ${sql.param(groupIds.map((id) => counts.get(id)!))}::int[]) AS c (id, n)
+          WHERE g.id = c.id AND g.id IN (SELECT id FROM ${locked})
+          RETURNING g.id, g.last_seq, c.n)`,
+      `${inserted} AS (
          INSERT INTO social_group_events (group_id, seq, id, type, actor_id, payload, created_at)
-         SELECT x.g, b.last_seq - b.n + x.place, x.i, x.t, x.a, x.p::jsonb, $9
-           FROM unnest($3::uuid[], $4::int[], $5::uuid[], $6::text[], $7::uuid[], $8::text[]) AS x (g, place, i, t, a, p)
-           JOIN bumped b ON b.id = x.g)
-       SELECT id, last_seq FROM bumped`,
-      [
-        groupIds,
-        groupIds.map((id) => counts.get(id)!),
-        events.map((e) => e.groupId),
-        places,
-        ids,
-        events.map((e) => e.type),
-        events.map((e) => e.actorId),
-        events.map((e) => JSON.stringify(e.payload)),
-        now,
-      ],
-    );
-    if (rows.length !== groupIds.length) throw notFound('group_not_found', 'No such group.');
-    const lastSeq = new Map(rows.map((row) => [row.id, row.last_seq]));
-    const appended: GroupEvent[] = events.map((event, index) => ({
-      ...event,
-      seq: lastSeq.get(event.groupId)! - BigInt(counts.get(event.groupId)!) + BigInt(places[index]!),
-      id: ids[index]!,
-      createdAt: now,
-    }));
-    queueMicrotask(() => {
-      for (const id of groupIds) this.appended.emit('group', id);
-    });
-    return appended;
+         SELECT x.g, b.last_seq - b.n + x.place, x.i, x.t, x.a, x.p::jsonb, ${sql.param(now)}::timestamptz
+           FROM unnest(${sql.param(events.map((e) => e.groupId))}::uuid[], ${sql.param(places)}::int[],
+                       ${sql.param(ids)}::uuid[], ${sql.param(events.map((e) => e.type))}::text[],
+                       ${sql.param(events.map((e) => e.actorId))}::uuid[],
+                       ${sql.param(events.map((e) => JSON.stringify(e.payload)))}::text[]) AS x (g, place, i, t, a, p)
+           JOIN ${bumped} b ON b.id = x.g)`,
+    ];
+    return { ctes, bumped, groupIds, counts, places, ids, now };
   }
 
   private async lockGroup(tx: pg.PoolClient, groupId: string): Promise<GroupRow> {

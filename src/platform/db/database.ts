@@ -16,7 +16,19 @@ export type Row = Record<string, unknown>;
 
 /** What both a pool and a transaction can do, so helpers accept either. */
 export interface Queryable {
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult<T>>;
+  query<T extends Row = Row>(
+    sql: string | NamedStatement,
+    params?: readonly unknown[],
+  ): Promise<pg.QueryResult<T>>;
+}
+
+/**
+ * A statement prepared once per connection under `name` (its parse and plan are reused): for
+ * the hot, large statements of the write paths. The same name must always carry the same text.
+ */
+export interface NamedStatement {
+  name: string;
+  text: string;
 }
 
 export interface DatabaseOptions {
@@ -58,7 +70,10 @@ export class Database implements Queryable {
     this.pool.on('error', () => {});
   }
 
-  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult<T>> {
+  query<T extends Row = Row>(
+    sql: string | NamedStatement,
+    params: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<T>> {
     return this.pool.query<T>(sql, params as unknown[]);
   }
 
