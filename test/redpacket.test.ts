@@ -426,3 +426,41 @@ test('expiry refunds total − grabbed to the sender exactly once, even when run
   assert.equal(view.refundAmount, 1000n - grabbedSum);
   await assertBooks(app);
 });
+
+test('a member removed after grabbing once cannot grab again: the commit re-checks membership', async () => {
+  // Fresh users: earlier tests moved the clock past older sessions.
+  const [host, dave, erin] = [await newUser(app), await newUser(app), await newUser(app)];
+  await fundWallets(app, [host.id], 1_000_00n);
+  const club = (await app.groups.create(host.id, 'Club', [dave.id, erin.id])).id;
+  const send = async () => {
+    const sent = await post(app, '/v1/envelopes', host, {
+      group_id: club,
+      kind: 'fixed',
+      amount: '90',
+      shares: 3,
+      greeting: 'again',
+      proof: pin,
+    });
+    assert.equal(sent.statusCode, 201, sent.body);
+    return sent.json().id as string;
+  };
+  const first = await send();
+  // Dave grabs once, so this process now knows him as a member of the club.
+  assert.equal((await grab(dave, first)).json().outcome, 'grabbed');
+  const second = await send();
+  await app.groups.remove(club, host.id, dave.id);
+  const before = await walletBalance(app, dave.id);
+  const refused = await grab(dave, second);
+  assert.equal(refused.statusCode, 404, refused.body);
+  assert.equal(await walletBalance(app, dave.id), before);
+  // The refusal did not cost anyone else their grab.
+  assert.equal((await grab(erin, second)).json().outcome, 'grabbed');
+  const view = (
+    await app.http.inject({ method: 'GET', url: `/v1/envelopes/${second}`, headers: host.headers })
+  ).json();
+  assert.deepEqual(
+    view.grabs.map((g: { user_id: string }) => g.user_id),
+    [erin.id],
+  );
+  await assertBooks(app);
+});

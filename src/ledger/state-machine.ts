@@ -53,8 +53,6 @@ export interface Effects {
   snapshots: BalanceSnapshot[];
 }
 
-export interface Normalized extends Omit<Transfer, 'timestamp'> {}
-
 const has = (flags: number, flag: number) => (flags & flag) !== 0;
 
 export class LedgerStateMachine {
@@ -254,29 +252,45 @@ export class LedgerStateMachine {
       return TR.exceeds_debits;
     }
 
-    const transfer: Transfer = {
-      ...normalizeTransfer(event),
-      amount,
-      timestamp,
-    };
+    const transfer = newTransfer(event, amount, timestamp);
     this.addTransfer(transfer);
     if (pending) {
-      this.setAccount({
-        ...debit,
-        debitsPending: debit.debitsPending + amount,
-        closed: debit.closed || has(flags, F.closing_debit),
-      });
-      this.setAccount({
-        ...credit,
-        creditsPending: credit.creditsPending + amount,
-        closed: credit.closed || has(flags, F.closing_credit),
-      });
+      this.setAccount(
+        withBalances(
+          debit,
+          debit.debitsPending + amount,
+          debit.debitsPosted,
+          debit.creditsPending,
+          debit.creditsPosted,
+          debit.closed || has(flags, F.closing_debit),
+        ),
+      );
+      this.setAccount(
+        withBalances(
+          credit,
+          credit.debitsPending,
+          credit.debitsPosted,
+          credit.creditsPending + amount,
+          credit.creditsPosted,
+          credit.closed || has(flags, F.closing_credit),
+        ),
+      );
       const state: PendingState = { status: 'pending', expiresAt, resolvedBy: null, resolvedAt: null };
       this.setPending(transfer.id, state);
       this.push(this.effects.pendingCreated, { id: transfer.id, state });
     } else {
-      this.setAccount({ ...debit, debitsPosted: debit.debitsPosted + amount });
-      this.setAccount({ ...credit, creditsPosted: credit.creditsPosted + amount });
+      const { debitsPending: dp, creditsPending: cp, creditsPosted: cP } = debit;
+      this.setAccount(withBalances(debit, dp, debit.debitsPosted + amount, cp, cP, debit.closed));
+      this.setAccount(
+        withBalances(
+          credit,
+          credit.debitsPending,
+          credit.debitsPosted,
+          credit.creditsPending,
+          credit.creditsPosted + amount,
+          credit.closed,
+        ),
+      );
     }
     this.snapshot(debit.id, timestamp);
     this.snapshot(credit.id, timestamp);
@@ -473,12 +487,16 @@ export function validateTransferFields(event: TransferEvent): TR | null {
   return null;
 }
 
-function normalizeTransfer(event: TransferEvent): Normalized {
+/**
+ * A posted or pending transfer from its event. Built as one literal (not a spread of a
+ * normalized copy): this and `withBalances` run for every transfer of every batch.
+ */
+function newTransfer(event: TransferEvent, amount: bigint, timestamp: bigint): Transfer {
   return {
     id: event.id,
     debitAccountId: event.debitAccountId!,
     creditAccountId: event.creditAccountId!,
-    amount: event.amount,
+    amount,
     pendingId: null,
     ledger: event.ledger ?? 0,
     code: event.code ?? 0,
@@ -487,6 +505,33 @@ function normalizeTransfer(event: TransferEvent): Normalized {
     userData128: event.userData128 ?? null,
     userData64: event.userData64 ?? 0n,
     userData32: event.userData32 ?? 0,
+    timestamp,
+  };
+}
+
+/** A copy of `account` with new balances and closed flag (one object shape for every account). */
+function withBalances(
+  account: Account,
+  debitsPending: bigint,
+  debitsPosted: bigint,
+  creditsPending: bigint,
+  creditsPosted: bigint,
+  closed: boolean,
+): Account {
+  return {
+    id: account.id,
+    ledger: account.ledger,
+    code: account.code,
+    flags: account.flags,
+    closed,
+    userData128: account.userData128,
+    userData64: account.userData64,
+    userData32: account.userData32,
+    debitsPending,
+    debitsPosted,
+    creditsPending,
+    creditsPosted,
+    timestamp: account.timestamp,
   };
 }
 

@@ -3,6 +3,7 @@ import { TransferCodes } from '../chart.ts';
 import type { CommitParticipant, Ledger } from '../ledger/index.ts';
 import { Ledgers } from '../ledger/index.ts';
 import type { Clock } from '../platform/clock.ts';
+import { binaryArray } from '../platform/db/binary-array.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
@@ -95,6 +96,8 @@ export interface GrabStats {
 export class GrabEngine {
   private queue: Waiting[] = [];
   private readonly cache = new Map<string, EnvelopeState>();
+  /** "group/user" pairs seen as members; the commit checks them again (see processBatch). */
+  private readonly knownMembers = new Set<string>();
   private loop: Promise<void> | null = null;
   private closed = false;
   private readonly batchMax: number;
@@ -201,19 +204,24 @@ export class GrabEngine {
   /** Claims in memory, commits with the ledger, answers; returns the answers given. */
   private async processBatch(batch: Waiting[]): Promise<GrabOutcome[]> {
     const { states, notFound } = await this.statesFor(batch);
-    // Membership of every (group, user) pair still to decide, in one read.
-    const pairs = new Map<string, { groupId: string; userId: string }>();
+    // Membership: pairs this process has not seen as members yet are checked here, in one read
+    // (so outsiders are answered without touching a batch); every pair is checked again when
+    // the batch commits, which is what makes a removal take effect at once.
+    const unverified = new Map<string, { groupId: string; userId: string }>();
     for (const waiting of batch) {
       const state = states.get(waiting.envelopeId);
-      if (state?.groupId && !state.grabs.has(waiting.userId))
-        pairs.set(`${state.groupId}/${waiting.userId}`, { groupId: state.groupId, userId: waiting.userId });
+      if (!state?.groupId || state.grabs.has(waiting.userId)) continue;
+      const pair = `${state.groupId}/${waiting.userId}`;
+      if (!this.knownMembers.has(pair))
+        unverified.set(pair, { groupId: state.groupId, userId: waiting.userId });
     }
-    const outsiders = await this.deps.groups.nonMembers(this.deps.db, [...pairs.values()]);
-    const eligible = (state: EnvelopeState, userId: string) => {
-      if (!state.groupId) return state.recipientId === userId;
-      const pair = `${state.groupId}/${userId}`;
-      return pairs.has(pair) && !outsiders.has(pair);
-    };
+    if (unverified.size > 0) {
+      const outsiders = await this.deps.groups.nonMembers(this.deps.db, [...unverified.values()]);
+      if (this.knownMembers.size + unverified.size > this.cacheMax) this.knownMembers.clear();
+      for (const pair of unverified.keys()) if (!outsiders.has(pair)) this.knownMembers.add(pair);
+    }
+    const eligible = (state: EnvelopeState, userId: string) =>
+      state.groupId ? this.knownMembers.has(`${state.groupId}/${userId}`) : state.recipientId === userId;
     await this.deps.wallet.accounts.wallets(
       batch.flatMap((w) => {
         const state = states.get(w.envelopeId);
@@ -359,6 +367,10 @@ export class GrabEngine {
     for (const { state } of perEnvelope.values()) {
       if (this.cache.get(state.id) === state) this.cache.delete(state.id);
     }
+    // A refusal may have been a membership that ended: the retry checks these pairs afresh.
+    for (const { state, waiting } of claims) {
+      if (state.groupId) this.knownMembers.delete(`${state.groupId}/${waiting.userId}`);
+    }
     // A constraint the envelope row enforces (more grabs than shares, a grabber twice) can only
     // trip on a stale view too.
     if (error instanceof StaleEnvelopes || String((error as { code?: unknown })?.code).startsWith('23')) {
@@ -420,7 +432,7 @@ export class GrabEngine {
            WHERE id = ANY(${ids}::uuid[]) AND ${applies} ORDER BY id FOR UPDATE)`;
         const update = `${grabbed} AS (
           UPDATE redpacket_envelopes r
-             SET grabbers = r.grabbers || (${sql.param(users)}::uuid[])[y.first : y.first + y.n - 1],
+             SET grabbers = r.grabbers || (${sql.param(binaryArray('uuid', users))}::uuid[])[y.first : y.first + y.n - 1],
                  grabbed_ats = r.grabbed_ats || array_fill(${at}, ARRAY[y.n]),
                  grabbed_count = r.grabbed_count + y.n,
                  grabbed_amount = r.grabbed_amount + y.amount,
@@ -438,9 +450,17 @@ export class GrabEngine {
            RETURNING r.status IN ('active', 'finished') AND r.expires_at > ${at} AS live)`;
         const events = this.deps.groups.appendEventsWrite(groupEvents(entries), sql, applies);
         announce.push(...events.groupIds);
+        const members = this.deps.groups.allMembersSql(
+          sql,
+          entries.flatMap((entry) =>
+            entry.state.groupId
+              ? entry.claims.map((claim) => ({ groupId: entry.state.groupId!, userId: claim.waiting.userId }))
+              : [],
+          ),
+        );
         return {
           ctes: [lock, update, ...events.ctes],
-          accepted: `(SELECT count(*) FILTER (WHERE live) FROM ${grabbed}) = ${entries.length} AND ${events.accepted}`,
+          accepted: `(SELECT count(*) FILTER (WHERE live) FROM ${grabbed}) = ${entries.length} AND ${events.accepted} AND ${members}`,
           refusal: () => new StaleEnvelopes('an envelope changed under this batch'),
         };
       },

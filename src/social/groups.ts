@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
+import { binaryArray } from '../platform/db/binary-array.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import { StatementBuilder } from '../platform/db/statement.ts';
 import { conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
@@ -153,6 +154,28 @@ export class Groups {
       [pairs.map((p) => p.groupId), pairs.map((p) => p.userId)],
     );
     return new Set(rows.map((row) => `${row.g}/${row.u}`));
+  }
+
+  /**
+   * A SQL boolean for another module's statement: every (group, user) pair is a member now
+   * (the red-envelope commit checks its grabbers with it).
+   */
+  allMembersSql(sql: StatementBuilder, pairs: ReadonlyArray<{ groupId: string; userId: string }>): string {
+    if (pairs.length === 0) return 'true';
+    const groups = sql.param(
+      binaryArray(
+        'uuid',
+        pairs.map((p) => p.groupId),
+      ),
+    );
+    const users = sql.param(
+      binaryArray(
+        'uuid',
+        pairs.map((p) => p.userId),
+      ),
+    );
+    return `NOT EXISTS (SELECT 1 FROM unnest(${groups}::uuid[], ${users}::uuid[]) AS p (g, u)
+      WHERE NOT EXISTS (SELECT 1 FROM social_group_members m WHERE m.group_id = p.g AND m.user_id = p.u))`;
   }
 
   async invite(groupId: string, actorId: string, userIds: readonly string[]): Promise<Member[]> {

@@ -20,45 +20,55 @@ for (let i = 0; i < 6; i++) {
 type Value = string | number | bigint | boolean | null | undefined;
 
 export function binaryArray(element: ArrayElement, values: readonly Value[]): Buffer {
-  const fixed = FIXED_SIZE[element];
-  let nulls = 0;
-  let size = HEADER;
-  const texts = fixed === undefined ? new Array<Buffer | null>(values.length) : null;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value === null || value === undefined) {
-      nulls++;
-      size += 4;
-    } else if (texts) {
-      const bytes = Buffer.from(String(value), 'utf8');
-      texts[i] = bytes;
-      size += 4 + bytes.length;
-    } else size += 4 + fixed!;
+  if (element !== 'text') {
+    const writer = new FixedArrayWriter(element, values.length);
+    for (let i = 0; i < values.length; i++) writer.push(values[i]);
+    return writer.finish();
   }
-  const buffer = Buffer.allocUnsafe(size);
-  buffer.writeInt32BE(1, 0);
-  buffer.writeInt32BE(nulls > 0 ? 1 : 0, 4);
-  buffer.writeInt32BE(ELEMENT_OID[element], 8);
-  buffer.writeInt32BE(values.length, 12);
-  buffer.writeInt32BE(1, 16);
+  let size = HEADER;
+  const texts = values.map((value) =>
+    value === null || value === undefined ? null : Buffer.from(String(value)),
+  );
+  for (const text of texts) size += 4 + (text?.length ?? 0);
+  const buffer = header(Buffer.allocUnsafe(size), element, values.length, texts.includes(null));
   let at = HEADER;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value === null || value === undefined) {
-      buffer.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    if (texts) {
-      const bytes = texts[i]!;
-      buffer.writeInt32BE(bytes.length, at);
-      bytes.copy(buffer, at + 4);
-      at += 4 + bytes.length;
-      continue;
-    }
-    buffer.writeInt32BE(fixed!, at);
+  for (const text of texts) {
+    buffer.writeInt32BE(text ? text.length : -1, at);
     at += 4;
-    switch (element) {
+    if (text) at += text.copy(buffer, at);
+  }
+  return buffer;
+}
+
+/** Builds a binary array of fixed-size elements value by value, without an intermediate array. */
+export class FixedArrayWriter {
+  private readonly buffer: Buffer;
+  private readonly size: number;
+  private at = HEADER;
+  private count = 0;
+  private nulls = false;
+
+  constructor(
+    private readonly element: Exclude<ArrayElement, 'text'>,
+    capacity: number,
+  ) {
+    this.size = FIXED_SIZE[element]!;
+    this.buffer = Buffer.allocUnsafe(HEADER + capacity * (4 + this.size));
+  }
+
+  push(value: Value): void {
+    const buffer = this.buffer;
+    let at = this.at;
+    this.count++;
+    if (value === null || value === undefined) {
+      this.nulls = true;
+      buffer.writeInt32BE(-1, at);
+      this.at = at + 4;
+      return;
+    }
+    buffer.writeInt32BE(this.size, at);
+    at += 4;
+    switch (this.element) {
       case 'uuid':
         writeUuid(buffer, at, value as string);
         break;
@@ -72,8 +82,20 @@ export function binaryArray(element: ArrayElement, values: readonly Value[]): Bu
         buffer[at] = value ? 1 : 0;
         break;
     }
-    at += fixed!;
+    this.at = at + this.size;
   }
+
+  finish(): Buffer {
+    return header(this.buffer, this.element, this.count, this.nulls).subarray(0, this.at);
+  }
+}
+
+function header(buffer: Buffer, element: ArrayElement, length: number, nulls: boolean): Buffer {
+  buffer.writeInt32BE(1, 0);
+  buffer.writeInt32BE(nulls ? 1 : 0, 4);
+  buffer.writeInt32BE(ELEMENT_OID[element], 8);
+  buffer.writeInt32BE(length, 12);
+  buffer.writeInt32BE(1, 16);
   return buffer;
 }
 
