@@ -254,31 +254,27 @@ function named(text: string): NamedStatement {
 export const BATCH_WRITE_PARAMS = 52;
 
 /**
- * Commit participants' writes joined to a batch statement: their CTEs (each guarded by
- * `JOINED_APPLIES`), and one acceptance check per participant, which raises (SQLSTATE TL001,
- * DETAIL = the participant's position) and so rolls the whole statement back when it fails.
+ * A commit participant's writes joined to a batch statement: its CTEs (each guarded by
+ * `JOINED_APPLIES`) and its acceptance check, which raises (SQLSTATE TL001) and so rolls the
+ * whole statement back when it fails.
  */
 export interface JoinedWrites {
   ctes: string[];
-  accepted: string[];
+  accepted: string;
   values: unknown[];
 }
 
-/** True exactly when the batch statement applies (the head was the expected one). */
 export const JOINED_APPLIES = '(SELECT ok FROM head)';
 
 export const PARTICIPANT_REFUSED = 'TL001';
 
 function joinedSql(joined: JoinedWrites | null): string {
   if (!joined) return '\n    SELECT ok FROM head';
-  const checks = joined.accepted.map(
-    (accepted, index) => `ledger_participant_check(ok, ${accepted}, ${index})`,
-  );
-  return `,\n      ${joined.ctes.join(',\n      ')}\n    SELECT ok, ${checks.join(', ')} FROM head`;
+  return `,\n      ${joined.ctes.join(',\n      ')}\n    SELECT ok, ledger_participant_check(ok, (${joined.accepted}), 0) FROM head`;
 }
 
 /**
- * A batch that applies nothing but has commit participants: the head is locked and checked,
+ * A batch that applies nothing but has a commit participant: the head is locked and checked,
  * and the participants' writes apply only if it is still `expected`.
  */
 export async function executeHeadCheckWith(
@@ -307,44 +303,39 @@ export async function headIs(q: Queryable, expected: Head): Promise<boolean> {
 
 /** The 13 transfer columns as binary arrays, in one pass (the hot part of a batch). */
 function transferColumns(transfers: readonly Transfer[]): Buffer[] {
-  const n = transfers.length;
-  const [id, debit, credit, pending, userData128] = [0, 1, 2, 3, 4].map(
-    () => new FixedArrayWriter('uuid', n),
-  );
-  const [amount, userData64, timestamp] = [0, 1, 2].map(() => new FixedArrayWriter('int8', n));
-  const [ledger, code, flags, timeout, userData32] = [0, 1, 2, 3, 4].map(
-    () => new FixedArrayWriter('int4', n),
-  );
+  const column = (element: 'uuid' | 'int8' | 'int4') => new FixedArrayWriter(element, transfers.length);
+  // In TRANSFER_COLUMNS order.
+  const c = {
+    id: column('uuid'),
+    debit: column('uuid'),
+    credit: column('uuid'),
+    amount: column('int8'),
+    pending: column('uuid'),
+    ledger: column('int4'),
+    code: column('int4'),
+    flags: column('int4'),
+    timeout: column('int4'),
+    userData128: column('uuid'),
+    userData64: column('int8'),
+    userData32: column('int4'),
+    timestamp: column('int8'),
+  };
   for (const t of transfers) {
-    id!.push(t.id);
-    debit!.push(t.debitAccountId);
-    credit!.push(t.creditAccountId);
-    amount!.push(t.amount);
-    pending!.push(t.pendingId);
-    ledger!.push(t.ledger);
-    code!.push(t.code);
-    flags!.push(t.flags);
-    timeout!.push(t.timeout);
-    userData128!.push(t.userData128);
-    userData64!.push(t.userData64);
-    userData32!.push(t.userData32);
-    timestamp!.push(t.timestamp);
+    c.id.push(t.id);
+    c.debit.push(t.debitAccountId);
+    c.credit.push(t.creditAccountId);
+    c.amount.push(t.amount);
+    c.pending.push(t.pendingId);
+    c.ledger.push(t.ledger);
+    c.code.push(t.code);
+    c.flags.push(t.flags);
+    c.timeout.push(t.timeout);
+    c.userData128.push(t.userData128);
+    c.userData64.push(t.userData64);
+    c.userData32.push(t.userData32);
+    c.timestamp.push(t.timestamp);
   }
-  return [
-    id,
-    debit,
-    credit,
-    amount,
-    pending,
-    ledger,
-    code,
-    flags,
-    timeout,
-    userData128,
-    userData64,
-    userData32,
-    timestamp,
-  ].map((column) => column!.finish());
+  return Object.values(c).map((writer) => writer.finish());
 }
 
 /** The batch's applied events in timestamp order, as the journal hashes them. */

@@ -559,7 +559,7 @@ async function failedEventsMayExist(q: Queryable, commands: readonly Command[], 
 }
 
 /**
- * The batch's write (with its participants' writes joined), or a check that the head is still
+ * The batch's write (with its participant's writes joined), or a check that the head is still
  * its base when nothing was applied. One statement, outside any explicit transaction: one
  * round trip. A participant's refusal is thrown as ParticipantRefused.
  */
@@ -570,17 +570,15 @@ async function sendWrite(db: Database, prepared: Prepared, joined: Joined | null
       ? await executeHeadCheckWith(db, prepared.base, joined.writes)
       : await headIs(db, prepared.base);
   } catch (error) {
-    const { code, detail } = error as { code?: string; detail?: string };
-    const refusing = code === PARTICIPANT_REFUSED && joined ? joined.submissions[Number(detail)] : undefined;
-    if (!refusing) throw error;
-    throw new ParticipantRefused(refusing.submission, refusing.write.refusal());
+    if (!joined || (error as { code?: string }).code !== PARTICIPANT_REFUSED) throw error;
+    throw new ParticipantRefused(joined.submission, joined.write.refusal());
   }
 }
 
 interface Joined {
   writes: JoinedWrites;
-  /** By position in `writes.accepted`. */
-  submissions: Array<{ submission: Submission; write: ParticipantWrite }>;
+  submission: Submission;
+  write: ParticipantWrite;
 }
 
 /** The batch's participant's writes, numbered after the batch statement's own placeholders. */
@@ -599,10 +597,7 @@ function joinParticipant(
   } catch (cause) {
     throw new ParticipantRefused(submission, cause);
   }
-  return {
-    writes: { ctes: write.ctes, accepted: [`(${write.accepted})`], values: sql.values },
-    submissions: [{ submission, write }],
-  };
+  return { writes: { ctes: write.ctes, accepted: write.accepted, values: sql.values }, submission, write };
 }
 
 function participantOf(submission: Submission): CommitParticipant | undefined {
