@@ -6,7 +6,10 @@ export class InMemoryLedger {
   readonly accounts = new Map<string, Account>();
   readonly transfers = new Map<string, Transfer>();
   readonly pending = new Map<string, PendingState>();
-  private timestamp = 1_000n;
+  /** Ledger time of the next event (nanoseconds); tests may move it. */
+  timestamp = 1_000n;
+
+  constructor(private readonly ledgers: ReadonlySet<number> = new Set([1, 2, 3])) {}
 
   createAccounts(events: readonly AccountEvent[]) {
     const outcomes = this.machine().createAccounts(events, this.timestamp);
@@ -20,9 +23,18 @@ export class InMemoryLedger {
     return outcomes;
   }
 
+  /** What the expiry job does: expires every pending transfer that is due now. */
+  expireDue(): string[] {
+    const ids = [...this.pending].filter(([, s]) => s.status === 'pending').map(([id]) => id);
+    if (ids.length === 0) return [];
+    const expired = this.machine().expirePending(ids, this.timestamp);
+    this.timestamp += BigInt(ids.length);
+    return expired;
+  }
+
   private machine(): LedgerStateMachine {
     return new LedgerStateMachine({
-      ledgers: new Set([1, 2, 3]),
+      ledgers: this.ledgers,
       accounts: this.accounts,
       transfers: this.transfers,
       pending: this.pending,

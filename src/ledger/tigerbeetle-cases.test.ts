@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadCases, runCases } from './testing/tigerbeetle-cases.ts';
+
+/**
+ * Conformance: TigerBeetle's own state-machine cases (src/state_machine_tests.zig, transcribed
+ * into testing/tigerbeetle-cases.json) run against the pure state machine.
+ *
+ * Report: npm test -- ledger/tigerbeetle-cases (the figure is printed).
+ */
+test('TigerBeetle state-machine cases', () => {
+  const report = runCases(loadCases(), { imported: false });
+  console.log(
+    `TigerBeetle cases: ${report.total} in the file, ${report.run} run, ${report.matched} answer as TigerBeetle does ` +
+      `(${((100 * report.matched) / report.run).toFixed(1)}%), ${report.notRun.length} not run`,
+  );
+  for (const m of report.mismatches)
+    console.log(`  differs: ${m.scenario} #${m.case}: TigerBeetle ${m.expected}, here ${m.actual}`);
+  assert.ok(report.matched >= 415, `conformance regressed: ${report.matched}`);
+});
