@@ -1,5 +1,5 @@
 import { compareAccount, compareTransfer } from './exists.ts';
-import { CreateAccountResult as AR, CreateTransferResult as TR } from './results.ts';
+import { CreateAccountResult as AR, CreateTransferResult as TR, TRANSIENT_RESULTS } from './results.ts';
 import {
   ACCOUNT_FLAGS_KNOWN,
   type Account,
@@ -8,6 +8,7 @@ import {
   AccountFlags,
   AMOUNT_MAX,
   TransferFlags as F,
+  MAX_ID,
   NANOSECONDS_PER_SECOND,
   NIL_ID,
   type PendingState,
@@ -28,6 +29,18 @@ export interface LedgerView {
   transfers: Map<string, Transfer>;
   /** Live state of the pending transfers in `transfers`. */
   pending: Map<string, PendingState>;
+  /**
+   * Ids of transfers that failed for a transient reason (loaded for the batch's ids, plus those
+   * failed in the batch): any later event with one of them gets `id_already_failed`.
+   */
+  failed: Map<string, FailedTransfer>;
+}
+
+/** A transfer id burned by a transient failure (TigerBeetle's orphaned id). */
+export interface FailedTransfer {
+  id: string;
+  result: TR;
+  timestamp: bigint;
 }
 
 export interface BalanceSnapshot extends AccountBalances {
@@ -51,6 +64,8 @@ export interface Effects {
   /** Pending transfers expired (voided by timeout) in this batch, with the ledger timestamp. */
   expired: { id: string; timestamp: bigint }[];
   snapshots: BalanceSnapshot[];
+  /** Transfer ids that failed for a transient reason in this batch, to be recorded. */
+  failed: FailedTransfer[];
 }
 
 const has = (flags: number, flag: number) => (flags & flag) !== 0;
@@ -64,6 +79,7 @@ export class LedgerStateMachine {
     pendingResolved: [],
     expired: [],
     snapshots: [],
+    failed: [],
   };
   private readonly undoLog: (() => void)[] = [];
   /** Undo is only recorded inside a linked chain: nothing else is ever rolled back. */
@@ -90,6 +106,13 @@ export class LedgerStateMachine {
       TR.linked_event_failed,
       TR.linked_event_chain_open,
       (event, ts) => this.createTransfer(event, ts),
+      (event, result, ts) => {
+        // After a chain's rollback: the failure stays recorded even though the chain is undone.
+        if (!TRANSIENT_RESULTS.has(result)) return;
+        const failed: FailedTransfer = { id: event.id, result, timestamp: ts };
+        this.view.failed.set(event.id, failed);
+        this.effects.failed.push(failed);
+      },
     );
   }
 
@@ -119,22 +142,26 @@ export class LedgerStateMachine {
     linkedFailed: Code,
     chainOpen: Code,
     create: (event: Event, timestamp: bigint) => { result: Code; timestamp?: bigint },
+    onFailure?: (event: Event, result: Code, timestamp: bigint) => void,
   ) {
     const outcomes: { index: number; result: Code; timestamp?: bigint }[] = [];
     let chainStart = -1;
     let chainSavepoint = 0;
     let chainBroken = false;
     for (let index = 0; index < events.length; index++) {
-      const linked = has(events[index]!.flags ?? 0, F.linked);
+      const event = events[index]!;
+      const timestamp = timestampFirst + BigInt(index);
+      const linked = has(event.flags ?? 0, F.linked);
       if (linked && chainStart < 0) {
         chainStart = index;
         chainSavepoint = this.undoLog.length;
         this.recording = true;
       }
+      // An open chain outranks a chain already broken (TigerBeetle's order).
       let outcome: { result: Code; timestamp?: bigint };
-      if (chainBroken) outcome = { result: linkedFailed };
-      else if (linked && index === events.length - 1) outcome = { result: chainOpen };
-      else outcome = create(events[index]!, timestampFirst + BigInt(index));
+      if (linked && index === events.length - 1) outcome = { result: chainOpen };
+      else if (chainBroken) outcome = { result: linkedFailed };
+      else outcome = create(event, timestamp);
       const failed = outcome.result !== 'ok' && outcome.result !== 'exists';
       if (failed && chainStart >= 0 && !chainBroken) {
         this.rollback(chainSavepoint);
@@ -142,8 +169,9 @@ export class LedgerStateMachine {
           outcomes[earlier] = { index: earlier, result: linkedFailed };
         chainBroken = true;
       }
+      if (failed && onFailure) onFailure(event, outcome.result, timestamp);
       outcomes.push({ index, ...outcome });
-      if (!linked) {
+      if (!linked || index === events.length - 1) {
         chainStart = -1;
         chainBroken = false;
         this.recording = false;
@@ -155,8 +183,11 @@ export class LedgerStateMachine {
 
   private createAccount(event: AccountEvent, timestamp: bigint): { result: AR; timestamp?: bigint } {
     const flags = event.flags ?? 0;
-    if (event.id === NIL_ID) return { result: AR.id_must_not_be_zero };
     if ((flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return { result: AR.reserved_flag };
+    if (event.id === NIL_ID) return { result: AR.id_must_not_be_zero };
+    if (event.id === MAX_ID) return { result: AR.id_must_not_be_int_max };
+    const existing = this.view.accounts.get(event.id);
+    if (existing) return { result: compareAccount(event, existing), timestamp: existing.timestamp };
     if (
       has(flags, AccountFlags.debits_must_not_exceed_credits) &&
       has(flags, AccountFlags.credits_must_not_exceed_debits)
@@ -165,8 +196,6 @@ export class LedgerStateMachine {
     }
     if (event.ledger === 0) return { result: AR.ledger_must_not_be_zero };
     if (event.code === 0) return { result: AR.code_must_not_be_zero };
-    const existing = this.view.accounts.get(event.id);
-    if (existing) return { result: compareAccount(event, existing), timestamp: existing.timestamp };
     if (!this.view.ledgers.has(event.ledger)) return { result: AR.ledger_not_found };
     const account: Account = {
       id: event.id,
@@ -188,15 +217,21 @@ export class LedgerStateMachine {
     return { result: AR.ok, timestamp };
   }
 
+  /**
+   * One transfer, in TigerBeetle's order: flags and id, then idempotency (exists, failed ids),
+   * then the fields, then the accounts and balances.
+   */
   private createTransfer(event: TransferEvent, timestamp: bigint): { result: TR; timestamp?: bigint } {
-    const invalid = validateTransferFields(event);
-    if (invalid) return { result: invalid };
+    const flags = event.flags ?? 0;
+    if ((flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return { result: TR.reserved_flag };
+    if (event.id === NIL_ID) return { result: TR.id_must_not_be_zero };
+    if (event.id === MAX_ID) return { result: TR.id_must_not_be_int_max };
     const existing = this.view.transfers.get(event.id);
     if (existing) {
       const pending = existing.pendingId ? this.view.transfers.get(existing.pendingId) : undefined;
       return { result: compareTransfer(event, existing, pending), timestamp: existing.timestamp };
     }
-    const flags = event.flags ?? 0;
+    if (this.view.failed.has(event.id)) return { result: TR.id_already_failed };
     const result = has(flags, F.post_pending_transfer | F.void_pending_transfer)
       ? this.postOrVoid(event, timestamp)
       : this.createPostedOrPending(event, timestamp);
@@ -205,6 +240,8 @@ export class LedgerStateMachine {
 
   private createPostedOrPending(event: TransferEvent, timestamp: bigint): TR {
     const flags = event.flags ?? 0;
+    const invalid = validatePostedOrPending(event);
+    if (invalid) return invalid;
     const debit = this.view.accounts.get(event.debitAccountId!);
     if (!debit) return TR.debit_account_not_found;
     const credit = this.view.accounts.get(event.creditAccountId!);
@@ -214,26 +251,24 @@ export class LedgerStateMachine {
     if (debit.closed) return TR.debit_account_already_closed;
     if (credit.closed) return TR.credit_account_already_closed;
 
+    // Balancing moves at most what keeps the limit; it may move 0.
     let amount = event.amount;
     if (has(flags, F.balancing_debit)) {
       const available = debit.creditsPosted - debit.debitsPosted - debit.debitsPending;
       amount = min(amount, available > 0n ? available : 0n);
-      if (amount === 0n) return TR.exceeds_credits;
     }
     if (has(flags, F.balancing_credit)) {
       const available = credit.debitsPosted - credit.creditsPosted - credit.creditsPending;
       amount = min(amount, available > 0n ? available : 0n);
-      if (amount === 0n) return TR.exceeds_debits;
     }
 
     const pending = has(flags, F.pending);
     if (pending) {
       if (debit.debitsPending + amount > AMOUNT_MAX) return TR.overflows_debits_pending;
       if (credit.creditsPending + amount > AMOUNT_MAX) return TR.overflows_credits_pending;
-    } else {
-      if (debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits_posted;
-      if (credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits_posted;
     }
+    if (debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits_posted;
+    if (credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits_posted;
     if (debit.debitsPending + debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits;
     if (credit.creditsPending + credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits;
     const timeout = event.timeout ?? 0;
@@ -299,23 +334,37 @@ export class LedgerStateMachine {
 
   private postOrVoid(event: TransferEvent, timestamp: bigint): TR {
     const flags = event.flags ?? 0;
-    const pending = this.view.transfers.get(event.pendingId!);
+    if (has(flags, F.post_pending_transfer) && has(flags, F.void_pending_transfer))
+      return TR.flags_are_mutually_exclusive;
+    if (has(flags, F.pending | F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit))
+      return TR.flags_are_mutually_exclusive;
+    if (!event.pendingId || event.pendingId === NIL_ID) return TR.pending_id_must_not_be_zero;
+    if (event.pendingId === MAX_ID) return TR.pending_id_must_not_be_int_max;
+    if (event.pendingId === event.id) return TR.pending_id_must_be_different;
+    if ((event.timeout ?? 0) !== 0) return TR.timeout_reserved_for_pending_transfer;
+    if (event.amount < 0n) return TR.amount_must_not_be_negative;
+    const pending = this.view.transfers.get(event.pendingId);
     if (!pending) return TR.pending_transfer_not_found;
     if (!has(pending.flags, F.pending)) return TR.pending_transfer_not_pending;
-    if (event.debitAccountId && event.debitAccountId !== pending.debitAccountId) {
+    if (isSet(event.debitAccountId) && event.debitAccountId !== pending.debitAccountId) {
       return TR.pending_transfer_has_different_debit_account_id;
     }
-    if (event.creditAccountId && event.creditAccountId !== pending.creditAccountId) {
+    if (isSet(event.creditAccountId) && event.creditAccountId !== pending.creditAccountId) {
       return TR.pending_transfer_has_different_credit_account_id;
     }
     if (event.ledger && event.ledger !== pending.ledger) return TR.pending_transfer_has_different_ledger;
     if (event.code && event.code !== pending.code) return TR.pending_transfer_has_different_code;
     const posting = has(flags, F.post_pending_transfer);
-    const amount = posting && event.amount !== 0n ? event.amount : pending.amount;
-    if (posting && amount > pending.amount) return TR.exceeds_pending_transfer_amount;
-    if (!posting && event.amount !== 0n && event.amount !== pending.amount) {
-      return TR.pending_transfer_has_different_amount;
-    }
+    // A void's 0 and a post's AMOUNT_MAX mean "the pending amount"; a post's 0 posts 0.
+    const amount = posting
+      ? event.amount === AMOUNT_MAX
+        ? pending.amount
+        : event.amount
+      : event.amount === 0n
+        ? pending.amount
+        : event.amount;
+    if (amount > pending.amount) return TR.exceeds_pending_transfer_amount;
+    if (!posting && amount < pending.amount) return TR.pending_transfer_has_different_amount;
     const state = this.view.pending.get(pending.id);
     if (!state) throw new Error(`ledger: pending state of ${pending.id} was not loaded`);
     if (state.status === 'posted') return TR.pending_transfer_already_posted;
@@ -324,8 +373,9 @@ export class LedgerStateMachine {
     if (state.expiresAt !== null && state.expiresAt <= timestamp) return TR.pending_transfer_expired;
     const debit = this.mustGetAccount(pending.debitAccountId);
     const credit = this.mustGetAccount(pending.creditAccountId);
-    if (debit.closed && !has(pending.flags, F.closing_debit)) return TR.debit_account_already_closed;
-    if (credit.closed && !has(pending.flags, F.closing_credit)) return TR.credit_account_already_closed;
+    // Voiding is the one movement a closed account allows (it is how a closing hold is undone).
+    if (posting && debit.closed) return TR.debit_account_already_closed;
+    if (posting && credit.closed) return TR.credit_account_already_closed;
     if (posting && debit.debitsPosted + amount > AMOUNT_MAX) return TR.overflows_debits_posted;
     if (posting && credit.creditsPosted + amount > AMOUNT_MAX) return TR.overflows_credits_posted;
 
@@ -447,43 +497,24 @@ export class LedgerStateMachine {
   }
 }
 
-/** Checks that need nothing but the event itself, in precedence order. */
-export function validateTransferFields(event: TransferEvent): TR | null {
+const isSet = (id: string | null | undefined): id is string => !!id && id !== NIL_ID;
+
+/** The field checks of a posted or pending transfer (no post/void flag), in precedence order. */
+function validatePostedOrPending(event: TransferEvent): TR | null {
   const flags = event.flags ?? 0;
-  if (event.id === NIL_ID) return TR.id_must_not_be_zero;
-  if ((flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return TR.reserved_flag;
-  const postOrVoid = has(flags, F.post_pending_transfer | F.void_pending_transfer);
-  const kinds =
-    (flags & F.pending ? 1 : 0) +
-    (flags & F.post_pending_transfer ? 1 : 0) +
-    (flags & F.void_pending_transfer ? 1 : 0);
-  if (kinds > 1) return TR.flags_are_mutually_exclusive;
-  if (postOrVoid && has(flags, F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit)) {
-    return TR.flags_are_mutually_exclusive;
-  }
-  const timeout = event.timeout ?? 0;
-  if (!postOrVoid) {
-    if (!event.debitAccountId || event.debitAccountId === NIL_ID) return TR.debit_account_id_must_not_be_zero;
-    if (!event.creditAccountId || event.creditAccountId === NIL_ID)
-      return TR.credit_account_id_must_not_be_zero;
-    if (event.debitAccountId === event.creditAccountId) return TR.accounts_must_be_different;
-    if (event.pendingId && event.pendingId !== NIL_ID) return TR.pending_id_must_be_zero;
-    if (!has(flags, F.pending) && timeout !== 0) return TR.timeout_reserved_for_pending_transfer;
-    if (has(flags, F.closing_debit | F.closing_credit) && !has(flags, F.pending)) {
-      return TR.closing_transfer_must_be_pending;
-    }
-    if (event.amount === 0n) return TR.amount_must_not_be_zero;
-  } else {
-    if (event.debitAccountId && event.creditAccountId && event.debitAccountId === event.creditAccountId) {
-      return TR.accounts_must_be_different;
-    }
-    if (!event.pendingId || event.pendingId === NIL_ID) return TR.pending_id_must_not_be_zero;
-    if (event.pendingId === event.id) return TR.pending_id_must_be_different;
-    if (timeout !== 0) return TR.timeout_reserved_for_pending_transfer;
+  if (!isSet(event.debitAccountId)) return TR.debit_account_id_must_not_be_zero;
+  if (event.debitAccountId === MAX_ID) return TR.debit_account_id_must_not_be_int_max;
+  if (!isSet(event.creditAccountId)) return TR.credit_account_id_must_not_be_zero;
+  if (event.creditAccountId === MAX_ID) return TR.credit_account_id_must_not_be_int_max;
+  if (event.debitAccountId === event.creditAccountId) return TR.accounts_must_be_different;
+  if (isSet(event.pendingId)) return TR.pending_id_must_be_zero;
+  if (!has(flags, F.pending)) {
+    if ((event.timeout ?? 0) !== 0) return TR.timeout_reserved_for_pending_transfer;
+    if (has(flags, F.closing_debit | F.closing_credit)) return TR.closing_transfer_must_be_pending;
   }
   if (event.amount < 0n) return TR.amount_must_not_be_negative;
-  if (!postOrVoid && !event.ledger) return TR.ledger_must_not_be_zero;
-  if (!postOrVoid && !event.code) return TR.code_must_not_be_zero;
+  if (!event.ledger) return TR.ledger_must_not_be_zero;
+  if (!event.code) return TR.code_must_not_be_zero;
   return null;
 }
 

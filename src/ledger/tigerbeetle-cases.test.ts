@@ -16,5 +16,14 @@ test('TigerBeetle state-machine cases', () => {
   );
   for (const m of report.mismatches)
     console.log(`  differs: ${m.scenario} #${m.case}: TigerBeetle ${m.expected}, here ${m.actual}`);
-  assert.ok(report.matched >= 415, `conformance regressed: ${report.matched}`);
+  // Every difference must be one docs/LEDGER.md lists (section "Differences from TigerBeetle").
+  const documented = [
+    // `exists` inside a linked chain counts as success here; TigerBeetle fails the chain.
+    /^linked accounts( \(2\))?$/,
+    // Imported events are not implemented: the cases skipped change what their batch-mates see.
+    /^imported events: /,
+  ];
+  const undocumented = report.mismatches.filter((m) => !documented.some((re) => re.test(m.scenario)));
+  assert.deepEqual(undocumented, [], 'differences from TigerBeetle not listed in docs/LEDGER.md');
+  assert.ok(report.matched >= 547, `conformance regressed: ${report.matched}`);
 });

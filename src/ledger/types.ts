@@ -8,8 +8,18 @@
 /** The all-zero UUID: never a valid id. */
 export const NIL_ID = '00000000-0000-0000-0000-000000000000';
 
+/** The all-ones UUID (TigerBeetle's 2^128 - 1): reserved, never a valid id. */
+export const MAX_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
 /** Largest value of an int8 column: every balance and amount must stay within it. */
 export const AMOUNT_MAX = (1n << 63n) - 1n;
+
+/**
+ * As the amount of a post: "post the full pending amount" (TigerBeetle's 2^128 - 1; here the
+ * int8 maximum, which no pending amount can exceed). A post of 0 posts nothing and releases the
+ * whole hold.
+ */
+export const FULL_PENDING_AMOUNT = AMOUNT_MAX;
 
 /** Most events in one createAccounts/createTransfers call (TigerBeetle's batch size). */
 export const BATCH_EVENTS_MAX = 8190;
@@ -112,9 +122,11 @@ export interface Transfer {
 }
 
 /**
- * What a caller sends to create a transfer. For post/void, account ids, ledger and code may
- * be omitted (taken from the pending transfer); amount 0 on a post means "the full pending
- * amount", and on a void it is always the full pending amount.
+ * What a caller sends to create a transfer. Amount 0 is allowed (a transfer that moves
+ * nothing, as in TigerBeetle since 0.16). For post/void, account ids, ledger and code may be
+ * omitted (taken from the pending transfer). A post moves `amount` (at most the pending
+ * amount; `FULL_PENDING_AMOUNT` moves all of it) and releases the rest; a void's amount is 0 or
+ * the pending amount.
  */
 export interface TransferEvent {
   id: string;

@@ -1,4 +1,4 @@
-import { LedgerStateMachine } from '../state-machine.ts';
+import { type FailedTransfer, LedgerStateMachine } from '../state-machine.ts';
 import type { Account, AccountEvent, PendingState, Transfer, TransferEvent } from '../types.ts';
 
 /** The pure state machine over plain maps that persist between batches: the core without a database. */
@@ -6,6 +6,7 @@ export class InMemoryLedger {
   readonly accounts = new Map<string, Account>();
   readonly transfers = new Map<string, Transfer>();
   readonly pending = new Map<string, PendingState>();
+  readonly failed = new Map<string, FailedTransfer>();
   /** Ledger time of the next event (nanoseconds); tests may move it. */
   timestamp = 1_000n;
 
@@ -38,6 +39,7 @@ export class InMemoryLedger {
       accounts: this.accounts,
       transfers: this.transfers,
       pending: this.pending,
+      failed: this.failed,
     });
   }
 }
