@@ -16,7 +16,9 @@ export type JournalEvent =
       >;
     }
   | { kind: 'transfer'; transfer: Transfer }
-  | { kind: 'expiry'; pendingId: string; timestamp: bigint };
+  | { kind: 'expiry'; pendingId: string; timestamp: bigint }
+  /** A transfer id burned by a transient failure (`id_already_failed` from then on). */
+  | { kind: 'failure'; id: string; result: string; timestamp: bigint };
 
 export const GENESIS_HASH = Buffer.alloc(32);
 
@@ -38,6 +40,7 @@ export function encodeEvent(event: JournalEvent): string {
       `${t.flags}|${t.timeout}|${t.userData128 ?? ''}|${t.userData64}|${t.userData32}|${t.timestamp}\n`
     );
   }
+  if (event.kind === 'failure') return `F|${event.id}|${event.result}|${event.timestamp}\n`;
   return `X|${event.pendingId}|${event.timestamp}\n`;
 }
 

@@ -12,7 +12,7 @@ import {
   type TransferRow,
   transferFromRow,
 } from './rows.ts';
-import type { Effects } from './state-machine.ts';
+import type { Effects, FailedTransfer } from './state-machine.ts';
 import type { Account, PendingState, Transfer } from './types.ts';
 
 /** SQL for the write path. Every function takes the batch's transaction. */
@@ -82,12 +82,29 @@ export async function loadTransfers(
   return { transfers, pending };
 }
 
+/** How many of `ids` are stored transfers or failed transfer ids. */
 export async function countTransfers(tx: Queryable, ids: readonly string[]): Promise<number> {
   const { rows } = await tx.query<{ count: number }>(
-    'SELECT count(*)::int AS count FROM ledger_transfers WHERE id = ANY($1::uuid[])',
+    `SELECT ((SELECT count(*) FROM ledger_transfers WHERE id = ANY($1::uuid[]))
+           + (SELECT count(*) FROM ledger_transfers_failed WHERE id = ANY($1::uuid[])))::int AS count`,
     [arrayLiteral(ids)],
   );
   return rows[0]!.count;
+}
+
+/** The failed transfer ids among `ids` (migration 004). */
+export async function loadFailedTransfers(
+  tx: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, FailedTransfer>> {
+  const failed = new Map<string, FailedTransfer>();
+  if (ids.length === 0) return failed;
+  const { rows } = await tx.query<{ id: string; result: FailedTransfer['result']; timestamp: bigint }>(
+    'SELECT id, result, timestamp FROM ledger_transfers_failed WHERE id = ANY($1::uuid[])',
+    [arrayLiteral(ids)],
+  );
+  for (const row of rows) failed.set(row.id, row);
+  return failed;
 }
 
 export interface JournalAppend {
@@ -167,6 +184,25 @@ export function buildBatchWrite(
     column('int8', updated, (a) => a.creditsPending),
     column('int8', updated, (a) => a.creditsPosted),
     column('bool', updated, (a) => a.closed),
+    ...failedColumns(effects.failed),
+  ];
+}
+
+/** $53..$55: transfer ids burned by transient failures (migration 004). */
+function failedColumns(failed: readonly FailedTransfer[]): Buffer[] {
+  return [
+    binaryArray(
+      'uuid',
+      failed.map((f) => f.id),
+    ),
+    binaryArray(
+      'text',
+      failed.map((f) => f.result),
+    ),
+    binaryArray(
+      'int8',
+      failed.map((f) => f.timestamp),
+    ),
   ];
 }
 
@@ -190,7 +226,7 @@ export async function executeBatchWrite(
   const { rows } = await q.query<{ ok: boolean }>(
     named(`WITH
       head AS MATERIALIZED (
-        SELECT (sequence = $45 AND hash = $46) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
+        SELECT (sequence = $45 AND hash = $46 AND ${FAILED_ID_CHECK}) AS ok FROM ledger_head WHERE singleton FOR UPDATE),
       written_accounts AS (
         INSERT INTO ledger_accounts (${ACCOUNT_COLUMNS})
         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bool[], $6::uuid[], $7::int8[],
@@ -223,6 +259,9 @@ export async function executeBatchWrite(
                (account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted)
         SELECT * FROM unnest($32::uuid[], $33::int8[], $34::int8[], $35::int8[], $36::int8[], $37::int8[])
          WHERE (SELECT ok FROM head)),
+      inserted_failed AS (
+        INSERT INTO ledger_transfers_failed (id, result, timestamp)
+        SELECT * FROM unnest($53::uuid[], $54::text[], $55::int8[]) WHERE (SELECT ok FROM head)),
       inserted_journal AS (
         INSERT INTO ledger_journal (sequence, timestamp_first, timestamp_last, event_count, prev_hash, hash)
         SELECT $38, $39, $40, $41, $42, $43 WHERE (SELECT ok FROM head)),
@@ -232,6 +271,16 @@ export async function executeBatchWrite(
   );
   return rows[0]?.ok === true;
 }
+
+/**
+ * A new transfer id ($14) that already failed raises a unique violation on
+ * ledger_transfers_failed_pkey, like a duplicate transfer id: the writer then re-runs the batch
+ * with its ids looked up (the state machine answers id_already_failed). Unlike the primary key,
+ * this reads the statement's snapshot; a failure committed after it moved the head, so the
+ * batch does not apply anyway, and one still in flight in this process is known in memory.
+ */
+const FAILED_ID_CHECK =
+  'ledger_failed_id_check(EXISTS (SELECT 1 FROM ledger_transfers_failed WHERE id = ANY($14::uuid[])))';
 
 const statementNames = new Map<string, NamedStatement>();
 
@@ -251,7 +300,7 @@ function named(text: string): NamedStatement {
 }
 
 /** Placeholders the batch statement itself uses; joined writes number theirs after these. */
-export const BATCH_WRITE_PARAMS = 52;
+export const BATCH_WRITE_PARAMS = 55;
 
 /**
  * A commit participant's writes joined to a batch statement: its CTEs (each guarded by
@@ -348,6 +397,7 @@ export function journalEvents(effects: Effects): JournalEvent[] {
       pendingId: entry.id,
       timestamp: entry.timestamp,
     })),
+    ...effects.failed.map((entry) => ({ kind: 'failure' as const, ...entry })),
   ];
   return events.sort((a, b) => (eventTimestamp(a) < eventTimestamp(b) ? -1 : 1));
 }

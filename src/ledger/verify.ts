@@ -220,7 +220,12 @@ async function eventsBetween(db: Queryable, first: bigint, last: bigint): Promis
     `SELECT id, resolved_at FROM ledger_pending WHERE status = 'expired' AND resolved_at BETWEEN $1 AND $2`,
     range,
   );
+  const failures = await db.query<{ id: string; result: string; timestamp: bigint }>(
+    'SELECT id, result, timestamp FROM ledger_transfers_failed WHERE timestamp BETWEEN $1 AND $2',
+    range,
+  );
   const events: JournalEvent[] = [
+    ...failures.rows.map((row) => ({ kind: 'failure' as const, ...row })),
     ...accounts.rows.map((row) => ({ kind: 'account' as const, account: accountFromRow(row) })),
     ...transfers.rows.map((row) => ({ kind: 'transfer' as const, transfer: transferFromRow(row) })),
     ...expiries.rows.map((row) => ({
@@ -298,7 +303,8 @@ async function checkJournal(db: Queryable): Promise<Violation[]> {
   }
   const totals = await db.query<{ events: number }>(
     `SELECT ((SELECT count(*) FROM ledger_accounts) + (SELECT count(*) FROM ledger_transfers)
-           + (SELECT count(*) FROM ledger_pending WHERE status = 'expired'))::int AS events`,
+           + (SELECT count(*) FROM ledger_pending WHERE status = 'expired')
+           + (SELECT count(*) FROM ledger_transfers_failed))::int AS events`,
   );
   const unjournaled = totals.rows[0]!.events - journaledEvents;
   if (unjournaled !== 0) report(`${unjournaled} events lie outside every journal batch`);

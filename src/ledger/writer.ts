@@ -6,7 +6,7 @@ import { StatementBuilder } from '../platform/db/statement.ts';
 import { AppError } from '../platform/errors.ts';
 import { batchHash, eventTimestamp } from './journal.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
-import { LedgerStateMachine } from './state-machine.ts';
+import { type FailedTransfer, LedgerStateMachine } from './state-machine.ts';
 import {
   BATCH_WRITE_PARAMS,
   buildBatchWrite,
@@ -20,6 +20,7 @@ import {
   type JoinedWrites,
   journalEvents,
   loadAccounts,
+  loadFailedTransfers,
   loadLedgerIds,
   loadTransfers,
   lockHead,
@@ -138,6 +139,8 @@ interface Prepared {
   transfers: Map<string, Transfer>;
   pending: Map<string, PendingState>;
   createdAccountIds: string[];
+  /** Transfer ids this batch burned (transient failures). */
+  failed: FailedTransfer[];
 }
 
 /** After a speculation fails, this many batches run unpipelined (another process is active). */
@@ -164,6 +167,8 @@ export class GroupCommitWriter {
   /** Transfers and pending states written by batches still in flight, by id. */
   private readonly inflightTransfers = new Map<string, Transfer>();
   private readonly inflightPending = new Map<string, PendingState>();
+  /** Transfer ids burned by batches still in flight. */
+  private readonly inflightFailed = new Map<string, FailedTransfer>();
   /** Accounts created by batches not yet committed: later batches must upsert, not update, them. */
   private readonly inflightCreatedAccounts = new Map<string, Prepared>();
   private epoch = 0;
@@ -301,6 +306,7 @@ export class GroupCommitWriter {
     for (const [id, transfer] of prepared.transfers) this.inflightTransfers.set(id, transfer);
     for (const [id, state] of prepared.pending) this.inflightPending.set(id, state);
     for (const id of prepared.createdAccountIds) this.inflightCreatedAccounts.set(id, prepared);
+    for (const failed of prepared.failed) this.inflightFailed.set(failed.id, failed);
     if (this.cache.size > this.options.cacheAccountsMax) this.invalidate();
   }
 
@@ -311,6 +317,7 @@ export class GroupCommitWriter {
     this.inflightTransfers.clear();
     this.inflightPending.clear();
     this.inflightCreatedAccounts.clear();
+    this.inflightFailed.clear();
   }
 
   private async finishSpeculative(
@@ -349,6 +356,9 @@ export class GroupCommitWriter {
       }
       for (const id of prepared.createdAccountIds) {
         if (this.inflightCreatedAccounts.get(id) === prepared) this.inflightCreatedAccounts.delete(id);
+      }
+      for (const failed of prepared.failed) {
+        if (this.inflightFailed.get(failed.id) === failed) this.inflightFailed.delete(failed.id);
       }
       batch.forEach((submission, index) => {
         submission.resolve(prepared.outcomes[index]!);
@@ -457,6 +467,11 @@ export class GroupCommitWriter {
         if (transfer && !transfers.has(id)) transfers.set(id, transfer);
       }
     }
+    // Burned ids: those of batches in flight, and (when ids are looked up) the stored ones.
+    const failed = lookUpExisting ? await loadFailedTransfers(q, [...transferIds]) : new Map();
+    if (useCache)
+      for (const id of transferIds)
+        if (this.inflightFailed.has(id)) failed.set(id, this.inflightFailed.get(id)!);
     const loaded = await loadTransfers(q, toLoad);
     for (const [id, transfer] of loaded.transfers) transfers.set(id, transfer);
     for (const [id, state] of loaded.pending) if (!pending.has(id)) pending.set(id, state);
@@ -477,7 +492,7 @@ export class GroupCommitWriter {
       this.ledgerIds = await loadLedgerIds(q);
     }
 
-    const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending });
+    const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending, failed });
     const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
     let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
     const outcomes: CommandOutcome[] = [];
@@ -512,6 +527,7 @@ export class GroupCommitWriter {
         transfers: changedTransfers,
         pending: changedPending,
         createdAccountIds: [],
+        failed: [],
       };
     }
     const hash = batchHash(base.hash, events);
@@ -538,6 +554,7 @@ export class GroupCommitWriter {
       transfers: changedTransfers,
       pending: changedPending,
       createdAccountIds,
+      failed: effects.failed,
     };
   }
 }
@@ -636,10 +653,18 @@ function commandSize(command: Command): number {
   return Math.max(1, command.kind === 'expire' ? command.pendingIds.length : command.events.length);
 }
 
-/** An insert of a transfer id that already exists (it may trip the pending table's key first). */
+/**
+ * An insert of a transfer id that already exists (it may trip the pending table's key first),
+ * or that already failed (ledger_transfers_failed: the batch statement's check, or the insert).
+ */
 function isDuplicateTransferId(error: unknown): boolean {
   const { code, constraint } = error as { code?: string; constraint?: string };
-  return code === '23505' && (constraint === 'ledger_transfers_pkey' || constraint === 'ledger_pending_pkey');
+  return (
+    code === '23505' &&
+    (constraint === 'ledger_transfers_pkey' ||
+      constraint === 'ledger_pending_pkey' ||
+      constraint === 'ledger_transfers_failed_pkey')
+  );
 }
 
 function collectIds(commands: readonly Command[]) {
