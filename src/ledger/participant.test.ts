@@ -242,6 +242,42 @@ test('a participant can refuse on the ledger outcomes: nothing of its submission
   assert.ok((await ledger.verify()).ok);
 });
 
+test('a refused submission burns no id: its transient failures are not recorded, so a retry can succeed', async () => {
+  // The grab engine relies on this: a payout refused with its batch (any outcome not ok) is
+  // retried later under the same deterministic id.
+  const [poor, target] = await accounts(2, AF.debits_must_not_exceed_credits);
+  const [source] = await accounts(1);
+  const payout = {
+    id: uuidv7(),
+    debitAccountId: poor!,
+    creditAccountId: target!,
+    amount: 5n,
+    ledger: Ledgers.CNY,
+    code: 1,
+  };
+  await assert.rejects(
+    ledger.createTransfers([payout], { participant: writer([payout.id], 'never') }),
+    /exceeds_credits/,
+  );
+  await ledger.createTransfers([
+    {
+      id: uuidv7(),
+      debitAccountId: source!,
+      creditAccountId: poor!,
+      amount: 5n,
+      ledger: Ledgers.CNY,
+      code: 1,
+    },
+  ]);
+  const [retried] = await ledger.createTransfers([payout], { participant: writer([payout.id], 'paid') });
+  assert.equal(retried!.result, TR.ok);
+  // Without a participant the same failure is recorded: the id stays refused.
+  const other = { ...payout, id: uuidv7(), amount: 1000n };
+  assert.equal((await ledger.createTransfers([other]))[0]!.result, TR.exceeds_credits);
+  assert.equal((await ledger.createTransfers([{ ...other, amount: 1n }]))[0]!.result, TR.id_already_failed);
+  assert.ok((await ledger.verify()).ok);
+});
+
 test('under pipelined load, a participant row exists exactly when its transfers do', async () => {
   const pool = await accounts(40);
   const random = seededIntegers(Number(process.env.LEDGER_PARTICIPANT_SEED ?? 11));

@@ -1,204 +1,530 @@
-import { CreateAccountResult as AR, CreateTransferResult as TR } from '../results.ts';
-import { type AccountEvent, AccountFlags as AF, TransferFlags as TF, type TransferEvent } from '../types.ts';
+import type { AccountEvent, TransferEvent } from '../types.ts';
 
 /**
- * A deliberately simple reference model of the ledger for tests: plain maps, a whole-state
- * copy for linked chains, and only the rules the generators exercise (no closing, timeouts
- * or overflow). The state machine and the database-backed Ledger must agree with it exactly.
+ * A reference model of the ledger, written from TigerBeetle's documentation
+ * (docs/reference/requests/create_transfers.md and create_accounts.md), not from the
+ * implementation: it imports no code of the ledger but its event types, keeps its own flag
+ * bits, and decides a result by collecting EVERY rule an event breaks and then taking the first
+ * in its own precedence table. (The implementation returns at the first failing check.) Linked
+ * chains are undone by restoring a whole copy of the state.
+ *
+ * Time: the model does not know the ledger's exact timestamps, only the test's "now" (set by
+ * `at`), and every pending deadline it is asked about lies well away from it (the workload's
+ * timeouts and clock steps are chosen so), so a transfer is expired exactly when its deadline
+ * is at or before now.
+ *
+ * Differences from TigerBeetle that the product keeps (docs/LEDGER.md) are modelled as the
+ * product behaves, each marked "product:".
  */
+
+const AMOUNT_MAX = (1n << 63n) - 1n;
+const NIL = '00000000-0000-0000-0000-000000000000';
+const MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+const NS = 1_000_000_000n;
+
+// Flag bits as documented (docs/reference/account.md#flags, transfer.md#flags).
+const A_DEBITS_LIMITED = 2;
+const A_CREDITS_LIMITED = 4;
+const A_KNOWN = 1 | 2 | 4 | 8 | 32; // linked, limits, history, closed (imported: not offered)
+const A_CLOSED = 32;
+const T_PENDING = 2;
+const T_POST = 4;
+const T_VOID = 8;
+const T_BAL_DEBIT = 16;
+const T_BAL_CREDIT = 32;
+const T_CLOSE_DEBIT = 64;
+const T_CLOSE_CREDIT = 128;
+const T_KNOWN = 0xff;
+
+/** create_accounts results, in the documented order of precedence. */
+const ACCOUNT_PRECEDENCE = [
+  'reserved_flag',
+  'id_must_not_be_zero',
+  'id_must_not_be_int_max',
+  'exists_with_different_flags',
+  'exists_with_different_user_data_128',
+  'exists_with_different_user_data_64',
+  'exists_with_different_user_data_32',
+  'exists_with_different_ledger',
+  'exists_with_different_code',
+  'exists',
+  'flags_are_mutually_exclusive',
+  'ledger_must_not_be_zero',
+  'code_must_not_be_zero',
+  'ledger_not_found', // product: ledgers are a table
+] as const;
+
+/** create_transfers results, in the documented order of precedence. */
+const TRANSFER_PRECEDENCE = [
+  'reserved_flag',
+  'id_must_not_be_zero',
+  'id_must_not_be_int_max',
+  'exists_with_different_flags',
+  'exists_with_different_pending_id',
+  'exists_with_different_timeout',
+  'exists_with_different_debit_account_id',
+  'exists_with_different_credit_account_id',
+  'exists_with_different_amount',
+  'exists_with_different_user_data_128',
+  'exists_with_different_user_data_64',
+  'exists_with_different_user_data_32',
+  'exists_with_different_ledger',
+  'exists_with_different_code',
+  'exists',
+  'id_already_failed',
+  'flags_are_mutually_exclusive',
+  'debit_account_id_must_not_be_zero',
+  'debit_account_id_must_not_be_int_max',
+  'credit_account_id_must_not_be_zero',
+  'credit_account_id_must_not_be_int_max',
+  'accounts_must_be_different',
+  'pending_id_must_be_zero',
+  'pending_id_must_not_be_zero',
+  'pending_id_must_not_be_int_max',
+  'pending_id_must_be_different',
+  'timeout_reserved_for_pending_transfer',
+  'closing_transfer_must_be_pending',
+  'ledger_must_not_be_zero',
+  'code_must_not_be_zero',
+  'debit_account_not_found',
+  'credit_account_not_found',
+  'accounts_must_have_the_same_ledger',
+  'transfer_must_have_the_same_ledger_as_accounts',
+  'pending_transfer_not_found',
+  'pending_transfer_not_pending',
+  'pending_transfer_has_different_debit_account_id',
+  'pending_transfer_has_different_credit_account_id',
+  'pending_transfer_has_different_ledger',
+  'pending_transfer_has_different_code',
+  'exceeds_pending_transfer_amount',
+  'pending_transfer_has_different_amount',
+  'pending_transfer_already_posted',
+  'pending_transfer_already_voided',
+  'pending_transfer_expired',
+  'debit_account_already_closed',
+  'credit_account_already_closed',
+  'overflows_debits_pending',
+  'overflows_credits_pending',
+  'overflows_debits_posted',
+  'overflows_credits_posted',
+  'overflows_debits',
+  'overflows_credits',
+  'overflows_timeout',
+  'exceeds_credits',
+  'exceeds_debits',
+] as const;
+
+/** The documented transient errors: they burn the transfer's id. */
+const TRANSIENT = new Set([
+  'debit_account_not_found',
+  'credit_account_not_found',
+  'pending_transfer_not_found',
+  'exceeds_credits',
+  'exceeds_debits',
+  'debit_account_already_closed',
+  'credit_account_already_closed',
+]);
+
 export interface ModelAccount {
   ledger: number;
   code: number;
   flags: number;
+  userData128: string | null;
+  userData64: bigint;
+  userData32: number;
   debitsPending: bigint;
   debitsPosted: bigint;
   creditsPending: bigint;
   creditsPosted: bigint;
+  closed: boolean;
 }
 
 interface ModelTransfer {
-  event: TransferEvent;
   debit: string;
   credit: string;
   amount: bigint;
+  pendingId: string | null;
   ledger: number;
   code: number;
+  flags: number;
+  timeout: number;
+  userData128: string | null;
+  userData64: bigint;
+  userData32: number;
+  /** For pending transfers with a timeout: the model time at which it expires. */
+  deadline: bigint | null;
 }
+
+type Status = 'pending' | 'posted' | 'voided' | 'expired';
 
 interface State {
   accounts: Map<string, ModelAccount>;
   transfers: Map<string, ModelTransfer>;
-  status: Map<string, 'pending' | 'posted' | 'voided'>;
+  status: Map<string, Status>;
+  failed: Set<string>;
 }
 
-const copy = (state: State): State => ({
-  accounts: new Map([...state.accounts].map(([id, account]) => [id, { ...account }])),
-  transfers: new Map(state.transfers),
-  status: new Map(state.status),
-});
+/** What a linked chain changed: the earlier values, restored if the chain fails. */
+interface Saved {
+  accounts: Map<string, ModelAccount | undefined>;
+  transfers: Set<string>;
+  status: Map<string, Status | undefined>;
+}
+
+const first = <R extends string>(table: readonly R[], broken: Set<string>): R | null =>
+  table.find((rule) => broken.has(rule)) ?? null;
+const isSet = (id: string | null | undefined): id is string => !!id && id !== NIL;
 
 export class LedgerModel {
-  state: State = { accounts: new Map(), transfers: new Map(), status: new Map() };
+  state: State = { accounts: new Map(), transfers: new Map(), status: new Map(), failed: new Set() };
+  /** Model time, in ledger nanoseconds. */
+  now = 0n;
+  private readonly ledgers: ReadonlySet<number>;
 
-  createAccounts(events: readonly AccountEvent[]): AR[] {
-    return this.chains(events, AR.linked_event_failed, AR.linked_event_chain_open, (event) => {
-      const existing = this.state.accounts.get(event.id);
-      if (existing) {
-        if ((event.flags ?? 0) !== existing.flags) return AR.exists_with_different_flags;
-        if (event.ledger !== existing.ledger) return AR.exists_with_different_ledger;
-        if (event.code !== existing.code) return AR.exists_with_different_code;
-        return AR.exists;
-      }
-      if (event.ledger > 3) return AR.ledger_not_found;
-      this.state.accounts.set(event.id, {
-        ledger: event.ledger,
-        code: event.code,
-        flags: event.flags ?? 0,
-        debitsPending: 0n,
-        debitsPosted: 0n,
-        creditsPending: 0n,
-        creditsPosted: 0n,
-      });
-      return AR.ok;
-    });
+  constructor(ledgers: Iterable<number> = [1, 2, 3]) {
+    this.ledgers = new Set(ledgers);
   }
 
-  createTransfers(events: readonly TransferEvent[]): TR[] {
-    return this.chains(events, TR.linked_event_failed, TR.linked_event_chain_open, (event) =>
-      this.transfer(event),
-    );
+  at(now: bigint): this {
+    this.now = now;
+    return this;
   }
 
-  private chains<E extends { flags?: number }, R extends string>(
+  createAccounts(events: readonly AccountEvent[]): string[] {
+    return this.chains(events, (event) => this.account(event));
+  }
+
+  createTransfers(events: readonly TransferEvent[]): string[] {
+    return this.chains(events, (event) => this.transfer(event as TransferEvent));
+  }
+
+  /** The expiry job: releases every pending transfer whose deadline has passed. */
+  expire(): number {
+    let count = 0;
+    for (const [id, status] of this.state.status) {
+      const transfer = this.state.transfers.get(id)!;
+      if (status !== 'pending' || transfer.deadline === null || transfer.deadline > this.now) continue;
+      this.release(id, transfer, 0n, 'expired');
+      count++;
+    }
+    return count;
+  }
+
+  private chains<E extends { id: string; flags?: number }>(
     events: readonly E[],
-    failed: R,
-    open: R,
-    apply: (event: E) => R,
-  ): R[] {
-    const results: R[] = [];
-    let chain: { start: number; saved: State } | null = null;
+    apply: (event: E) => string,
+  ): string[] {
+    const results: string[] = [];
+    let chain: { start: number } | null = null;
     let broken = false;
     events.forEach((event, index) => {
-      const linked = ((event.flags ?? 0) & TF.linked) !== 0;
-      if (linked && !chain) chain = { start: index, saved: copy(this.state) };
-      let result: R;
-      if (broken) result = failed;
-      else if (linked && index === events.length - 1) result = open;
+      const linked = ((event.flags ?? 0) & 1) !== 0;
+      if (linked && !chain) {
+        chain = { start: index };
+        this.saved = { accounts: new Map(), transfers: new Set(), status: new Map() };
+      }
+      let result: string;
+      if (linked && index === events.length - 1) result = 'linked_event_chain_open';
+      else if (broken) result = 'linked_event_failed';
       else result = apply(event);
-      if (result !== 'ok' && result !== 'exists' && chain && !broken) {
-        this.state = (chain as { saved: State }).saved;
-        for (let i = (chain as { start: number }).start; i < index; i++) results[i] = failed;
-        broken = true;
+      // product: `exists` inside a chain counts as success.
+      if (result !== 'ok' && result !== 'exists') {
+        if (chain && !broken) {
+          this.restore();
+          for (let i = (chain as { start: number }).start; i < index; i++) results[i] = 'linked_event_failed';
+          broken = true;
+        }
+        if (TRANSIENT.has(result)) this.state.failed.add(event.id);
       }
       results.push(result);
-      if (!linked) {
+      if (!linked || index === events.length - 1) {
         chain = null;
         broken = false;
+        this.saved = null;
       }
     });
     return results;
   }
 
-  private transfer(event: TransferEvent): TR {
+  private saved: Saved | null = null;
+
+  private restore(): void {
+    const saved = this.saved!;
+    for (const [id, account] of saved.accounts) {
+      if (account) this.state.accounts.set(id, account);
+      else this.state.accounts.delete(id);
+    }
+    for (const id of saved.transfers) this.state.transfers.delete(id);
+    for (const [id, status] of saved.status) {
+      if (status) this.state.status.set(id, status);
+      else this.state.status.delete(id);
+    }
+    this.saved = null;
+  }
+
+  /** The account, for changing: inside a chain its earlier value is kept first. */
+  private touch(id: string): ModelAccount {
+    const account = this.state.accounts.get(id)!;
+    if (this.saved && !this.saved.accounts.has(id)) this.saved.accounts.set(id, { ...account });
+    return account;
+  }
+
+  private addAccount(id: string, account: ModelAccount): void {
+    if (this.saved && !this.saved.accounts.has(id)) this.saved.accounts.set(id, undefined);
+    this.state.accounts.set(id, account);
+  }
+
+  private addTransfer(id: string, transfer: ModelTransfer): void {
+    if (this.saved) this.saved.transfers.add(id);
+    this.state.transfers.set(id, transfer);
+  }
+
+  private setStatus(id: string, status: Status): void {
+    if (this.saved && !this.saved.status.has(id)) this.saved.status.set(id, this.state.status.get(id));
+    this.state.status.set(id, status);
+  }
+
+  private account(event: AccountEvent): string {
     const flags = event.flags ?? 0;
-    const postOrVoid = (flags & (TF.post_pending_transfer | TF.void_pending_transfer)) !== 0;
-    if (!postOrVoid) {
-      if (event.debitAccountId === event.creditAccountId) return TR.accounts_must_be_different;
-      if (event.amount === 0n) return TR.amount_must_not_be_zero;
-    } else if (event.pendingId === event.id) return TR.pending_id_must_be_different;
+    const broken = new Set<string>();
+    if (flags & ~A_KNOWN) broken.add('reserved_flag');
+    if (event.id === NIL) broken.add('id_must_not_be_zero');
+    if (event.id === MAX) broken.add('id_must_not_be_int_max');
+    const existing = this.state.accounts.get(event.id);
+    if (existing) {
+      const differs = [
+        [flags !== existing.flags, 'exists_with_different_flags'],
+        [(event.userData128 ?? null) !== existing.userData128, 'exists_with_different_user_data_128'],
+        [(event.userData64 ?? 0n) !== existing.userData64, 'exists_with_different_user_data_64'],
+        [(event.userData32 ?? 0) !== existing.userData32, 'exists_with_different_user_data_32'],
+        [event.ledger !== existing.ledger, 'exists_with_different_ledger'],
+        [event.code !== existing.code, 'exists_with_different_code'],
+      ] as const;
+      broken.add(differs.find(([differ]) => differ)?.[1] ?? 'exists');
+    }
+    if (flags & A_DEBITS_LIMITED && flags & A_CREDITS_LIMITED) broken.add('flags_are_mutually_exclusive');
+    if (event.ledger === 0) broken.add('ledger_must_not_be_zero');
+    if (event.code === 0) broken.add('code_must_not_be_zero');
+    if (!this.ledgers.has(event.ledger)) broken.add('ledger_not_found');
+    const result = first(ACCOUNT_PRECEDENCE, broken);
+    if (result) return result;
+    this.addAccount(event.id, {
+      ledger: event.ledger,
+      code: event.code,
+      flags,
+      userData128: event.userData128 ?? null,
+      userData64: event.userData64 ?? 0n,
+      userData32: event.userData32 ?? 0,
+      debitsPending: 0n,
+      debitsPosted: 0n,
+      creditsPending: 0n,
+      creditsPosted: 0n,
+      closed: (flags & A_CLOSED) !== 0,
+    });
+    return 'ok';
+  }
+
+  private transfer(event: TransferEvent): string {
+    const flags = event.flags ?? 0;
+    const resolving = (flags & (T_POST | T_VOID)) !== 0;
+    const broken = new Set<string>();
+    if (flags & ~T_KNOWN) broken.add('reserved_flag');
+    if (event.id === NIL) broken.add('id_must_not_be_zero');
+    if (event.id === MAX) broken.add('id_must_not_be_int_max');
     const existing = this.state.transfers.get(event.id);
-    if (existing) return this.compare(event, existing);
-    return postOrVoid ? this.resolve(event) : this.create(event);
-  }
-
-  private compare(event: TransferEvent, existing: ModelTransfer): TR {
-    const flags = event.flags ?? 0;
-    if (flags !== (existing.event.flags ?? 0)) return TR.exists_with_different_flags;
-    if ((event.pendingId ?? null) !== (existing.event.pendingId ?? null))
-      return TR.exists_with_different_pending_id;
-    const postOrVoid = (flags & (TF.post_pending_transfer | TF.void_pending_transfer)) !== 0;
-    if (!postOrVoid && event.debitAccountId !== existing.debit)
-      return TR.exists_with_different_debit_account_id;
-    if (!postOrVoid && event.creditAccountId !== existing.credit)
-      return TR.exists_with_different_credit_account_id;
-    if (flags & TF.balancing_debit) {
-      if (event.amount < existing.amount) return TR.exists_with_different_amount;
-    } else if (postOrVoid && event.amount === 0n) {
-      const pending = this.state.transfers.get(event.pendingId!)!;
-      if (existing.amount !== pending.amount) return TR.exists_with_different_amount;
-    } else if (event.amount !== existing.amount) return TR.exists_with_different_amount;
-    if (!postOrVoid && event.ledger !== existing.ledger) return TR.exists_with_different_ledger;
-    if (!postOrVoid && event.code !== existing.code) return TR.exists_with_different_code;
-    return TR.exists;
-  }
-
-  private resolve(event: TransferEvent): TR {
-    const pending = this.state.transfers.get(event.pendingId!);
-    if (!pending) return TR.pending_transfer_not_found;
-    if (((pending.event.flags ?? 0) & TF.pending) === 0) return TR.pending_transfer_not_pending;
-    const post = ((event.flags ?? 0) & TF.post_pending_transfer) !== 0;
-    const amount = post && event.amount !== 0n ? event.amount : pending.amount;
-    if (post && amount > pending.amount) return TR.exceeds_pending_transfer_amount;
-    if (!post && event.amount !== 0n && event.amount !== pending.amount)
-      return TR.pending_transfer_has_different_amount;
-    const status = this.state.status.get(pending.event.id);
-    if (status === 'posted') return TR.pending_transfer_already_posted;
-    if (status === 'voided') return TR.pending_transfer_already_voided;
-    const debit = this.state.accounts.get(pending.debit)!;
-    const credit = this.state.accounts.get(pending.credit)!;
-    debit.debitsPending -= pending.amount;
-    credit.creditsPending -= pending.amount;
-    if (post) {
-      debit.debitsPosted += amount;
-      credit.creditsPosted += amount;
-    }
-    this.state.status.set(pending.event.id, post ? 'posted' : 'voided');
-    this.state.transfers.set(event.id, { ...pending, event, amount });
-    return TR.ok;
-  }
-
-  private create(event: TransferEvent): TR {
-    const flags = event.flags ?? 0;
-    const debit = this.state.accounts.get(event.debitAccountId!);
-    if (!debit) return TR.debit_account_not_found;
-    const credit = this.state.accounts.get(event.creditAccountId!);
-    if (!credit) return TR.credit_account_not_found;
-    if (debit.ledger !== credit.ledger) return TR.accounts_must_have_the_same_ledger;
-    if (event.ledger !== debit.ledger) return TR.transfer_must_have_the_same_ledger_as_accounts;
+    if (existing) broken.add(this.compare(event, existing));
+    else if (this.state.failed.has(event.id)) broken.add('id_already_failed');
+    const timeout = event.timeout ?? 0;
     let amount = event.amount;
-    if (flags & TF.balancing_debit) {
-      const available = debit.creditsPosted - debit.debitsPosted - debit.debitsPending;
-      if (available < amount) amount = available > 0n ? available : 0n;
-      if (amount === 0n) return TR.exceeds_credits;
+    if (resolving) {
+      const post = (flags & T_POST) !== 0;
+      if (
+        (flags & T_POST && flags & T_VOID) ||
+        flags & (T_PENDING | T_BAL_DEBIT | T_BAL_CREDIT | T_CLOSE_DEBIT | T_CLOSE_CREDIT)
+      )
+        broken.add('flags_are_mutually_exclusive');
+      if (!isSet(event.pendingId)) broken.add('pending_id_must_not_be_zero');
+      if (event.pendingId === MAX) broken.add('pending_id_must_not_be_int_max');
+      if (event.pendingId === event.id) broken.add('pending_id_must_be_different');
+      if (timeout !== 0) broken.add('timeout_reserved_for_pending_transfer');
+      const p = isSet(event.pendingId) ? this.state.transfers.get(event.pendingId) : undefined;
+      if (isSet(event.pendingId) && event.pendingId !== MAX && !p) broken.add('pending_transfer_not_found');
+      if (p && !(p.flags & T_PENDING)) broken.add('pending_transfer_not_pending');
+      if (p && p.flags & T_PENDING) {
+        if (isSet(event.debitAccountId) && event.debitAccountId !== p.debit)
+          broken.add('pending_transfer_has_different_debit_account_id');
+        if (isSet(event.creditAccountId) && event.creditAccountId !== p.credit)
+          broken.add('pending_transfer_has_different_credit_account_id');
+        if (event.ledger && event.ledger !== p.ledger) broken.add('pending_transfer_has_different_ledger');
+        if (event.code && event.code !== p.code) broken.add('pending_transfer_has_different_code');
+        // A void's 0 and a post's maximum amount mean "the pending amount".
+        amount = post
+          ? event.amount === AMOUNT_MAX
+            ? p.amount
+            : event.amount
+          : event.amount === 0n
+            ? p.amount
+            : event.amount;
+        if (amount > p.amount) broken.add('exceeds_pending_transfer_amount');
+        if (!post && amount < p.amount) broken.add('pending_transfer_has_different_amount');
+        const status = this.state.status.get(event.pendingId!)!;
+        if (status === 'posted') broken.add('pending_transfer_already_posted');
+        if (status === 'voided') broken.add('pending_transfer_already_voided');
+        if (status === 'expired' || (p.deadline !== null && p.deadline <= this.now))
+          broken.add('pending_transfer_expired');
+        // Voiding is the only movement a closed account allows.
+        if (post && this.state.accounts.get(p.debit)!.closed) broken.add('debit_account_already_closed');
+        if (post && this.state.accounts.get(p.credit)!.closed) broken.add('credit_account_already_closed');
+      }
+      const result = first(TRANSFER_PRECEDENCE, broken);
+      if (result) return result;
+      const pendingId = event.pendingId!;
+      const p2 = this.state.transfers.get(pendingId)!;
+      this.addTransfer(event.id, {
+        debit: p2.debit,
+        credit: p2.credit,
+        amount,
+        pendingId,
+        ledger: p2.ledger,
+        code: p2.code,
+        flags,
+        timeout: 0,
+        userData128: event.userData128 ?? p2.userData128,
+        userData64: event.userData64 || p2.userData64,
+        userData32: event.userData32 || p2.userData32,
+        deadline: null,
+      });
+      this.release(pendingId, p2, post ? amount : 0n, post ? 'posted' : 'voided');
+      return 'ok';
     }
-    if (
-      debit.flags & AF.debits_must_not_exceed_credits &&
-      debit.debitsPending + debit.debitsPosted + amount > debit.creditsPosted
-    ) {
-      return TR.exceeds_credits;
+
+    const pending = (flags & T_PENDING) !== 0;
+    if (!isSet(event.debitAccountId)) broken.add('debit_account_id_must_not_be_zero');
+    if (event.debitAccountId === MAX) broken.add('debit_account_id_must_not_be_int_max');
+    if (!isSet(event.creditAccountId)) broken.add('credit_account_id_must_not_be_zero');
+    if (event.creditAccountId === MAX) broken.add('credit_account_id_must_not_be_int_max');
+    if (isSet(event.debitAccountId) && event.debitAccountId === event.creditAccountId)
+      broken.add('accounts_must_be_different');
+    if (isSet(event.pendingId)) broken.add('pending_id_must_be_zero');
+    if (!pending && timeout !== 0) broken.add('timeout_reserved_for_pending_transfer');
+    if (!pending && flags & (T_CLOSE_DEBIT | T_CLOSE_CREDIT)) broken.add('closing_transfer_must_be_pending');
+    if (!event.ledger) broken.add('ledger_must_not_be_zero');
+    if (!event.code) broken.add('code_must_not_be_zero');
+    const dr = isSet(event.debitAccountId) ? this.state.accounts.get(event.debitAccountId) : undefined;
+    const cr = isSet(event.creditAccountId) ? this.state.accounts.get(event.creditAccountId) : undefined;
+    if (!dr) broken.add('debit_account_not_found');
+    if (!cr) broken.add('credit_account_not_found');
+    if (dr && cr) {
+      if (dr.ledger !== cr.ledger) broken.add('accounts_must_have_the_same_ledger');
+      else if (event.ledger !== dr.ledger) broken.add('transfer_must_have_the_same_ledger_as_accounts');
+      if (dr.closed) broken.add('debit_account_already_closed');
+      if (cr.closed) broken.add('credit_account_already_closed');
+      const floor = (n: bigint) => (n > 0n ? n : 0n);
+      if (flags & T_BAL_DEBIT) {
+        const room = floor(dr.creditsPosted - dr.debitsPosted - dr.debitsPending);
+        if (room < amount) amount = room;
+      }
+      if (flags & T_BAL_CREDIT) {
+        const room = floor(cr.debitsPosted - cr.creditsPosted - cr.creditsPending);
+        if (room < amount) amount = room;
+      }
+      if (pending && dr.debitsPending + amount > AMOUNT_MAX) broken.add('overflows_debits_pending');
+      if (pending && cr.creditsPending + amount > AMOUNT_MAX) broken.add('overflows_credits_pending');
+      if (dr.debitsPosted + amount > AMOUNT_MAX) broken.add('overflows_debits_posted');
+      if (cr.creditsPosted + amount > AMOUNT_MAX) broken.add('overflows_credits_posted');
+      if (dr.debitsPending + dr.debitsPosted + amount > AMOUNT_MAX) broken.add('overflows_debits');
+      if (cr.creditsPending + cr.creditsPosted + amount > AMOUNT_MAX) broken.add('overflows_credits');
+      if (dr.flags & A_DEBITS_LIMITED && dr.debitsPending + dr.debitsPosted + amount > dr.creditsPosted)
+        broken.add('exceeds_credits');
+      if (cr.flags & A_CREDITS_LIMITED && cr.creditsPending + cr.creditsPosted + amount > cr.debitsPosted)
+        broken.add('exceeds_debits');
     }
-    if (
-      credit.flags & AF.credits_must_not_exceed_debits &&
-      credit.creditsPending + credit.creditsPosted + amount > credit.debitsPosted
-    ) {
-      return TR.exceeds_debits;
-    }
-    if (flags & TF.pending) {
+    const result = first(TRANSFER_PRECEDENCE, broken);
+    if (result) return result;
+    const debit = this.touch(event.debitAccountId!);
+    const credit = this.touch(event.creditAccountId!);
+    if (pending) {
       debit.debitsPending += amount;
       credit.creditsPending += amount;
-      this.state.status.set(event.id, 'pending');
+      if (flags & T_CLOSE_DEBIT) debit.closed = true;
+      if (flags & T_CLOSE_CREDIT) credit.closed = true;
+      this.setStatus(event.id, 'pending');
     } else {
       debit.debitsPosted += amount;
       credit.creditsPosted += amount;
     }
-    this.state.transfers.set(event.id, {
-      event,
+    this.addTransfer(event.id, {
       debit: event.debitAccountId!,
       credit: event.creditAccountId!,
       amount,
+      pendingId: null,
       ledger: event.ledger!,
       code: event.code!,
+      flags,
+      timeout,
+      userData128: event.userData128 ?? null,
+      userData64: event.userData64 ?? 0n,
+      userData32: event.userData32 ?? 0,
+      deadline: pending && timeout > 0 ? this.now + BigInt(timeout) * NS : null,
     });
-    return TR.ok;
+    return 'ok';
+  }
+
+  private release(id: string, p: ModelTransfer, posted: bigint, status: Status): void {
+    const debit = this.touch(p.debit);
+    const credit = this.touch(p.credit);
+    debit.debitsPending -= p.amount;
+    credit.creditsPending -= p.amount;
+    debit.debitsPosted += posted;
+    credit.creditsPosted += posted;
+    if (status !== 'posted') {
+      if (p.flags & T_CLOSE_DEBIT) debit.closed = false;
+      if (p.flags & T_CLOSE_CREDIT) credit.closed = false;
+    }
+    this.setStatus(id, status);
+  }
+
+  /** The documented idempotency comparison: the first differing field, or `exists`. */
+  private compare(event: TransferEvent, e: ModelTransfer): string {
+    const flags = event.flags ?? 0;
+    if (flags !== e.flags) return 'exists_with_different_flags';
+    if ((isSet(event.pendingId) ? event.pendingId : null) !== e.pendingId)
+      return 'exists_with_different_pending_id';
+    if ((event.timeout ?? 0) !== e.timeout) return 'exists_with_different_timeout';
+    if (flags & (T_POST | T_VOID)) {
+      const p = this.state.transfers.get(e.pendingId!)!;
+      if (isSet(event.debitAccountId) && event.debitAccountId !== e.debit)
+        return 'exists_with_different_debit_account_id';
+      if (isSet(event.creditAccountId) && event.creditAccountId !== e.credit)
+        return 'exists_with_different_credit_account_id';
+      const full = flags & T_VOID ? 0n : AMOUNT_MAX;
+      if (event.amount === full ? e.amount !== p.amount : event.amount !== e.amount)
+        return 'exists_with_different_amount';
+      // Unset user data was taken from the pending transfer.
+      if (
+        (event.userData128 ?? null) === null
+          ? e.userData128 !== p.userData128
+          : event.userData128 !== e.userData128
+      )
+        return 'exists_with_different_user_data_128';
+      if (!event.userData64 ? e.userData64 !== p.userData64 : event.userData64 !== e.userData64)
+        return 'exists_with_different_user_data_64';
+      if (!event.userData32 ? e.userData32 !== p.userData32 : event.userData32 !== e.userData32)
+        return 'exists_with_different_user_data_32';
+      if (event.ledger && event.ledger !== e.ledger) return 'exists_with_different_ledger';
+      if (event.code && event.code !== e.code) return 'exists_with_different_code';
+      return 'exists';
+    }
+    if (event.debitAccountId !== e.debit) return 'exists_with_different_debit_account_id';
+    if (event.creditAccountId !== e.credit) return 'exists_with_different_credit_account_id';
+    const balancing = (flags & (T_BAL_DEBIT | T_BAL_CREDIT)) !== 0;
+    if (balancing ? event.amount < e.amount : event.amount !== e.amount)
+      return 'exists_with_different_amount';
+    if ((event.userData128 ?? null) !== e.userData128) return 'exists_with_different_user_data_128';
+    if ((event.userData64 ?? 0n) !== e.userData64) return 'exists_with_different_user_data_64';
+    if ((event.userData32 ?? 0) !== e.userData32) return 'exists_with_different_user_data_32';
+    if (event.ledger !== e.ledger) return 'exists_with_different_ledger';
+    if (event.code !== e.code) return 'exists_with_different_code';
+    return 'exists';
   }
 }

@@ -1,87 +1,35 @@
-import fc from 'fast-check';
-import { type AccountEvent, AccountFlags as AF, TransferFlags as TF, type TransferEvent } from '../types.ts';
+import {
+  type AccountEvent,
+  AccountFlags as AF,
+  AMOUNT_MAX,
+  MAX_ID,
+  NIL_ID,
+  TransferFlags as TF,
+  type TransferEvent,
+} from '../types.ts';
 
 /**
- * Random ledger workloads for the model test and the simulation. Events name accounts and
- * transfers by small indices, so ids collide on purpose (duplicates, posts of real pending
- * transfers); `materialize` maps indices to UUIDs within one namespace.
+ * Seeded random ledger workloads for the model test and the simulation. They draw ids from
+ * small pools, so ids collide on purpose (replays, exists_with_different_*, failed ids burned
+ * and reused, posts of real pending transfers), and they generate every kind of event and flag:
+ * plain, pending (with and without timeouts), post (0, partial, the full-amount sentinel, too
+ * much) and void (0, exact, wrong), with accounts, ledger, code and user data set or not;
+ * balancing debit and credit; closing debit and credit; linked chains of transfers and of
+ * accounts; zero and all-ones ids; reserved and mutually exclusive flags; amounts near the
+ * int8 maximum (overflows); accounts created closed, limited either way, with history, in a
+ * ledger that does not exist.
+ *
+ * Time: the caller advances "now" by `ROUND_NS` per round, and timeouts are `TIMEOUTS_S`
+ * (5 s past a whole round): a deadline never falls within 5 s of a round's time, so the model
+ * (which knows only the round's time) and the ledger (which stamps events a few nanoseconds
+ * later) always agree on whether a transfer has expired.
  */
-export interface AbstractAccount {
-  id: number;
-  ledger: number;
-  flags: number;
-}
-
-export type TransferKind = 'plain' | 'pending' | 'post' | 'void' | 'balancing';
-
-export interface AbstractTransfer {
-  id: number;
-  kind: TransferKind;
-  debit: number;
-  credit: number;
-  amount: bigint;
-  ledger: number;
-  pending: number;
-  linked: boolean;
-}
+export const ROUND_NS = 10_000_000_000n;
+const TIMEOUTS_S = [5, 15, 25];
 
 export interface Pools {
   accounts: number;
   transfers: number;
-}
-
-const ACCOUNT_FLAG_CHOICES = [
-  0,
-  0,
-  AF.debits_must_not_exceed_credits,
-  AF.credits_must_not_exceed_debits,
-  AF.history,
-];
-const KINDS: TransferKind[] = ['plain', 'plain', 'plain', 'pending', 'pending', 'post', 'void', 'balancing'];
-
-export function accountArbitrary(pools: Pools): fc.Arbitrary<AbstractAccount> {
-  return fc.record({
-    id: fc.nat(pools.accounts - 1),
-    ledger: fc.constantFrom(1, 1, 1, 2, 9),
-    flags: fc.constantFrom(...ACCOUNT_FLAG_CHOICES),
-  });
-}
-
-export function transferArbitrary(pools: Pools): fc.Arbitrary<AbstractTransfer> {
-  return fc.record({
-    id: fc.nat(pools.transfers - 1),
-    kind: fc.constantFrom(...KINDS),
-    debit: fc.nat(pools.accounts - 1),
-    credit: fc.nat(pools.accounts - 1),
-    amount: fc.bigInt(0n, 60n),
-    ledger: fc.constantFrom(1, 1, 1, 2),
-    pending: fc.nat(pools.transfers - 1),
-    linked: fc.boolean(),
-  });
-}
-
-/** The same shapes drawn from a seeded source, for the long simulation. */
-export function randomAccount(random: () => number, pools: Pools): AbstractAccount {
-  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
-  return {
-    id: Math.floor(random() * pools.accounts),
-    ledger: pick([1, 1, 1, 2]),
-    flags: pick(ACCOUNT_FLAG_CHOICES),
-  };
-}
-
-export function randomTransfer(random: () => number, pools: Pools): AbstractTransfer {
-  const index = (n: number) => Math.floor(random() * n);
-  return {
-    id: index(pools.transfers),
-    kind: KINDS[index(KINDS.length)]!,
-    debit: index(pools.accounts),
-    credit: index(pools.accounts),
-    amount: BigInt(index(61)),
-    ledger: random() < 0.9 ? 1 : 2,
-    pending: index(pools.transfers),
-    linked: random() < 0.2,
-  };
 }
 
 export class Namespace {
@@ -89,37 +37,220 @@ export class Namespace {
   constructor(seed: number) {
     this.prefix = (seed >>> 0).toString(16).padStart(8, '0');
   }
-  /** Accounts and transfers get disjoint id ranges. */
-  id(kind: 'account' | 'transfer', index: number): string {
-    const tail = `${kind === 'account' ? 'a' : 'b'}${index.toString(16).padStart(11, '0')}`;
-    return `${this.prefix}-0000-4000-8000-${tail}`;
+  /** Accounts, transfers and user data get disjoint id ranges. */
+  id(kind: 'account' | 'transfer' | 'user', index: number): string {
+    const tag = kind === 'account' ? 'a' : kind === 'transfer' ? 'b' : 'c';
+    return `${this.prefix}-0000-4000-8000-${tag}${index.toString(16).padStart(11, '0')}`;
   }
 }
 
-export function materializeAccount(ns: Namespace, event: AbstractAccount): AccountEvent {
-  return { id: ns.id('account', event.id), ledger: event.ledger, code: 1, flags: event.flags };
-}
+export class Workload {
+  private readonly ns: Namespace;
+  /** Ids of pending transfers generated so far (whatever became of them): what posts and voids aim at. */
+  private readonly pendingIds: string[] = [];
+  constructor(
+    private readonly random: () => number,
+    seed: number,
+    readonly pools: Pools,
+  ) {
+    this.ns = new Namespace(seed);
+  }
 
-export function materializeTransfer(ns: Namespace, event: AbstractTransfer): TransferEvent {
-  const linked = event.linked ? TF.linked : 0;
-  const id = ns.id('transfer', event.id);
-  if (event.kind === 'post' || event.kind === 'void') {
+  private chance(p: number): boolean {
+    return this.random() < p;
+  }
+  private below(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+  private pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)]!;
+  }
+
+  accountId(index: number): string {
+    return this.ns.id('account', index);
+  }
+
+  /** The first accounts: every pool account, valid, mostly in ledger 1 (some limited, some not). */
+  initialAccounts(): AccountEvent[] {
+    return Array.from({ length: this.pools.accounts }, (_, index) => ({
+      id: this.accountId(index),
+      ledger: index % 16 === 15 ? 2 : 1,
+      code: 1,
+      flags: this.pick([
+        0,
+        0,
+        AF.debits_must_not_exceed_credits,
+        AF.credits_must_not_exceed_debits,
+        AF.history,
+      ]),
+      userData32: index % 3,
+    }));
+  }
+
+  /** A batch of account events: mostly replays and collisions, a few new (and invalid) ones. */
+  accounts(size: number): AccountEvent[] {
+    return Array.from({ length: size }, (_, i) => {
+      const fresh = this.chance(0.5);
+      const index = fresh
+        ? this.pools.accounts + this.below(this.pools.accounts)
+        : this.below(this.pools.accounts);
+      let flags = this.pick([
+        0,
+        0,
+        AF.debits_must_not_exceed_credits,
+        AF.credits_must_not_exceed_debits,
+        AF.history,
+        AF.closed,
+        AF.debits_must_not_exceed_credits | AF.credits_must_not_exceed_debits,
+      ]);
+      if (this.chance(0.02)) flags |= 1 << 12;
+      if (i < size - 1 && this.chance(0.2)) flags |= AF.linked;
+      else if (i === size - 1 && this.chance(0.03)) flags |= AF.linked;
+      const id = this.chance(0.02) ? this.pick([NIL_ID, MAX_ID]) : this.accountId(index);
+      return {
+        id,
+        ledger: this.pick([1, 1, 1, 1, 2, 9, 0]),
+        code: this.pick([1, 1, 1, 2, 0]),
+        flags,
+        ...(this.chance(0.3) ? { userData128: this.ns.id('user', this.below(3)) } : {}),
+        ...(this.chance(0.3) ? { userData64: BigInt(this.below(3)) } : {}),
+        userData32: this.below(3),
+      };
+    });
+  }
+
+  private amount(): bigint {
+    const draw = this.random();
+    if (draw < 0.06) return 0n;
+    if (draw < 0.065) return AMOUNT_MAX - BigInt(this.below(100)); // overflows
+    return BigInt(1 + this.below(60));
+  }
+
+  private accountRef(): string | null {
+    const draw = this.random();
+    if (draw < 0.005) return null;
+    if (draw < 0.01) return NIL_ID;
+    if (draw < 0.015) return MAX_ID;
+    if (draw < 0.03) return this.accountId(this.pools.accounts + this.below(this.pools.accounts)); // maybe missing
+    return this.accountId(this.below(this.pools.accounts));
+  }
+
+  private transferId(): string {
+    if (this.chance(0.004)) return NIL_ID;
+    if (this.chance(0.004)) return MAX_ID;
+    return this.ns.id('transfer', this.below(this.pools.transfers));
+  }
+
+  private userData(): Pick<TransferEvent, 'userData128' | 'userData64' | 'userData32'> {
+    if (!this.chance(0.2)) return {};
     return {
-      id,
-      pendingId: ns.id('transfer', event.pending),
-      amount: event.kind === 'void' && event.amount % 2n === 0n ? 0n : event.amount,
-      flags: linked | (event.kind === 'post' ? TF.post_pending_transfer : TF.void_pending_transfer),
+      ...(this.chance(0.5) ? { userData128: this.ns.id('user', this.below(3)) } : {}),
+      ...(this.chance(0.5) ? { userData64: BigInt(this.below(3)) } : {}),
+      ...(this.chance(0.5) ? { userData32: this.below(3) } : {}),
     };
   }
-  const kindFlags =
-    event.kind === 'pending' ? TF.pending : event.kind === 'balancing' ? TF.balancing_debit : 0;
-  return {
-    id,
-    debitAccountId: ns.id('account', event.debit),
-    creditAccountId: ns.id('account', event.credit),
-    amount: event.amount,
-    ledger: event.ledger,
-    code: 1,
-    flags: linked | kindFlags,
-  };
+
+  /** A batch of transfer events. */
+  transfers(size: number): TransferEvent[] {
+    return Array.from({ length: size }, (_, i) => {
+      const event = this.transfer();
+      const last = i === size - 1;
+      if ((!last && this.chance(0.1)) || (last && this.chance(0.01)))
+        event.flags = (event.flags ?? 0) | TF.linked;
+      return event;
+    });
+  }
+
+  private transfer(): TransferEvent {
+    const draw = this.random();
+    const kind =
+      draw < 0.4
+        ? 'plain'
+        : draw < 0.6
+          ? 'pending'
+          : draw < 0.75
+            ? 'post'
+            : draw < 0.85
+              ? 'void'
+              : draw < 0.985
+                ? 'balancing'
+                : 'closing';
+    const id = this.transferId();
+    let flags = 0;
+    if (this.chance(0.005)) flags |= 1 << 12;
+    if (kind === 'post' || kind === 'void') {
+      flags |= kind === 'post' ? TF.post_pending_transfer : TF.void_pending_transfer;
+      if (this.chance(0.02))
+        flags |= this.pick([
+          TF.pending,
+          TF.balancing_debit,
+          TF.closing_credit,
+          TF.post_pending_transfer | TF.void_pending_transfer,
+        ]);
+      const pendingDraw = this.random();
+      const pendingId =
+        pendingDraw < 0.01
+          ? null
+          : pendingDraw < 0.02
+            ? MAX_ID
+            : pendingDraw < 0.03
+              ? id
+              : pendingDraw < 0.15 || this.pendingIds.length === 0
+                ? this.transferId()
+                : this.pendingIds[
+                    this.pendingIds.length - 1 - this.below(Math.min(200, this.pendingIds.length))
+                  ]!;
+      const amountDraw = this.random();
+      const amount =
+        kind === 'void'
+          ? amountDraw < 0.5
+            ? 0n
+            : BigInt(this.below(61))
+          : amountDraw < 0.3
+            ? AMOUNT_MAX // the full pending amount
+            : amountDraw < 0.4
+              ? 0n
+              : BigInt(this.below(61));
+      return {
+        id,
+        pendingId,
+        amount,
+        flags,
+        ...(this.chance(0.1) ? { debitAccountId: this.accountRef() } : {}),
+        ...(this.chance(0.1) ? { creditAccountId: this.accountRef() } : {}),
+        ...(this.chance(0.1) ? { ledger: this.pick([1, 2]) } : {}),
+        ...(this.chance(0.1) ? { code: this.pick([1, 2]) } : {}),
+        ...(this.chance(0.01) ? { timeout: 5 } : {}),
+        ...this.userData(),
+      };
+    }
+    if (kind === 'pending') flags |= TF.pending;
+    if (kind === 'balancing')
+      flags |=
+        this.pick([TF.balancing_debit, TF.balancing_credit, TF.balancing_debit | TF.balancing_credit]) |
+        (this.chance(0.2) ? TF.pending : 0);
+    if (kind === 'closing')
+      flags |=
+        this.pick([TF.closing_debit, TF.closing_credit, TF.closing_debit | TF.closing_credit]) |
+        (this.chance(0.9) ? TF.pending : 0);
+    const pendingLike = (flags & TF.pending) !== 0;
+    const timeout = pendingLike ? (this.chance(0.5) ? this.pick(TIMEOUTS_S) : 0) : this.chance(0.01) ? 5 : 0;
+    return {
+      id,
+      debitAccountId: this.accountRef(),
+      creditAccountId: this.accountRef(),
+      amount: this.amount(),
+      ledger: this.chance(0.02) ? this.pick([0, 2]) : this.chance(0.1) ? 2 : 1,
+      code: this.chance(0.01) ? 0 : this.pick([1, 1, 2]),
+      flags,
+      timeout,
+      ...(this.chance(0.005) ? { pendingId: this.transferId() } : {}),
+      ...this.userData(),
+    };
+  }
+}
+
+/** JSON for a failure message (bigints as strings). */
+export function show(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
