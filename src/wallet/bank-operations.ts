@@ -484,6 +484,8 @@ export class BankOperations {
     const results = await this.deps.ledger.createTransfers(events);
     if (results.every((r) => succeeded(r.result))) return true;
     const refusals = new Set([
+      // An earlier attempt of this very hold was refused: the ledger keeps refusing its id.
+      CreateTransferResult.id_already_failed,
       CreateTransferResult.exceeds_credits,
       CreateTransferResult.linked_event_failed,
       CreateTransferResult.credit_account_not_found,

@@ -80,6 +80,11 @@ export class BalanceSource implements FundingSource {
     if (succeeded(result!.result))
       return { paymentId: request.paymentId, status: 'completed', source: this.name };
     if (result!.result === CreateTransferResult.exceeds_credits) return null;
+    if (result!.result === CreateTransferResult.id_already_failed) {
+      // The ledger refused this payment id before (e.g. the balance fell short): it never
+      // succeeds later, so a new payment needs a new id.
+      throw conflict('payment_already_failed', 'This payment was refused earlier; start a new payment.');
+    }
     if (result!.result === CreateTransferResult.credit_account_not_found) {
       throw conflict('payment_target_not_found', 'The account to pay into does not exist.');
     }

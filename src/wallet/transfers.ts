@@ -289,7 +289,10 @@ export class FriendTransfers {
       item.reject(
         result === CreateTransferResult.exceeds_credits
           ? conflict('insufficient_balance', 'Your wallet balance is too low for this transfer.')
-          : new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result}`),
+          : result === CreateTransferResult.id_already_failed
+            ? // Refused before under this id (the ledger never lets a refused transfer through later).
+              conflict('transfer_already_failed', 'This transfer was refused earlier; start a new one.')
+            : new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result}`),
       );
       return false;
     });
@@ -438,9 +441,11 @@ export class FriendTransfers {
     let state: TransferState = finalState;
     let settleId = id;
     if (!succeeded(result!.result)) {
+      // id_already_failed: this way was refused before (its id stays refused); decide as below.
       if (
         result!.result !== CreateTransferResult.exceeds_credits &&
-        result!.result !== 'debit_account_not_found'
+        result!.result !== CreateTransferResult.debit_account_not_found &&
+        result!.result !== CreateTransferResult.id_already_failed
       ) {
         throw new AppError(
           'internal',
@@ -460,7 +465,20 @@ export class FriendTransfers {
       if (completed.length > 0) [state, settleId] = ['completed', completeTransferId(transfer.id)];
       else if (returned.length > 0)
         [state, settleId] = [way === 'return' ? finalState : 'returned', returnTransferId(transfer.id)];
-      else [state, settleId] = ['cancelled', returnTransferId(transfer.id)]; // never funded: nothing to move
+      else {
+        // Neither way moved: either the transit account was never funded (nothing to move), or
+        // this way was refused while the money is still there (its id is burned now), which
+        // only an operator can sort out.
+        const [transit] = await this.deps.ledger.lookupAccounts([transitAccount(transfer.id)]);
+        if (transit && transit.creditsPosted - transit.debitsPosted - transit.debitsPending > 0n) {
+          throw new AppError(
+            'internal',
+            'wallet_transfer_stuck',
+            `Transfer ${transfer.id}: ${way} refused (${result!.result}) with money still in transit`,
+          );
+        }
+        [state, settleId] = ['cancelled', returnTransferId(transfer.id)]; // never funded: nothing to move
+      }
     }
     await this.deps.db.query(
       `UPDATE wallet_transfers SET state = $2, settle_transfer_id = $3, finished_at = $4, due_at = NULL
