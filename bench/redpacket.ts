@@ -16,15 +16,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp, type TuyereApp } from '../src/app.ts';
-import { AccountCodes, accountId, TransferCodes } from '../src/chart.ts';
 import { AccountFlags, Ledgers, succeeded } from '../src/ledger/index.ts';
+import { loadConfig } from '../src/modules.ts';
+import { accountId } from '../src/platform/chart.ts';
 import { ManualClock } from '../src/platform/clock.ts';
-import { loadConfig } from '../src/platform/config.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { seededIntegers } from '../src/platform/random.ts';
-import { splitLucky, verifyRedpackets } from '../src/redpacket/index.ts';
+import {
+  RedpacketAccounts,
+  RedpacketTransfers,
+  splitLucky,
+  verifyRedpackets,
+} from '../src/redpacket/index.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
+import { WalletTransfers } from '../src/wallet/index.ts';
 import { benchDatabase } from './_database.ts';
 
 interface Options {
@@ -123,7 +129,7 @@ async function seedEnvelopes(
       chunk.map((id) => ({
         id: accountId('envelopeEscrow', id),
         ledger: Ledgers.CNY,
-        code: AccountCodes.envelopeEscrow,
+        code: RedpacketAccounts.envelopeEscrow,
         flags: AccountFlags.debits_must_not_exceed_credits,
         userData128: id,
       })),
@@ -136,7 +142,7 @@ async function seedEnvelopes(
         creditAccountId: accountId('envelopeEscrow', id),
         amount: total,
         ledger: Ledgers.CNY,
-        code: TransferCodes.envelopeFund,
+        code: RedpacketTransfers.envelopeFund,
       })),
     );
     if (!funded.every((t) => succeeded(t.result)))
@@ -177,7 +183,7 @@ async function fund(app: TuyereApp, userId: string, amount: bigint): Promise<voi
       creditAccountId: walletAccount(userId),
       amount,
       ledger: Ledgers.CNY,
-      code: TransferCodes.topUp,
+      code: WalletTransfers.topUp,
     },
   ]);
   if (!succeeded(result!.result)) throw new Error(result!.result);
@@ -306,11 +312,11 @@ async function integrity(
   // Half-grab a few envelopes, expire them, and check every refund.
   const partial = await seedEnvelopes(app, senderId, groupId, 50, 10);
   await Promise.all(
-    partial.flatMap((id) => grabbers.slice(0, 5).map((user) => app.envelopes.grab(id, user))),
+    partial.flatMap((id) => grabbers.slice(0, 5).map((user) => app.redpacket.grab(id, user))),
   );
   clock.set(new Date(Date.now() + 25 * 3_600_000));
   for (;;) {
-    const { expired, refunded } = await app.envelopes.expireDue(clock.now(), 5000);
+    const { expired, refunded } = await app.redpacket.expireDue(clock.now(), 5000);
     if (expired === 0 && refunded === 0) break;
   }
   const { rows } = await app.db.query<{ over: number; duplicates: number; refund_errors: number }>(
@@ -351,17 +357,17 @@ export async function run(args: string[]): Promise<void> {
     );
     for (let i = 0; i < grabbers.length; i += 8000)
       await app.wallet.accounts.wallets(grabbers.slice(i, i + 8000));
-    const stormGroup = (await app.groups.create(senderId, 'storm', grabbers)).id;
+    const stormGroup = (await app.social.create(senderId, 'storm', grabbers)).id;
     const stormEnvelopes = await seedEnvelopes(app, senderId, stormGroup, options.envelopes, options.shares);
     const storm = await measure(
       assignments(stormEnvelopes, grabbers, options.shares),
       async ([envelope, user]) => {
-        const outcome = await app.envelopes.grab(envelope, user);
+        const outcome = await app.redpacket.grab(envelope, user);
         return outcome.outcome === 'grabbed';
       },
     );
     progress(
-      `storm: ${Math.round(storm.opsPerSecond)} grabs/s, ${storm.grabbed} grabbed, ${app.envelopes.engine.stats.batches} batches`,
+      `storm: ${Math.round(storm.opsPerSecond)} grabs/s, ${storm.grabbed} grabbed, ${app.redpacket.engine.stats.batches} batches`,
     );
 
     progress(`storm baseline: ${options.baselineGrabs} grabs, ${options.baselineClients} clients`);
@@ -380,11 +386,11 @@ export async function run(args: string[]): Promise<void> {
     const hotUsers = Array.from({ length: options.hotGrabbers }, () => randomUUID());
     for (let i = 0; i < hotUsers.length; i += 8000)
       await app.wallet.accounts.wallets(hotUsers.slice(i, i + 8000));
-    const hotGroup = (await app.groups.create(senderId, 'hot', hotUsers)).id;
+    const hotGroup = (await app.social.create(senderId, 'hot', hotUsers)).id;
     const [hotEnvelope] = await seedEnvelopes(app, senderId, hotGroup, 1, options.shares);
     const hot = await measure(
       hotUsers.map((user) => [user]),
-      async (user) => (await app.envelopes.grab(hotEnvelope!, user)).outcome === 'grabbed',
+      async (user) => (await app.redpacket.grab(hotEnvelope!, user)).outcome === 'grabbed',
     );
     progress(`hot: ${Math.round(hot.opsPerSecond)} answers/s, ${hot.grabbed} grabbed`);
     const hotBaseline = await naiveBaseline(
@@ -408,7 +414,7 @@ export async function run(args: string[]): Promise<void> {
     }
     await app.wallet.accounts.wallets(httpUsers.map((u) => u.id));
     const httpGroup = (
-      await app.groups.create(
+      await app.social.create(
         senderId,
         'http storm',
         httpUsers.map((u) => u.id),

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
-import { TransferCodes } from '../src/chart.ts';
 import { Ledgers } from '../src/ledger/index.ts';
+import { loadConfig } from '../src/modules.ts';
 import { businessDate, systemClock } from '../src/platform/clock.ts';
-import { loadConfig } from '../src/platform/config.ts';
 import { deterministicId, uuidv7 } from '../src/platform/ids.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
+import { WalletTransfers } from '../src/wallet/index.ts';
 import { benchDatabase } from './_database.ts';
 
 /**
@@ -125,7 +125,7 @@ export async function run(args: string[]): Promise<void> {
         creditAccountId: walletAccount(p.id),
         amount: 100_000_000n,
         ledger: Ledgers.CNY,
-        code: TransferCodes.topUp,
+        code: WalletTransfers.topUp,
       })),
     );
     const pair = (index: number) => {

@@ -1,39 +1,37 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram } from 'prom-client';
-import { type BankConnector, bankSettings, HttpBankConnector } from './bank/index.ts';
-import { Identity } from './identity/index.ts';
-import { Ledger } from './ledger/index.ts';
-import { ledgerRoutes } from './ledger/routes.ts';
-import { MIGRATION_SOURCES } from './modules.ts';
+import { type Assembly, type Config, TUYERE } from './modules.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
-import type { Config } from './platform/config.ts';
 import type { Database } from './platform/db/database.ts';
-import { migrate } from './platform/db/migrate.ts';
-import { purgeIdempotencyKeys } from './platform/http/idempotency.ts';
+import { migrate, pendingMigrations } from './platform/db/migrate.ts';
 import { operationsRoutes, READINESS_SCHEMA } from './platform/http/operations.ts';
 import type { Authenticator } from './platform/http/policy.ts';
 import { createHttpServer, operatorTokenAuthenticator } from './platform/http/server.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { Metrics } from './platform/metrics.ts';
-import { cryptoIntegers } from './platform/random.ts';
+import type {
+  DemoWorld,
+  ModuleContext,
+  ModuleInstance,
+  ModuleName,
+  Services,
+  VerifyCheck,
+} from './platform/module.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
-import { DEFAULT_ENVELOPE_RULES, Envelopes, redpacketRoutes, StormRunner } from './redpacket/index.ts';
-import { Groups, socialRoutes } from './social/index.ts';
-import { Wallet, walletSettings } from './wallet/index.ts';
-import { webRoutes } from './web/index.ts';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ).version;
 
 /**
- * The composition root: builds every module's service on one database, clock and job
- * queue, and mounts their routes. Modules never construct each other; they get what they
- * need here.
+ * The composition root: builds every module in list order (src/modules.ts) on one database,
+ * clock and job queue, and mounts their routes. Modules never construct each other; each gets
+ * the services of the modules before it through its ModuleContext.
  */
-export interface TuyereApp {
+export type TuyereApp = AppParts & Services;
+
+interface AppParts {
   config: Config;
   db: Database;
   clock: Clock;
@@ -41,14 +39,11 @@ export interface TuyereApp {
   metrics: Metrics;
   jobs: JobQueue;
   http: FastifyInstance;
-  identity: Identity;
   operatorToken: string;
-  ledger: Ledger;
-  groups: Groups;
-  wallet: Wallet;
-  envelopes: Envelopes;
-  /** The wallet's bank connector (the sandbox bank's unless BANK_URL names another). */
-  bank: BankConnector;
+  /** Every module's `tuyere verify` checks, and that no migration is pending. */
+  verify(): Promise<VerifyCheck[]>;
+  /** Every module's demo contribution, in list order. */
+  seedDemo(world: DemoWorld): Promise<void>;
   /** Starts background jobs (the HTTP listener is started by the caller). */
   startJobs(): void;
   /** Drains requests and jobs; the caller closes the database afterwards. */
@@ -62,8 +57,10 @@ export interface CreateAppOptions {
   log?: Logger;
   /** Extra authenticators tried first (tests use a fake user authenticator). */
   authenticators?: Authenticator[];
-  /** The bank connector; default: HttpBankConnector to BANK_URL (or the sandbox bank). */
-  bank?: BankConnector;
+  /** Replacements for modules' services (tests: a bank connector of their own). */
+  services?: Partial<Services>;
+  /** The modules to build (default: src/modules.ts; the example-module test adds one). */
+  assembly?: Assembly;
 }
 
 export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
@@ -79,54 +76,42 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     concurrency: config.jobConcurrency,
     pollMs: config.jobPollMs,
   });
-  const ledger = new Ledger({ db, clock });
-  const groups = new Groups({ db, clock, membersMax: config.groupMembersMax });
   const operatorToken = loadOrCreateSecret(
     config.dataDir,
     'operator-token',
     config.operatorToken || undefined,
   );
 
-  const identity = new Identity({ db, clock, log, config });
-
-  const bankConfig = bankSettings(config);
-  const bank =
-    options.bank ??
-    new HttpBankConnector({
-      baseUrl: bankConfig.url,
-      webhookSecret: bankConfig.webhookSecret,
-      timeoutMs: bankConfig.timeoutMs,
-      notifyUrl: config.walletCallbackUrl || undefined,
+  const assembly = options.assembly ?? TUYERE;
+  const services: Partial<Services> = {};
+  const instances: Array<{ name: ModuleName; instance: ModuleInstance<unknown> }> = [];
+  for (const module of assembly.modules) {
+    const context: ModuleContext = {
+      config,
+      db,
       clock,
-    });
-  const wallet = new Wallet({
-    db,
-    clock,
-    ledger,
-    identity,
-    bank,
-    jobs,
-    log: log.child({ module: 'wallet' }),
-    settings: walletSettings(config),
-  });
-
-  const envelopes = new Envelopes({
-    db,
-    clock,
-    ledger,
-    wallet,
-    identity,
-    groups,
-    log: log.child({ module: 'redpacket' }),
-    random: cryptoIntegers,
-    rules: {
-      ...DEFAULT_ENVELOPE_RULES,
-      personalMaximum: BigInt(config.redpacketPersonalMax),
-      groupMaximum: BigInt(config.redpacketGroupMax),
-      sharesMaximum: config.redpacketSharesMax,
-      expiryMs: config.redpacketExpiryHours * 3_600_000,
-    },
-  });
+      log: log.child({ module: module.name }),
+      metrics,
+      jobs,
+      chart: assembly.chart,
+      use: (name) => {
+        if (!(name in services))
+          throw new Error(`${module.name} uses ${name}, which is not listed before it`);
+        return services[name]!;
+      },
+      provided: options.services?.[module.name],
+    };
+    // Each definition's create is typed by its own settings slice; the full config satisfies every slice.
+    const instance = (await (module.create as (c: ModuleContext) => unknown)(
+      context,
+    )) as ModuleInstance<unknown>;
+    (services as Record<string, unknown>)[module.name] = instance.service;
+    instances.push({ name: module.name, instance });
+    for (const job of instance.jobs ?? []) {
+      jobs.register(job.kind, job.run, job.options);
+      if (job.schedule) jobs.schedule({ ...job.schedule, kind: job.kind });
+    }
+  }
 
   const http = await createHttpServer({
     log,
@@ -137,75 +122,16 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     authenticators: [
       ...(options.authenticators ?? []),
       operatorTokenAuthenticator(operatorToken),
-      identity.authenticator,
+      ...instances.flatMap(({ instance }) => instance.authenticators ?? []),
     ],
     version: VERSION,
   });
   http.addSchema(READINESS_SCHEMA);
-  await http.register(operationsRoutes, { db, metrics, migrations: MIGRATION_SOURCES });
-  await http.register(ledgerRoutes, { ledger });
-  await http.register(identity.routes);
-  await http.register(socialRoutes, { groups });
-  await http.register(wallet.routes);
-  await http.register(webRoutes, { metrics, jobs, identity, wallet });
-  const storms = new StormRunner({
-    envelopes,
-    groups,
-    wallet,
-    clock,
-    log: log.child({ module: 'storm' }),
-    membersMax: config.groupMembersMax,
-  });
-  await http.register(redpacketRoutes, { envelopes, storms });
-  const grabCounter = new Counter({
-    name: 'tuyere_redpacket_grabs_total',
-    help: 'Red-envelope grab answers by outcome',
-    labelNames: ['outcome'] as const,
-    registers: [metrics.registry],
-  });
-  const grabBatchSeconds = new Histogram({
-    name: 'tuyere_redpacket_claim_batch_seconds',
-    help: 'Time to claim one batch of grabs',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [metrics.registry],
-  });
-  envelopes.engine.onOutcomes = (outcomes, latencyMs) => {
-    for (const outcome of outcomes) grabCounter.inc({ outcome: outcome.outcome });
-    if (latencyMs > 0) grabBatchSeconds.observe(latencyMs / 1000);
-  };
-
-  metrics.gauge('tuyere_db_pool_connections', 'Open database connections', () => db.poolStats().total);
-  metrics.gauge(
-    'tuyere_db_pool_waiting',
-    'Requests waiting for a database connection',
-    () => db.poolStats().waiting,
-  );
-  metrics.labelledGauge('tuyere_jobs', 'Jobs not yet done, by state', ['state'], async () =>
-    (await jobs.depth()).map((row) => ({ labels: { state: row.state }, value: row.count })),
-  );
-
-  jobs.register('platform.purge_idempotency_keys', async () => {
-    await purgeIdempotencyKeys(db, clock.now());
-  });
-  jobs.schedule({
-    name: 'purge-idempotency-keys',
-    cron: '17 * * * *',
-    kind: 'platform.purge_idempotency_keys',
-  });
-
-  jobs.register(
-    'ledger.expire_pending',
-    async () => {
-      await ledger.expirePendingTransfers(clock.now());
-    },
-    { mode: 'leased' },
-  );
-  jobs.schedule({ name: 'ledger-expire-pending', cron: '*/10 * * * * *', kind: 'ledger.expire_pending' });
-
-  wallet.registerJobs(jobs, { reconcileCron: config.walletReconcileCron });
-  envelopes.registerJobs(jobs);
+  await http.register(operationsRoutes, { db, metrics, migrations: assembly.migrations });
+  for (const { instance } of instances) if (instance.routes) await http.register(instance.routes);
 
   return {
+    ...(services as Services),
     config,
     db,
     clock,
@@ -213,23 +139,36 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     metrics,
     jobs,
     http,
-    identity,
     operatorToken,
-    ledger,
-    groups,
-    wallet,
-    envelopes,
-    bank,
+    async verify() {
+      const checks = await Promise.all(instances.map(({ instance }) => instance.verify?.() ?? []));
+      const pending = await pendingMigrations(db, assembly.migrations);
+      checks.push([
+        {
+          name: 'migrations current',
+          ok: pending.length === 0,
+          violations: pending.map((m) => `pending: ${m}`),
+        },
+      ]);
+      return checks.flat();
+    },
+    async seedDemo(world) {
+      world.logins.push({ who: 'operator (API and console)', how: `Authorization: Bearer ${operatorToken}` });
+      try {
+        for (const { instance } of instances) await instance.demo?.(world);
+      } finally {
+        for (const cleanup of world.cleanups.splice(0)) await cleanup();
+      }
+    },
     startJobs: () => jobs.start(),
     stop: async () => {
       await http.close();
       await jobs.stop(config.shutdownTimeoutMs);
-      await envelopes.engine.close();
-      await ledger.close();
+      for (const { instance } of [...instances].reverse()) await instance.close?.();
     },
   };
 }
 
-export async function migrateAll(db: Database): Promise<string[]> {
-  return migrate(db, MIGRATION_SOURCES);
+export async function migrateAll(db: Database, assembly: Assembly = TUYERE): Promise<string[]> {
+  return migrate(db, assembly.migrations);
 }

@@ -14,8 +14,8 @@ import {
   startRawDeviceRegistration,
   startWebauthnRegistration,
 } from '../src/identity/devices.ts';
-import { createApiKey, createMerchant, MERCHANT_SCOPES } from '../src/identity/merchants.ts';
 import { createStaff } from '../src/identity/staff.ts';
+import { MERCHANT_SCOPES } from '../src/merchants/index.ts';
 import type { Role } from '../src/platform/http/policy.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 import { deviceKey } from './identity-fixtures.ts';
@@ -73,11 +73,11 @@ class World {
     this.carol = await user('13800000903');
     const context = app.identity.context;
     this.merchants = {
-      own: (await createMerchant(context, 'Matrix Mart', 'test')).id,
-      other: (await createMerchant(context, 'Other Mart', 'test')).id,
+      own: (await app.merchants.createMerchant('Matrix Mart', 'test')).id,
+      other: (await app.merchants.createMerchant('Other Mart', 'test')).id,
     };
     this.merchantKey = (
-      await createApiKey(context, this.merchants.own, { name: 'all', scopes: MERCHANT_SCOPES }, 'test')
+      await app.merchants.createApiKey(this.merchants.own, { name: 'all', scopes: MERCHANT_SCOPES }, 'test')
     ).key;
     const staff = async (role: 'operator-read' | 'operator-admin' | 'auditor', phone: string) =>
       (await createStaff(context, { phone, name: role, roles: [role] }, 'test')).id;
@@ -135,7 +135,7 @@ class World {
     const owner = this.userOf(side);
     const groupId = await this.group(side);
     await fundWallets(app, [owner.id], 1000n);
-    const envelope = await app.envelopes.send({
+    const envelope = await app.redpacket.send({
       envelopeId: randomUUID(),
       senderId: owner.id,
       groupId,
@@ -154,8 +154,7 @@ class World {
 
   async apiKey(side: Side): Promise<string> {
     return (
-      await createApiKey(
-        app.identity.context,
+      await app.merchants.createApiKey(
         this.merchants[side],
         { name: 'cell', scopes: ['payments:read'] },
         'test',
@@ -445,13 +444,13 @@ const FIXTURES: Record<string, Fixture> = {
     build: () => ({ url: '/v1/groups', payload: { name: 'Lunch' } }),
   },
   'GET /v1/groups': { allowed: ['user'], owner: 'none', ok: 200, build: () => ({ url: '/v1/groups' }) },
-  'GET /v1/groups/:groupId': {
+  'GET /v1/groups/:group_id': {
     allowed: USER_READERS,
     owner: 'user',
     ok: 200,
     build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}` }),
   },
-  'POST /v1/groups/:groupId/members': {
+  'POST /v1/groups/:group_id/members': {
     allowed: ['user'],
     owner: 'user',
     ok: 200,
@@ -460,7 +459,7 @@ const FIXTURES: Record<string, Fixture> = {
       payload: { user_ids: [w.carol.id] },
     }),
   },
-  'DELETE /v1/groups/:groupId/members/:userId': {
+  'DELETE /v1/groups/:group_id/members/:user_id': {
     allowed: ['user'],
     owner: 'user',
     ok: 204,
@@ -468,7 +467,7 @@ const FIXTURES: Record<string, Fixture> = {
       url: `/v1/groups/${await w.group(side, [w.carol.id])}/members/${w.carol.id}`,
     }),
   },
-  'POST /v1/groups/:groupId/messages': {
+  'POST /v1/groups/:group_id/messages': {
     allowed: ['user'],
     owner: 'user',
     ok: 201,
@@ -477,7 +476,7 @@ const FIXTURES: Record<string, Fixture> = {
       payload: { text: 'hello' },
     }),
   },
-  'GET /v1/groups/:groupId/events': {
+  'GET /v1/groups/:group_id/events': {
     allowed: USER_READERS,
     owner: 'user',
     ok: 200,
@@ -485,44 +484,44 @@ const FIXTURES: Record<string, Fixture> = {
   },
   // Wallet (issue 5). Money routes stop at the Idempotency-Key check (the matrix sends none);
   // card binding stops at the Luhn check, before anything reaches a bank.
-  'GET /v1/users/:userId/wallet': userRoute('/wallet', USER_READERS, 200),
-  'GET /v1/users/:userId/cards': userRoute('/cards', USER_READERS, 200),
-  'POST /v1/users/:userId/cards/verifications': userRoute(
+  'GET /v1/users/:user_id/wallet': userRoute('/wallet', USER_READERS, 200),
+  'GET /v1/users/:user_id/cards': userRoute('/cards', USER_READERS, 200),
+  'POST /v1/users/:user_id/cards/verifications': userRoute(
     '/cards/verifications',
     ['user'],
     400,
     () => ({ pan: '6222020000000000', phone: '13800000901' }),
     'card_number_invalid',
   ),
-  'POST /v1/users/:userId/cards': userRoute(
+  'POST /v1/users/:user_id/cards': userRoute(
     '/cards',
     ['user'],
     404,
     () => ({ verification_id: 'no-such-verification', sms_code: '123456' }),
     'card_verification_not_found',
   ),
-  'DELETE /v1/users/:userId/cards/:cardId': userRoute(
+  'DELETE /v1/users/:user_id/cards/:card_id': userRoute(
     '/cards/00000000-0000-4000-8000-000000000000',
     ['user'],
     404,
     undefined,
     'card_not_found',
   ),
-  'POST /v1/users/:userId/top-ups': userRoute(
+  'POST /v1/users/:user_id/top-ups': userRoute(
     '/top-ups',
     ['user'],
     400,
     () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100' }),
     'idempotency_key_required',
   ),
-  'POST /v1/users/:userId/withdrawals': userRoute(
+  'POST /v1/users/:user_id/withdrawals': userRoute(
     '/withdrawals',
     ['user'],
     400,
     () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100', proof: { type: 'none' } }),
     'idempotency_key_required',
   ),
-  'GET /v1/users/:userId/bank-operations/:operationId': {
+  'GET /v1/users/:user_id/bank-operations/:operation_id': {
     allowed: USER_READERS,
     owner: 'user',
     ok: 200,
@@ -531,14 +530,14 @@ const FIXTURES: Record<string, Fixture> = {
       return { url: `/v1/users/${userId}/bank-operations/${await walletOperation(userId)}` };
     },
   },
-  'POST /v1/users/:userId/transfers': userRoute(
+  'POST /v1/users/:user_id/transfers': userRoute(
     '/transfers',
     ['user'],
     400,
     (w) => ({ to_user_id: w.carol.id, amount: '100', proof: { type: 'none' } }),
     'idempotency_key_required',
   ),
-  'GET /v1/users/:userId/transfers/:transferId': {
+  'GET /v1/users/:user_id/transfers/:transfer_id': {
     allowed: USER_READERS,
     owner: 'user',
     ok: 200,
@@ -547,7 +546,7 @@ const FIXTURES: Record<string, Fixture> = {
       return { url: `/v1/users/${userId}/transfers/${await walletTransfer(userId, w.carol.id)}` };
     },
   },
-  'POST /v1/users/:userId/transfers/:transferId/accept': {
+  'POST /v1/users/:user_id/transfers/:transfer_id/accept': {
     allowed: ['user'],
     owner: 'user',
     ok: 400,
@@ -560,7 +559,7 @@ const FIXTURES: Record<string, Fixture> = {
       };
     },
   },
-  'POST /v1/users/:userId/transfers/:transferId/cancel': {
+  'POST /v1/users/:user_id/transfers/:transfer_id/cancel': {
     allowed: ['user'],
     owner: 'user',
     ok: 400,
@@ -573,9 +572,9 @@ const FIXTURES: Record<string, Fixture> = {
       };
     },
   },
-  'GET /v1/users/:userId/statement': userRoute('/statement', USER_READERS, 200),
-  'GET /v1/users/:userId/statement.csv': userRoute('/statement.csv', USER_READERS, 200),
-  'GET /v1/users/:userId/statement/:itemId': userRoute(
+  'GET /v1/users/:user_id/statement': userRoute('/statement', USER_READERS, 200),
+  'GET /v1/users/:user_id/statement.csv': userRoute('/statement.csv', USER_READERS, 200),
+  'GET /v1/users/:user_id/statement/:item_id': userRoute(
     '/statement/00000000-0000-4000-8000-000000000000',
     USER_READERS,
     404,
@@ -601,7 +600,7 @@ const FIXTURES: Record<string, Fixture> = {
     ok: 200,
     build: () => ({ url: '/v1/operator/reconciliation/items?state=open' }),
   },
-  'POST /v1/operator/reconciliation/items/:itemId/resolve': {
+  'POST /v1/operator/reconciliation/items/:item_id/resolve': {
     allowed: ['operator-admin'],
     owner: 'none',
     ok: 400,
@@ -684,13 +683,13 @@ const FIXTURES: Record<string, Fixture> = {
       payload: { group_id: randomUUID(), kind: 'lucky', amount: '100', shares: 1, proof: { type: 'none' } },
     }),
   },
-  'POST /v1/envelopes/:envelopeId/grab': {
+  'POST /v1/envelopes/:envelope_id/grab': {
     allowed: ['user'],
     owner: 'user',
     ok: 200,
     build: async (w, side) => ({ url: `/v1/envelopes/${await w.envelope(side)}/grab` }),
   },
-  'GET /v1/envelopes/:envelopeId': {
+  'GET /v1/envelopes/:envelope_id': {
     allowed: USER_READERS,
     owner: 'user',
     ok: 200,
@@ -709,7 +708,7 @@ const FIXTURES: Record<string, Fixture> = {
     okCode: 'idempotency_key_required',
     build: () => ({ url: '/v1/operator/storms', payload: { envelopes: 1, shares: 1, grabbers: 1 } }),
   },
-  'GET /v1/operator/storms/:stormId': {
+  'GET /v1/operator/storms/:storm_id': {
     allowed: LEDGER_READERS,
     owner: 'none',
     ok: 404,
@@ -751,7 +750,7 @@ const FIXTURES: Record<string, Fixture> = {
     ok: 200,
     build: (w) => ({ url: `/v1/recipients?phone=${w.bob.phone}` }),
   },
-  'GET /v1/groups/:groupId/stream': {
+  'GET /v1/groups/:group_id/stream': {
     allowed: ['user'],
     owner: 'user',
     ok: 200,
@@ -829,8 +828,7 @@ test('every route × caller × {own, other} gives the expected outcome', async (
 });
 
 test('a merchant key without the needed scope is refused', async () => {
-  const narrow = await createApiKey(
-    app.identity.context,
+  const narrow = await app.merchants.createApiKey(
     world.merchants.own,
     { name: 'narrow', scopes: ['payments:read'] },
     'test',

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { isDemoSeeded, seedDemo } from '../src/demo/seed.ts';
-import { DEMO_CAROL, DEMO_GROUP_NAME } from '../src/demo/wallet.ts';
-import { DEMO_PEOPLE } from '../src/identity/demo.ts';
+import { isDemoSeeded, seedDemo } from '../src/cli/demo.ts';
+import { DEMO_PEOPLE } from '../src/identity/index.ts';
+import { DEMO_GROUP_NAME } from '../src/social/index.ts';
 import { startWalletWorld, type WalletWorld } from './wallet-fixtures.ts';
 
 let world: WalletWorld;
@@ -19,13 +19,13 @@ after(() => world.close());
 async function snapshot() {
   const { app } = world;
   const out: Record<string, unknown> = {};
-  for (const phone of [DEMO_PEOPLE.alice.phone, DEMO_PEOPLE.bob.phone, DEMO_CAROL.phone]) {
+  for (const phone of [DEMO_PEOPLE.alice.phone, DEMO_PEOPLE.bob.phone, DEMO_PEOPLE.carol.phone]) {
     const user = (await app.identity.findUserByPhone(phone))!;
     out[phone] = {
       balance: await app.wallet.balance(user.id),
       cards: (await app.wallet.listCards(user.id)).map((c) => [c.id, c.last4, c.status]),
       statement: (await app.wallet.statement(user.id)).items.length,
-      groups: (await app.groups.listForUser(user.id)).map((g) => [g.id, g.name]),
+      groups: (await app.social.listForUser(user.id)).map((g) => [g.id, g.name]),
     };
   }
   return out;
@@ -36,7 +36,7 @@ test('the demo gives Alice, Bob and Carol wallets, cards, money, transfers and a
   const first = await seedDemo(app);
   assert.ok(await isDemoSeeded(app));
   assert.deepEqual(first.notes.slice(1), [], first.notes.join('\n'));
-  assert.ok(first.logins.some((login) => login.who.startsWith(`Carol ${DEMO_CAROL.phone}`)));
+  assert.ok(first.logins.some((login) => login.who.startsWith(`Carol ${DEMO_PEOPLE.carol.phone}`)));
   const once = await snapshot();
   const second = await seedDemo(app);
   assert.deepEqual(second.logins, first.logins);
@@ -46,7 +46,7 @@ test('the demo gives Alice, Bob and Carol wallets, cards, money, transfers and a
   const available = (phone: string) => (once[phone] as { balance: { available: string } }).balance.available;
   assert.equal(available(DEMO_PEOPLE.alice.phone), String(100_000 - 8_800 + 1_500));
   assert.equal(available(DEMO_PEOPLE.bob.phone), String(50_000 + 8_800 - 2_000));
-  assert.equal(available(DEMO_CAROL.phone), String(50_000 + 2_000 - 1_500));
+  assert.equal(available(DEMO_PEOPLE.carol.phone), String(50_000 + 2_000 - 1_500));
   for (const phone of Object.keys(once)) {
     const person = once[phone] as { cards: unknown[]; statement: number; groups: Array<[string, string]> };
     assert.equal(person.cards.length, 1);

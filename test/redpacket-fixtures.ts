@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { TransferCodes } from '../src/chart.ts';
 import { Ledgers, succeeded } from '../src/ledger/index.ts';
 import type { TestApp } from '../src/platform/testing/app.ts';
 import { verifyRedpackets } from '../src/redpacket/index.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
+import { WalletTransfers } from '../src/wallet/index.ts';
 
 /** Puts money in users' wallets straight from bank clearing (test setup, not a top-up). */
 export async function fundWallets(app: TestApp, userIds: readonly string[], amount: bigint): Promise<void> {
@@ -17,7 +17,7 @@ export async function fundWallets(app: TestApp, userIds: readonly string[], amou
       creditAccountId: walletAccount(userId),
       amount,
       ledger: Ledgers.CNY,
-      code: TransferCodes.topUp,
+      code: WalletTransfers.topUp,
     })),
   );
   for (const result of results) assert.ok(succeeded(result.result), result.result);

@@ -26,7 +26,7 @@ before(async () => {
     await newUser(app),
   ];
   await fundWallets(app, [alice.id], 100_000_00n);
-  groupId = (await app.groups.create(alice.id, 'Family', [bob.id, carol.id])).id;
+  groupId = (await app.social.create(alice.id, 'Family', [bob.id, carol.id])).id;
 });
 after(async () => {
   await app.close();
@@ -79,7 +79,7 @@ test('a lucky group envelope: each member grabs once, shares sum to the total, l
   );
   assert.equal(largest.luckiest, true);
 
-  const events = await app.groups.events(groupId, 0n, 500);
+  const events = await app.social.events(groupId, 0n, 500);
   const types = events
     .filter((e) => (e.payload as { envelope_id?: string }).envelope_id === envelope.id)
     .map((e) => e.type);
@@ -194,9 +194,9 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
   ] as const) {
     for (let round = 0; round < 2; round++) {
       const users = ids(grabbers);
-      const group = await app.groups.create(alice.id, `race ${grabbers}x${shares}`, users);
+      const group = await app.social.create(alice.id, `race ${grabbers}x${shares}`, users);
       const total = BigInt(shares) * 137n + 11n;
-      const envelope = await app.envelopes.send({
+      const envelope = await app.redpacket.send({
         envelopeId: randomUUID(),
         senderId: alice.id,
         groupId: group.id,
@@ -208,7 +208,7 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
       });
       // Each grabber asks twice, all at once.
       const outcomes = await Promise.all(
-        [...users, ...users].map((user) => app.envelopes.grab(envelope.id, user)),
+        [...users, ...users].map((user) => app.redpacket.grab(envelope.id, user)),
       );
       const grabbed = outcomes.filter((o) => o.outcome === 'grabbed');
       assert.equal(grabbed.length, Math.min(grabbers, shares), `${grabbers}x${shares}`);
@@ -235,16 +235,16 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
     clock: app.clock,
     ledger: otherLedger,
     wallet: app.wallet,
-    groups: app.groups,
+    groups: app.social,
     log: app.log,
   });
   try {
     const users = ids(40);
-    const group = await app.groups.create(alice.id, 'two processes', users);
+    const group = await app.social.create(alice.id, 'two processes', users);
     const envelopes = [];
     for (let i = 0; i < 8; i++) {
       envelopes.push(
-        await app.envelopes.send({
+        await app.redpacket.send({
           envelopeId: randomUUID(),
           senderId: alice.id,
           groupId: group.id,
@@ -261,7 +261,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
     for (const envelope of envelopes) {
       const outcomes = await Promise.all(
         users.flatMap((user) => [
-          app.envelopes.grab(envelope.id, user).then((o) => [user, o] as const),
+          app.redpacket.grab(envelope.id, user).then((o) => [user, o] as const),
           other.grab(envelope.id, user).then((o) => [user, o] as const),
         ]),
       );
@@ -299,7 +299,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
           );
       }
     }
-    assert.ok(app.envelopes.engine.stats.stale + other.stats.stale > 0, 'the stale-cache path ran');
+    assert.ok(app.redpacket.engine.stats.stale + other.stats.stale > 0, 'the stale-cache path ran');
     await assertBooks(app);
   } finally {
     await other.close();
@@ -309,8 +309,8 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
 
 test('an expiry landing between claim and commit refuses the grab: no payout from an expired envelope', async () => {
   const users = ids(3);
-  const group = await app.groups.create(alice.id, 'late', users);
-  const envelope = await app.envelopes.send({
+  const group = await app.social.create(alice.id, 'late', users);
+  const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,
     groupId: group.id,
@@ -320,20 +320,20 @@ test('an expiry landing between claim and commit refuses the grab: no payout fro
     greeting: 'late',
     proof: { type: 'pin', pin: PIN },
   });
-  assert.equal((await app.envelopes.grab(envelope.id, users[0]!)).outcome, 'grabbed');
+  assert.equal((await app.redpacket.grab(envelope.id, users[0]!)).outcome, 'grabbed');
   // Expire it behind the engine's back (another process's expiry job): its cache still says active.
   await app.db.query(
     "UPDATE redpacket_envelopes SET status = 'expired', refund_amount = total - grabbed_amount, finished_at = now() WHERE id = $1",
     [envelope.id],
   );
-  const late = await app.envelopes.grab(envelope.id, users[1]!);
+  const late = await app.redpacket.grab(envelope.id, users[1]!);
   assert.equal(late.outcome, 'expired');
   const { rows } = await app.db.query<{ grabbed_count: number }>(
     'SELECT grabbed_count FROM redpacket_envelopes WHERE id = $1',
     [envelope.id],
   );
   assert.equal(rows[0]!.grabbed_count, 1);
-  await app.envelopes.expireDue(app.clock.now());
+  await app.redpacket.expireDue(app.clock.now());
   await assertBooks(app);
 });
 
@@ -377,8 +377,8 @@ test('an operator storm: campaign envelopes, every share grabbed, progress visib
 
 test('expiry refunds total − grabbed to the sender exactly once, even when run twice at once', async () => {
   const users = ids(5);
-  const group = await app.groups.create(alice.id, 'expiry', users);
-  const envelope = await app.envelopes.send({
+  const group = await app.social.create(alice.id, 'expiry', users);
+  const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,
     groupId: group.id,
@@ -388,7 +388,7 @@ test('expiry refunds total − grabbed to the sender exactly once, even when run
     greeting: 'expiry',
     proof: { type: 'pin', pin: PIN },
   });
-  const taken = await Promise.all(users.slice(0, 2).map((user) => app.envelopes.grab(envelope.id, user)));
+  const taken = await Promise.all(users.slice(0, 2).map((user) => app.redpacket.grab(envelope.id, user)));
   const grabbedSum = taken.reduce((a, o) => a + ('amount' in o ? o.amount : 0n), 0n);
   // Other tests' envelopes expire too; count only this one's refund.
   const othersUnclaimed = BigInt(
@@ -401,7 +401,7 @@ test('expiry refunds total − grabbed to the sender exactly once, even when run
   );
   const before = await walletBalance(app, alice.id);
   clock.advance(24 * 3_600_000 - 1000);
-  assert.equal((await app.envelopes.expireDue(clock.now())).expired, 0, 'not yet');
+  assert.equal((await app.redpacket.expireDue(clock.now())).expired, 0, 'not yet');
   clock.advance(2000);
   const due = Number(
     (
@@ -412,17 +412,17 @@ test('expiry refunds total − grabbed to the sender exactly once, even when run
     ).rows[0]!.n,
   );
   const runs = await Promise.all([
-    app.envelopes.expireDue(clock.now()),
-    app.envelopes.expireDue(clock.now()),
+    app.redpacket.expireDue(clock.now()),
+    app.redpacket.expireDue(clock.now()),
   ]);
   assert.equal(runs[0].expired + runs[1].expired, due, 'each due envelope expired once across both runs');
   const refundsBefore = await walletBalance(app, alice.id);
-  assert.equal((await app.envelopes.expireDue(clock.now())).expired, 0);
+  assert.equal((await app.redpacket.expireDue(clock.now())).expired, 0);
   assert.equal(await walletBalance(app, alice.id), refundsBefore, 'a third run refunds nothing more');
   assert.equal(await walletBalance(app, alice.id), before + othersUnclaimed + (1000n - grabbedSum));
-  const late = await app.envelopes.grab(envelope.id, users[4]!);
+  const late = await app.redpacket.grab(envelope.id, users[4]!);
   assert.equal(late.outcome, 'expired');
-  const view = (await app.envelopes.get(envelope.id, null))!;
+  const view = (await app.redpacket.get(envelope.id, null))!;
   assert.equal(view.refundAmount, 1000n - grabbedSum);
   await assertBooks(app);
 });
@@ -431,7 +431,7 @@ test('a member removed after grabbing once cannot grab again: the commit re-chec
   // Fresh users: earlier tests moved the clock past older sessions.
   const [host, dave, erin] = [await newUser(app), await newUser(app), await newUser(app)];
   await fundWallets(app, [host.id], 1_000_00n);
-  const club = (await app.groups.create(host.id, 'Club', [dave.id, erin.id])).id;
+  const club = (await app.social.create(host.id, 'Club', [dave.id, erin.id])).id;
   const send = async () => {
     const sent = await post(app, '/v1/envelopes', host, {
       group_id: club,
@@ -448,7 +448,7 @@ test('a member removed after grabbing once cannot grab again: the commit re-chec
   // Dave grabs once, so this process now knows him as a member of the club.
   assert.equal((await grab(dave, first)).json().outcome, 'grabbed');
   const second = await send();
-  await app.groups.remove(club, host.id, dave.id);
+  await app.social.remove(club, host.id, dave.id);
   const before = await walletBalance(app, dave.id);
   const refused = await grab(dave, second);
   assert.equal(refused.statusCode, 404, refused.body);

@@ -151,10 +151,10 @@ test('concurrent posts get unique, gapless sequence numbers', async () => {
   const group = await createGroup(alice, [bob, carol]);
   await Promise.all(
     Array.from({ length: 60 }, (_, i) =>
-      app.groups.postMessage(group.id, [alice, bob, carol][i % 3]!, `message ${i}`),
+      app.social.postMessage(group.id, [alice, bob, carol][i % 3]!, `message ${i}`),
     ),
   );
-  const events = await app.groups.events(group.id, 0n, 500);
+  const events = await app.social.events(group.id, 0n, 500);
   assert.deepEqual(
     events.map((e) => Number(e.seq)),
     Array.from({ length: 61 }, (_, i) => i + 1),
@@ -187,7 +187,7 @@ test('members follow the group live over Server-Sent Events and resume with Last
     request.on('error', (error) => (received.includes('message.posted') ? resolve() : reject(error)));
   });
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await app.groups.postMessage(group.id, alice, 'live!');
+  await app.social.postMessage(group.id, alice, 'live!');
   await done;
   assert.deepEqual(received, ['group.created', 'message.posted']);
 });

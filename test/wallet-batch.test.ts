@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { TransferCodes } from '../src/chart.ts';
 import { Ledgers } from '../src/ledger/index.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
+import { WalletTransfers } from '../src/wallet/index.ts';
 import { assertBooksBalance, newUser } from './wallet-fixtures.ts';
 
 let app: TestApp;
@@ -30,7 +30,7 @@ test('concurrent batches: the daily cap holds exactly, duplicates send once, bal
       creditAccountId: walletAccount(alice.id),
       amount: 50_000n,
       ledger: Ledgers.CNY,
-      code: TransferCodes.topUp,
+      code: WalletTransfers.topUp,
     },
   ]);
   const authorization = { userId: alice.id, strength: 'two_factor' as const, via: 'pin' as const };

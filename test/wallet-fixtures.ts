@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { type SandboxBank, startSandboxBank } from '../src/bank/index.ts';
 import { eventually, testPan } from '../src/bank/testing.ts';
+import type { Config } from '../src/modules.ts';
 import type { Clock } from '../src/platform/clock.ts';
-import type { Config } from '../src/platform/config.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 
 /**

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { AccountCodes, accountId, TransferCodes } from '../src/chart.ts';
 import { Ledgers } from '../src/ledger/index.ts';
+import { accountId } from '../src/platform/chart.ts';
 import { businessDate } from '../src/platform/clock.ts';
+import { RedpacketAccounts, RedpacketTransfers } from '../src/redpacket/index.ts';
 import {
   assertBooksBalance,
   balance,
@@ -119,7 +120,9 @@ test('funding order: balance first, then a bound card; card payments complete th
   await settled(world, (await topUp(world, user, cardId, 1_000n)).json().id);
   const envelope = randomUUID();
   const escrow = accountId('envelopeEscrow', envelope);
-  await app.ledger.createAccounts([{ id: escrow, ledger: Ledgers.CNY, code: AccountCodes.envelopeEscrow }]);
+  await app.ledger.createAccounts([
+    { id: escrow, ledger: Ledgers.CNY, code: RedpacketAccounts.envelopeEscrow },
+  ]);
   const notified: Array<Record<string, unknown>> = [];
   app.jobs.register<Record<string, unknown>>(
     'test.envelope_funded',
@@ -131,7 +134,7 @@ test('funding order: balance first, then a bound card; card payments complete th
     userId: user.id,
     amount: 600n,
     targetAccountId: escrow,
-    code: TransferCodes.envelopeFund,
+    code: RedpacketTransfers.envelopeFund,
   });
   assert.deepEqual([fromBalance.status, fromBalance.source], ['completed', 'balance']);
 
@@ -142,7 +145,7 @@ test('funding order: balance first, then a bound card; card payments complete th
     userId: user.id,
     amount: 500n,
     targetAccountId: escrow,
-    code: TransferCodes.envelopeFund,
+    code: RedpacketTransfers.envelopeFund,
     notifyKind: 'test.envelope_funded',
   });
   assert.equal(fromCard.source, 'card');
@@ -156,7 +159,7 @@ test('funding order: balance first, then a bound card; card payments complete th
         userId: user.id,
         amount: 500n,
         targetAccountId: escrow,
-        code: TransferCodes.envelopeFund,
+        code: RedpacketTransfers.envelopeFund,
       })
     ).status,
     'completed',

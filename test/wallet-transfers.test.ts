@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { TransferCodes } from '../src/chart.ts';
 import { Ledgers } from '../src/ledger/index.ts';
 import { ManualClock } from '../src/platform/clock.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 import { bankClearingAccount, walletAccount } from '../src/wallet/context.ts';
+import { WalletTransfers } from '../src/wallet/index.ts';
 import { assertBooksBalance, newUser, PIN, post, type TestUser } from './wallet-fixtures.ts';
 
 let app: TestApp;
@@ -33,7 +33,7 @@ async function fund(user: TestUser, amount: bigint) {
       creditAccountId: walletAccount(user.id),
       amount,
       ledger: Ledgers.CNY,
-      code: TransferCodes.topUp,
+      code: WalletTransfers.topUp,
     },
   ]);
   assert.equal(result!.result, 'ok');

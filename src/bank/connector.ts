@@ -8,6 +8,8 @@ import type { CardType, DeclineReason, Direction, OperationStatus } from './type
  * "maybe it happened": keep the transfer pending and poll `status` (or wait for a callback).
  */
 export interface BankConnector {
+  /** How long a call may take before its outcome counts as unknown (then the caller polls). */
+  readonly timeoutMs: number;
   /** Step 1 of binding: the bank texts a code to the card's phone. The PAN goes only to the bank. */
   verifyCard(input: { pan: string; phone: string }): Promise<CardVerificationStarted>;
   /** Step 2: the code the user received; returns the bank's token for the card. */

@@ -46,7 +46,7 @@ type Reply =
 /** BankConnector over the sandbox bank's HTTP API (src/bank/README.md). */
 export class HttpBankConnector implements BankConnector {
   private readonly baseUrl: string;
-  private readonly timeoutMs: number;
+  readonly timeoutMs: number;
   private readonly clock: Clock;
 
   constructor(private readonly options: HttpBankConnectorOptions) {

@@ -18,9 +18,11 @@ export type {
   StatusResult,
 } from './connector.ts';
 export { BankError } from './connector.ts';
+export type { DemoBank } from './demo.ts';
 export { HttpBankConnector, type HttpBankConnectorOptions } from './http-connector.ts';
+export { bankModule } from './module.ts';
 export type { SandboxFaults } from './sandbox/faults.ts';
 export { type SandboxBank, type SandboxBankOptions, startSandboxBank } from './sandbox/server.ts';
-export { bankSettings } from './settings.ts';
+export { BANK_SETTINGS, type BankConfig, bankSettings } from './settings.ts';
 export type { CardType, DeclineReason, Direction, OperationStatus } from './types.ts';
 export { signWebhook, verifyWebhook, WebhookVerifyError } from './webhook.ts';

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createApp, migrateAll, type TuyereApp, VERSION } from '../app.ts';
-import { startSandboxBank } from '../bank/index.ts';
-import { bankSettings } from '../bank/settings.ts';
-import { dropAllData, isDemoSeeded, seedDemo } from '../demo/seed.ts';
-import { type Config, ConfigError, loadConfig } from '../platform/config.ts';
+import { bankSettings, startSandboxBank } from '../bank/index.ts';
+import { type Config, loadConfig } from '../modules.ts';
+import { ConfigError } from '../platform/config.ts';
 import { MigrationError } from '../platform/db/migrate.ts';
 import { openDatabase } from '../platform/db/open.ts';
+import { dropAllData, isDemoSeeded, seedDemo } from './demo.ts';
 import { runVerify } from './verify.ts';
 
 /** `tuyere <command>`: every command has --help; commands that report have --json. */

@@ -15,8 +15,8 @@ export interface PaymentChallengeFields {
   expiresAt: Date;
 }
 
-export const PAYMENT_CHALLENGE_VERSION = 'tuyere-payment-challenge/v1';
-export const DEVICE_REGISTRATION_VERSION = 'tuyere-device-registration/v1';
+const PAYMENT_CHALLENGE_VERSION = 'tuyere-payment-challenge/v1';
+const DEVICE_REGISTRATION_VERSION = 'tuyere-device-registration/v1';
 
 /**
  * @example canonicalPaymentChallenge(fields) ===

@@ -1,6 +1,5 @@
 import { createHmac, createPrivateKey, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../platform/clock.ts';
-import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { RandomSource } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
@@ -8,6 +7,7 @@ import { loadOrCreateSecret } from '../platform/secrets.ts';
 import { type Keyring, parseKeyring } from './id-encryption.ts';
 import type { LimitPolicy } from './limit-rules.ts';
 import type { RealNameVerifier } from './realname-verifier.ts';
+import type { IdentityConfig } from './settings.ts';
 import type { SmsSender } from './sms-sender.ts';
 
 /** Identity's settings, read once from the platform config. */
@@ -30,7 +30,7 @@ export interface IdentitySettings {
   passwordFreeDailyCount: number;
 }
 
-export function identitySettings(config: Config): IdentitySettings {
+export function identitySettings(config: IdentityConfig): IdentitySettings {
   const fen = (value: number) => BigInt(value);
   return {
     timeZone: config.timeZone,
@@ -76,7 +76,7 @@ export interface IdentitySecrets {
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-export function identitySecrets(config: Config): IdentitySecrets {
+export function identitySecrets(config: IdentityConfig): IdentitySecrets {
   const secret = (name: string, fromEnv: string) =>
     loadOrCreateSecret(config.dataDir, name, fromEnv || undefined);
   const keyringSpec =

@@ -1,3 +1,4 @@
+import type { DemoWorld } from '../platform/module.ts';
 import { makeChineseId } from './chinese-id.ts';
 import type { Identity } from './identity.ts';
 import { createStaff, findStaffByPhone } from './staff.ts';
@@ -17,15 +18,26 @@ export const DEMO_PEOPLE = {
     idNumber: makeChineseId('310104', '19880815', '996'),
     requestedClass: 2 as const,
   },
+  carol: {
+    phone: '13800000003',
+    name: '李娜',
+    idNumber: makeChineseId('440106', '19950620', '996'),
+    requestedClass: 2 as const,
+  },
   operator: { phone: '13700000001', name: 'Olivia (operations)' },
   auditor: { phone: '13700000002', name: 'Arthur (audit)' },
 };
 
-/** Seeds Alice (class III), Bob (class II) and two staff accounts. Idempotent. */
-export async function seedIdentityDemo(identity: Identity): Promise<Array<{ who: string; how: string }>> {
+/** Seeds Alice (class III), Bob and Carol (class II) and two staff accounts. Idempotent. */
+export async function seedIdentityDemo(identity: Identity, world: DemoWorld): Promise<void> {
   const context = identity.context;
-  for (const person of [DEMO_PEOPLE.alice, DEMO_PEOPLE.bob]) {
+  for (const [first, person] of Object.entries({
+    alice: DEMO_PEOPLE.alice,
+    bob: DEMO_PEOPLE.bob,
+    carol: DEMO_PEOPLE.carol,
+  })) {
     const { user } = await findOrCreateUser(context, person.phone);
+    world.people[first] = user.id;
     if (!user.verified_at) {
       await verifyRealName(context, user.id, {
         name: person.name,
@@ -49,12 +61,13 @@ export async function seedIdentityDemo(identity: Identity): Promise<Array<{ who:
   }
   const sms = (phone: string, purpose: string) =>
     `POST /v1/auth/sms-codes {"phone":"${phone}","purpose":"${purpose}"}, read the code at GET /v1/sandbox/sms?phone=${phone} (operator token), then POST /v1/auth/${purpose === 'login' ? 'login' : 'staff/login'} {"phone":"${phone}","code":"<code>"}`;
-  return [
+  world.logins.push(
     {
       who: `Alice ${DEMO_PEOPLE.alice.phone} (class III, real-name verified)`,
       how: sms(DEMO_PEOPLE.alice.phone, 'login'),
     },
     { who: `Bob ${DEMO_PEOPLE.bob.phone} (class II)`, how: sms(DEMO_PEOPLE.bob.phone, 'login') },
+    { who: `Carol ${DEMO_PEOPLE.carol.phone} (class II)`, how: sms(DEMO_PEOPLE.carol.phone, 'login') },
     {
       who: `Olivia ${DEMO_PEOPLE.operator.phone} (operator-read, operator-admin)`,
       how: sms(DEMO_PEOPLE.operator.phone, 'staff_login'),
@@ -63,5 +76,5 @@ export async function seedIdentityDemo(identity: Identity): Promise<Array<{ who:
       who: `Arthur ${DEMO_PEOPLE.auditor.phone} (auditor)`,
       how: sms(DEMO_PEOPLE.auditor.phone, 'staff_login'),
     },
-  ];
+  );
 }

@@ -10,35 +10,27 @@ import { appendAudit } from './audit.ts';
 import { canonicalDeviceRegistration } from './challenge.ts';
 import { type IdentityContext, randomToken } from './context.ts';
 import { parseRawPublicKey, publicKeyDigest, type RawKeyType, verifyRawSignature } from './device-keys.ts';
+import { insertChallenge, lockChallenge, markChallengeUsed } from './store/challenges.ts';
+import {
+  countActiveDevices,
+  type DeviceKind,
+  type DeviceRecord,
+  deviceIdByCredential,
+  disableDeviceRow,
+  getDevice,
+  insertDevice,
+  listDevices,
+  updateDeviceSettings,
+} from './store/devices.ts';
 
 /**
  * Devices hold a key pair whose private key never leaves them: passkeys (WebAuthn) in
  * browsers and phones, raw P-256/Ed25519 keys in native apps and wearables. A device can
  * be renamed, given a lower daily limit, or disabled remotely (a lost phone).
  */
-export type DeviceKind = 'phone' | 'browser' | 'wearable';
-export const DEVICE_KINDS: readonly DeviceKind[] = ['phone', 'browser', 'wearable'];
-export const MAX_DEVICES_PER_USER = 20;
+export { type DeviceKind, type DeviceRecord, getDevice, listDevices } from './store/devices.ts';
 
-export type DeviceRecord = {
-  id: string;
-  user_id: string;
-  kind: DeviceKind;
-  name: string;
-  key_type: 'webauthn' | RawKeyType;
-  public_key: Buffer;
-  credential_id: string | null;
-  sign_count: bigint;
-  user_verification: boolean;
-  daily_limit: bigint | null;
-  status: 'active' | 'disabled';
-  disabled_at: Date | null;
-  created_at: Date;
-  last_used_at: Date | null;
-};
-
-const DEVICE_COLUMNS =
-  'id, user_id, kind, name, key_type, public_key, credential_id, sign_count, user_verification, daily_limit, status, disabled_at, created_at, last_used_at';
+const MAX_DEVICES_PER_USER = 20;
 
 export function deviceView(device: DeviceRecord) {
   return {
@@ -55,61 +47,31 @@ export function deviceView(device: DeviceRecord) {
   };
 }
 
-export async function getDevice(db: Queryable, deviceId: string): Promise<DeviceRecord | undefined> {
-  const { rows } = await db.query<DeviceRecord>(
-    `SELECT ${DEVICE_COLUMNS} FROM identity_devices WHERE id = $1`,
-    [deviceId],
-  );
-  return rows[0];
-}
-
-export async function listDevices(db: Queryable, userId: string): Promise<DeviceRecord[]> {
-  const { rows } = await db.query<DeviceRecord>(
-    `SELECT ${DEVICE_COLUMNS} FROM identity_devices WHERE user_id = $1 ORDER BY created_at, id`,
-    [userId],
-  );
-  return rows;
-}
-
 async function createChallenge(
   context: IdentityContext,
   userId: string,
   purpose: 'device_registration' | 'webauthn_registration',
-  payload: Record<string, unknown> = {},
 ) {
   const now = context.clock.now();
   const id = uuidv7(now.getTime());
   const nonce = randomToken(context.random);
   const expiresAt = new Date(now.getTime() + context.settings.challengeTtlSeconds * 1000);
-  await context.db.query(
-    `INSERT INTO identity_challenges (id, user_id, purpose, nonce, payload, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, userId, purpose, nonce, JSON.stringify(payload), now, expiresAt],
-  );
+  await insertChallenge(context.db, { id, userId, purpose, nonce, payload: {}, createdAt: now, expiresAt });
   return { id, nonce, expiresAt };
 }
 
 /**
- * Marks a challenge used, once. Returns its nonce and payload; throws challenge_not_found,
+ * Marks a registration challenge used, once. Returns its nonce; throws challenge_not_found,
  * challenge_expired or challenge_replayed.
  */
-export async function spendChallenge(
+async function spendChallenge(
   tx: Queryable,
   now: Date,
   challengeId: string,
   userId: string,
-  purpose: string,
-): Promise<{ nonce: string; payload: Record<string, unknown>; expires_at: Date }> {
-  const { rows } = await tx.query<{
-    nonce: string;
-    payload: Record<string, unknown>;
-    expires_at: Date;
-    used_at: Date | null;
-  }>(
-    'SELECT nonce, payload, expires_at, used_at FROM identity_challenges WHERE id = $1 AND user_id = $2 AND purpose = $3 FOR UPDATE',
-    [challengeId, userId, purpose],
-  );
-  const challenge = rows[0];
+  purpose: 'device_registration' | 'webauthn_registration',
+): Promise<{ nonce: string }> {
+  const challenge = await lockChallenge(tx, challengeId, userId, purpose);
   if (!challenge) throw notFound('challenge_not_found', 'No such challenge; ask for a new one.');
   if (challenge.used_at)
     throw new AppError(
@@ -119,16 +81,12 @@ export async function spendChallenge(
     );
   if (challenge.expires_at.getTime() <= now.getTime())
     throw new AppError('conflict', 'challenge_expired', 'This challenge has expired; ask for a new one.');
-  await tx.query('UPDATE identity_challenges SET used_at = $2 WHERE id = $1', [challengeId, now]);
+  await markChallengeUsed(tx, challengeId, now);
   return challenge;
 }
 
 async function assertRoomForDevice(tx: Queryable, userId: string): Promise<void> {
-  const { rows } = await tx.query<{ count: string }>(
-    "SELECT count(*)::text AS count FROM identity_devices WHERE user_id = $1 AND status = 'active'",
-    [userId],
-  );
-  if (Number(rows[0]!.count) >= MAX_DEVICES_PER_USER) {
+  if ((await countActiveDevices(tx, userId)) >= MAX_DEVICES_PER_USER) {
     throw conflict('too_many_devices', `At most ${MAX_DEVICES_PER_USER} active devices; disable one first.`);
   }
 }
@@ -186,21 +144,17 @@ export async function completeRawDeviceRegistration(
       );
     }
     await assertRoomForDevice(tx, userId);
-    await tx.query(
-      `INSERT INTO identity_devices (id, user_id, kind, name, key_type, public_key, user_verification, daily_limit, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        id,
-        userId,
-        input.kind,
-        input.name,
-        input.keyType,
-        spki,
-        input.userVerification,
-        defaultDailyLimit(context, input.kind),
-        now,
-      ],
-    );
+    await insertDevice(tx, {
+      id,
+      userId,
+      kind: input.kind,
+      name: input.name,
+      keyType: input.keyType,
+      publicKey: spki,
+      userVerification: input.userVerification,
+      dailyLimit: defaultDailyLimit(context, input.kind),
+      createdAt: now,
+    });
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: 'device.registered',
@@ -267,24 +221,20 @@ export async function completeWebauthnRegistration(
       );
     const { credential, userVerified } = verification.registrationInfo;
     await assertRoomForDevice(tx, userId);
-    const clash = await tx.query('SELECT 1 FROM identity_devices WHERE credential_id = $1', [credential.id]);
-    if (clash.rowCount) throw conflict('device_already_registered', 'This passkey is already registered.');
-    await tx.query(
-      `INSERT INTO identity_devices (id, user_id, kind, name, key_type, public_key, credential_id, sign_count, user_verification, daily_limit, created_at)
-       VALUES ($1, $2, $3, $4, 'webauthn', $5, $6, $7, $8, $9, $10)`,
-      [
-        id,
-        userId,
-        input.kind,
-        input.name,
-        Buffer.from(credential.publicKey),
-        credential.id,
-        credential.counter,
-        userVerified,
-        defaultDailyLimit(context, input.kind),
-        now,
-      ],
-    );
+    if ((await deviceIdByCredential(tx, credential.id)) !== undefined)
+      throw conflict('device_already_registered', 'This passkey is already registered.');
+    await insertDevice(tx, {
+      id,
+      userId,
+      kind: input.kind,
+      name: input.name,
+      keyType: 'webauthn',
+      publicKey: Buffer.from(credential.publicKey),
+      credential: { id: credential.id, signCount: credential.counter },
+      userVerification: userVerified,
+      dailyLimit: defaultDailyLimit(context, input.kind),
+      createdAt: now,
+    });
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: 'device.registered',
@@ -319,11 +269,7 @@ export async function updateDevice(
         );
       }
     }
-    await tx.query(
-      `UPDATE identity_devices SET name = COALESCE($2, name),
-         daily_limit = CASE WHEN $3 THEN $4::bigint ELSE daily_limit END WHERE id = $1`,
-      [deviceId, changes.name ?? null, changes.dailyLimit !== undefined, changes.dailyLimit ?? null],
-    );
+    await updateDeviceSettings(tx, deviceId, changes);
     await appendAudit(tx, now, {
       actor: actor.key,
       action: changes.dailyLimit !== undefined ? 'device.limit_changed' : 'device.renamed',
@@ -347,17 +293,13 @@ export async function disableDevice(
 ): Promise<DeviceRecord> {
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ user_id: string }>(
-      `UPDATE identity_devices SET status = 'disabled', disabled_at = $2, disabled_by = $3
-       WHERE id = $1 AND status = 'active' RETURNING user_id`,
-      [deviceId, now, actor],
-    );
-    if (rows[0]) {
+    const disabled = await disableDeviceRow(tx, deviceId, now, actor);
+    if (disabled) {
       await appendAudit(tx, now, {
         actor,
         action: 'device.disabled',
         subject: `device:${deviceId}`,
-        details: { user_id: rows[0].user_id, reason },
+        details: { user_id: disabled.user_id, reason },
       });
     }
   });

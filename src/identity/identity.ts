@@ -1,12 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../platform/clock.ts';
-import type { Config } from '../platform/config.ts';
-import type { Database } from '../platform/db/database.ts';
-import { unauthenticated } from '../platform/errors.ts';
-import type { Authenticator, Principal } from '../platform/http/policy.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
+import type { Authenticator } from '../platform/http/policy.ts';
 import { cryptoRandom, type RandomSource } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
-import { type AuditEntry, appendAudit, readAudit, verifyAuditChain } from './audit.ts';
+import { type AuditEntry, appendAudit, verifyAuditChain } from './audit.ts';
 import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
 import {
   type BatchLimitOutcome,
@@ -15,9 +12,10 @@ import {
   type LimitCheck,
   type LimitDecision,
   limitsOverview,
+  planReservations,
+  type ReservationPlan,
   releaseReservation,
 } from './limits.ts';
-import { API_KEY_PREFIX, principalFromApiKey } from './merchants.ts';
 import {
   authorizePayment,
   createPaymentChallenge,
@@ -25,9 +23,10 @@ import {
   type PaymentRequest,
 } from './payment-authorization.ts';
 import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verifier.ts';
-import { identityRoutes } from './routes/index.ts';
 import { bearerToken, openSession, principalFromAccessToken } from './sessions.ts';
+import type { IdentityConfig } from './settings.ts';
 import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
+import { findAuditRows } from './store/audit.ts';
 import {
   findOrCreateUser,
   findUserByPhone,
@@ -51,7 +50,7 @@ export class Identity {
     db: Database;
     clock: Clock;
     log: Logger;
-    config: Config;
+    config: IdentityConfig;
     random?: RandomSource;
     sms?: SmsSender;
     verifier?: RealNameVerifier;
@@ -70,19 +69,16 @@ export class Identity {
   }
 
   /**
-   * Resolves `Authorization: Bearer` session tokens (JWT) and merchant API keys (tym_...).
-   * Put it after the operator-token authenticator: any other bearer value is rejected here.
+   * Resolves `Authorization: Bearer` session tokens (JWT); null for any other bearer value (an
+   * operator token, a merchant's API key: other authenticators' business). The server refuses
+   * a bearer value no authenticator recognises; a malformed Authorization header throws here.
    */
   readonly authenticator: Authenticator = async (request) => {
     const token = bearerToken(request);
     if (token === undefined) return null;
-    if (token.startsWith(API_KEY_PREFIX)) return principalFromApiKey(this.context, token);
     if (token.split('.').length === 3) return principalFromAccessToken(this.context, token);
-    throw unauthenticated('token_invalid', 'The bearer token is not a session token or API key we issued.');
+    return null;
   };
-
-  /** Registers every identity route under /v1. */
-  readonly routes = async (app: FastifyInstance) => identityRoutes(app, this);
 
   /**
    * Checks the proof carried by a money-moving request.
@@ -147,13 +143,29 @@ export class Identity {
     return findUserByPhone(this.context.db, phone);
   }
 
-  /** Records an operator or system action in the hash-chained audit log. */
-  async audit(entry: AuditEntry): Promise<void> {
-    await this.context.db.transaction((tx) => appendAudit(tx, this.context.clock.now(), entry));
+  /**
+   * Records an action in the hash-chained audit log.
+   *
+   * Given `tx` (the caller's open transaction), the entry is appended in it, so it commits or
+   * rolls back with the action it describes: another module (merchants) records its actions
+   * atomically without touching identity's tables itself, since the SQL stays identity's.
+   * The audit head row stays locked until that transaction ends (appends are serialized), so
+   * join only short transactions. Without `tx` the entry commits on its own.
+   * @example
+   *   await db.transaction(async (tx) => {
+   *     await insertMerchant(tx, merchant);
+   *     await identity.audit({ actor, action: 'merchant.created', subject: `merchant:${id}` }, tx);
+   *   });
+   */
+  async audit(entry: AuditEntry, tx?: Queryable): Promise<void> {
+    const at = this.context.clock.now();
+    if (tx) await appendAudit(tx, at, entry);
+    else await this.context.db.transaction((own) => appendAudit(own, at, entry));
   }
 
+  /** Audit entries after `afterSeq`, oldest first, optionally of one subject and/or actor. */
   readAudit(filter: { afterSeq: bigint; limit: number; subject?: string; actor?: string }) {
-    return readAudit(this.context.db, filter);
+    return findAuditRows(this.context.db, filter);
   }
 
   verifyAuditChain() {
@@ -182,8 +194,13 @@ export class Identity {
   async issueStaffSessionForTesting(staffId: string): Promise<string> {
     return (await openSession(this.context, 'operator', staffId, 'test')).access_token;
   }
-}
 
-export function actorOf(principal: Principal | null): string {
-  return principal?.key ?? 'anonymous';
+  /**
+   * Decides a batch's limits without locking (in order, exactly as checkAndReserveMany would)
+   * and returns the reservations as a write to join to the payments' own commit: the wallet's
+   * friend transfers commit limits, ledger transfers and rows together. See ReservationPlan.
+   */
+  planReservations(checks: readonly LimitCheck[]): Promise<ReservationPlan> {
+    return planReservations(this.context, checks);
+  }
 }

@@ -14,6 +14,7 @@
  */
 export { type AuditChainReport, type AuditEntry, verifyAuditChain } from './audit.ts';
 export { isValidChineseId, maskIdNumber } from './chinese-id.ts';
+export { DEMO_PEOPLE } from './demo.ts';
 export { Identity } from './identity.ts';
 export {
   type AccountClass,
@@ -22,8 +23,8 @@ export {
   type PaymentMethod,
   type VerificationStrength,
 } from './limit-rules.ts';
-export type { BatchLimitOutcome, LimitCheck, LimitDecision } from './limits.ts';
-export { MERCHANT_SCOPES, type MerchantScope } from './merchants.ts';
+export type { BatchLimitOutcome, LimitCheck, LimitDecision, ReservationPlan } from './limits.ts';
+export { identityModule } from './module.ts';
 export type { PaymentAuthorization, PaymentProof, PaymentRequest } from './payment-authorization.ts';
 export { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from './proof-schema.ts';
 export type { UserRecord } from './users.ts';

@@ -9,11 +9,19 @@ import { uuidv7 } from '../platform/ids.ts';
 import { canonicalPaymentChallenge, challengeMatches, webauthnChallengeFor } from './challenge.ts';
 import { type IdentityContext, randomToken } from './context.ts';
 import { verifyRawSignature } from './device-keys.ts';
-import { type DeviceRecord, getDevice, listDevices } from './devices.ts';
 import type { VerificationStrength } from './limit-rules.ts';
 import { passwordFreeUsage } from './limits.ts';
 import { checkPin } from './pin.ts';
-import { getUser } from './users.ts';
+import { insertChallenge, lockChallenge, markChallengeUsed } from './store/challenges.ts';
+import {
+  type DeviceRecord,
+  deviceIdByCredential,
+  getDevice,
+  listDevices,
+  touchDevice,
+  updateSignCount,
+} from './store/devices.ts';
+import { getUser } from './store/users.ts';
 
 /**
  * Authorizing money: every request that moves a user's money carries a proof. The server
@@ -54,6 +62,9 @@ export interface PaymentChallenge {
   webauthn_options: Awaited<ReturnType<typeof generateAuthenticationOptions>> | null;
 }
 
+/** What a payment challenge row binds (amount as a string of minor units). */
+type PaymentChallengePayload = { amount: string; currency: string; payee: string; purpose: string };
+
 export async function createPaymentChallenge(
   context: IdentityContext,
   userId: string,
@@ -65,23 +76,20 @@ export async function createPaymentChallenge(
   const nonce = randomToken(context.random);
   const expiresAt = new Date(now.getTime() + context.settings.challengeTtlSeconds * 1000);
   const payload = canonicalPaymentChallenge({ challengeId, userId, nonce, expiresAt, ...input });
-  await context.db.query(
-    `INSERT INTO identity_challenges (id, user_id, purpose, nonce, payload, created_at, expires_at)
-     VALUES ($1, $2, 'payment', $3, $4, $5, $6)`,
-    [
-      challengeId,
-      userId,
-      nonce,
-      JSON.stringify({
-        amount: input.amount.toString(),
-        currency: input.currency,
-        payee: input.payee,
-        purpose: input.purpose,
-      }),
-      now,
-      expiresAt,
-    ],
-  );
+  await insertChallenge(context.db, {
+    id: challengeId,
+    userId,
+    purpose: 'payment',
+    nonce,
+    payload: {
+      amount: input.amount.toString(),
+      currency: input.currency,
+      payee: input.payee,
+      purpose: input.purpose,
+    },
+    createdAt: now,
+    expiresAt,
+  });
   const passkeys = (await listDevices(context.db, userId)).filter(
     (d) => d.status === 'active' && d.credential_id,
   );
@@ -158,17 +166,12 @@ async function authorizeBySignature(
 ): Promise<PaymentAuthorization> {
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{
-      nonce: string;
-      payload: { amount: string; currency: string; payee: string; purpose: string };
-      expires_at: Date;
-      used_at: Date | null;
-    }>(
-      `SELECT nonce, payload, expires_at, used_at FROM identity_challenges
-       WHERE id = $1 AND user_id = $2 AND purpose = 'payment' FOR UPDATE`,
-      [proof.challengeId, request.userId],
+    const challenge = await lockChallenge<PaymentChallengePayload>(
+      tx,
+      proof.challengeId,
+      request.userId,
+      'payment',
     );
-    const challenge = rows[0];
     if (!challenge) throw notFound('challenge_not_found', 'No such payment challenge; ask for a new one.');
     if (challenge.used_at)
       throw rejected('challenge_replayed', 'This payment challenge was already used; ask for a new one.');
@@ -200,8 +203,8 @@ async function authorizeBySignature(
       proof.type === 'device_signature'
         ? await verifyRawProof(tx, request.userId, proof, canonical)
         : await verifyWebauthnProof(context, tx, request.userId, proof, canonical);
-    await tx.query('UPDATE identity_challenges SET used_at = $2 WHERE id = $1', [proof.challengeId, now]);
-    await tx.query('UPDATE identity_devices SET last_used_at = $2 WHERE id = $1', [device.id, now]);
+    await markChallengeUsed(tx, proof.challengeId, now);
+    await touchDevice(tx, device.id, now);
     return {
       userId: request.userId,
       strength: userVerified ? 'signature' : 'two_factor',
@@ -242,11 +245,8 @@ async function verifyWebauthnProof(
   proof: Extract<PaymentProof, { type: 'webauthn' }>,
   canonical: string,
 ) {
-  const { rows } = await tx.query<{ id: string }>(
-    'SELECT id FROM identity_devices WHERE credential_id = $1',
-    [proof.response.id],
-  );
-  const device = assertUsable(rows[0] ? await getDevice(tx, rows[0].id) : undefined, userId);
+  const deviceId = await deviceIdByCredential(tx, proof.response.id);
+  const device = assertUsable(deviceId ? await getDevice(tx, deviceId) : undefined, userId);
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     result = await verifyAuthenticationResponse({
@@ -266,9 +266,6 @@ async function verifyWebauthnProof(
   }
   if (!result.verified)
     throw rejected('signature_invalid', 'The passkey assertion does not verify over this payment challenge.');
-  await tx.query('UPDATE identity_devices SET sign_count = $2 WHERE id = $1', [
-    device.id,
-    result.authenticationInfo.newCounter,
-  ]);
+  await updateSignCount(tx, device.id, result.authenticationInfo.newCounter);
   return { device, userVerified: result.authenticationInfo.userVerified };
 }

@@ -4,6 +4,7 @@ import { AppError, conflict, invalid } from '../platform/errors.ts';
 import { appendAudit } from './audit.ts';
 import type { IdentityContext } from './context.ts';
 import { consumeSmsCode } from './sms-codes.ts';
+import { insertPin, lockPin, pinLock, updatePinFailures, upsertPin } from './store/pins.ts';
 import { getUser, idNumberMatches } from './users.ts';
 
 /**
@@ -21,7 +22,7 @@ function assertPinShape(pin: string, field = 'pin'): void {
 }
 
 /** Rejects PINs anyone would guess first: all one digit, or a straight run. */
-export function isWeakPin(pin: string): boolean {
+function isWeakPin(pin: string): boolean {
   if (/^(\d)\1{5}$/.test(pin)) return true;
   const ascending = '01234567890';
   const descending = '09876543210';
@@ -46,22 +47,13 @@ function validateNewPin(pin: string): void {
     );
 }
 
-export async function hasPin(context: IdentityContext, userId: string): Promise<boolean> {
-  const { rowCount } = await context.db.query('SELECT 1 FROM identity_pins WHERE user_id = $1', [userId]);
-  return rowCount === 1;
-}
-
 /** First PIN only; changing one needs the old PIN, resetting needs SMS + ID. */
 export async function setInitialPin(context: IdentityContext, userId: string, pin: string): Promise<void> {
   validateNewPin(pin);
   const pinHash = await hashPin(context, userId, pin);
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
-      'INSERT INTO identity_pins (user_id, pin_hash, updated_at) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING',
-      [userId, pinHash, now],
-    );
-    if (rowCount !== 1)
+    if (!(await insertPin(tx, userId, pinHash, now)))
       throw conflict(
         'pin_already_set',
         'A payment PIN is already set; change it with the old PIN or reset it.',
@@ -85,29 +77,19 @@ export async function checkPin(
   const now = context.clock.now();
   const { settings } = context;
   const result = await context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ pin_hash: string; failed_attempts: number; locked_until: Date | null }>(
-      'SELECT pin_hash, failed_attempts, locked_until FROM identity_pins WHERE user_id = $1 FOR UPDATE',
-      [userId],
-    );
-    const row = rows[0];
+    const row = await lockPin(tx, userId);
     if (!row) return { outcome: 'not_set' as const };
     if (row.locked_until && row.locked_until.getTime() > now.getTime())
       return { outcome: 'locked' as const, until: row.locked_until };
     const failedSoFar = row.locked_until ? 0 : row.failed_attempts; // a lock that ran out starts a fresh count
     if (await verify(row.pin_hash, peppered(context, userId, pin))) {
-      await tx.query('UPDATE identity_pins SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1', [
-        userId,
-      ]);
+      await updatePinFailures(tx, userId, 0, null);
       return { outcome: 'ok' as const };
     }
     const failed = failedSoFar + 1;
     const lock =
       failed >= settings.pinMaxAttempts ? new Date(now.getTime() + settings.pinLockSeconds * 1000) : null;
-    await tx.query('UPDATE identity_pins SET failed_attempts = $2, locked_until = $3 WHERE user_id = $1', [
-      userId,
-      failed,
-      lock,
-    ]);
+    await updatePinFailures(tx, userId, failed, lock);
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: lock ? 'pin.locked' : 'pin.failed',
@@ -153,11 +135,7 @@ async function replacePin(
   const pinHash = await hashPin(context, userId, newPin);
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO identity_pins (user_id, pin_hash, updated_at) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id) DO UPDATE SET pin_hash = excluded.pin_hash, failed_attempts = 0, locked_until = NULL, updated_at = excluded.updated_at`,
-      [userId, pinHash, now],
-    );
+    await upsertPin(tx, userId, pinHash, now);
     await appendAudit(tx, now, { actor: `user:${userId}`, action, subject: `user:${userId}` });
   });
 }
@@ -203,11 +181,8 @@ export async function checkPinState(
   context: IdentityContext,
   userId: string,
 ): Promise<{ set: boolean; locked_until: string | null }> {
-  const { rows } = await context.db.query<{ locked_until: Date | null }>(
-    'SELECT locked_until FROM identity_pins WHERE user_id = $1',
-    [userId],
-  );
-  const lockedUntil = rows[0]?.locked_until;
+  const pin = await pinLock(context.db, userId);
+  const lockedUntil = pin?.locked_until;
   const locked = lockedUntil && lockedUntil.getTime() > context.clock.now().getTime();
-  return { set: rows.length === 1, locked_until: locked ? lockedUntil.toISOString() : null };
+  return { set: pin !== undefined, locked_until: locked ? lockedUntil.toISOString() : null };
 }

@@ -34,7 +34,7 @@ export class SandboxRealNameVerifier implements RealNameVerifier {
   }
 }
 
-export function sandboxOutcome(idNumber: string): RealNameOutcome {
+function sandboxOutcome(idNumber: string): RealNameOutcome {
   switch (idNumber.slice(14, 17)) {
     case '999':
       return { status: 'unavailable' };

@@ -2,11 +2,22 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Queryable } from '../platform/db/database.ts';
-import { notFound, unauthenticated } from '../platform/errors.ts';
+import { unauthenticated } from '../platform/errors.ts';
 import type { Principal, Role } from '../platform/http/policy.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { appendAudit } from './audit.ts';
 import { type IdentityContext, randomToken } from './context.ts';
+import {
+  insertRefreshToken,
+  insertSession,
+  listLiveSessions,
+  liveSessionIds,
+  lockRefreshToken,
+  markRefreshed,
+  revokeSessionRow,
+  type SubjectKind,
+  sessionCheck,
+} from './store/sessions.ts';
 
 /**
  * Sessions: a short-lived EdDSA access token plus a rotating refresh token. A session is
@@ -14,8 +25,6 @@ import { type IdentityContext, randomToken } from './context.ts';
  * since either the client or a thief holds a stale copy. Every request checks the session
  * row (one primary-key read), so a revoked session stops working at once.
  */
-export type SubjectKind = 'user' | 'operator';
-
 export interface IssuedTokens {
   session_id: string;
   access_token: string;
@@ -56,10 +65,12 @@ async function storeRefreshToken(
   generation: number,
 ): Promise<string> {
   const token = REFRESH_PREFIX + randomToken(context.random);
-  await tx.query(
-    'INSERT INTO identity_refresh_tokens (token_digest, session_id, generation, created_at) VALUES ($1, $2, $3, $4)',
-    [digest(token), sessionId, generation, context.clock.now()],
-  );
+  await insertRefreshToken(tx, {
+    digest: digest(token),
+    sessionId,
+    generation,
+    createdAt: context.clock.now(),
+  });
   return token;
 }
 
@@ -73,18 +84,14 @@ export async function openSession(
   const now = context.clock.now();
   const sessionId = uuidv7(now.getTime());
   const refreshToken = await context.db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO identity_sessions (id, subject_kind, subject_id, created_at, last_refreshed_at, expires_at, user_agent)
-       VALUES ($1, $2, $3, $4, $4, $5, $6)`,
-      [
-        sessionId,
-        kind,
-        subjectId,
-        now,
-        new Date(now.getTime() + context.settings.refreshTokenTtlDays * 86_400_000),
-        userAgent?.slice(0, 200) ?? null,
-      ],
-    );
+    await insertSession(tx, {
+      id: sessionId,
+      kind,
+      subjectId,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + context.settings.refreshTokenTtlDays * 86_400_000),
+      userAgent: userAgent?.slice(0, 200) ?? null,
+    });
     await appendAudit(tx, now, {
       actor: `${kind}:${subjectId}`,
       action: 'session.login',
@@ -106,21 +113,7 @@ export async function openSession(
 export async function refreshSession(context: IdentityContext, refreshToken: string): Promise<IssuedTokens> {
   const now = context.clock.now();
   const result = await context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{
-      session_id: string;
-      generation: number;
-      used_at: Date | null;
-      subject_kind: SubjectKind;
-      subject_id: string;
-      revoked_at: Date | null;
-      expires_at: Date;
-    }>(
-      `SELECT rt.session_id, rt.generation, rt.used_at, s.subject_kind, s.subject_id, s.revoked_at, s.expires_at
-       FROM identity_refresh_tokens rt JOIN identity_sessions s ON s.id = rt.session_id
-       WHERE rt.token_digest = $1 FOR UPDATE OF rt, s`,
-      [digest(refreshToken)],
-    );
-    const row = rows[0];
+    const row = await lockRefreshToken(tx, digest(refreshToken));
     if (!row) return { error: 'invalid' as const };
     if (row.revoked_at) return { error: 'revoked' as const };
     if (row.expires_at.getTime() <= now.getTime()) return { error: 'expired' as const };
@@ -128,14 +121,7 @@ export async function refreshSession(context: IdentityContext, refreshToken: str
       await revokeSessionIn(tx, now, row.session_id, 'refresh_token_reused', 'system');
       return { error: 'reused' as const };
     }
-    await tx.query('UPDATE identity_refresh_tokens SET used_at = $2 WHERE token_digest = $1', [
-      digest(refreshToken),
-      now,
-    ]);
-    await tx.query('UPDATE identity_sessions SET last_refreshed_at = $2 WHERE id = $1', [
-      row.session_id,
-      now,
-    ]);
+    await markRefreshed(tx, digest(refreshToken), row.session_id, now);
     const next = await storeRefreshToken(context, tx, row.session_id, row.generation + 1);
     return { row, next };
   });
@@ -172,12 +158,7 @@ async function revokeSessionIn(
   reason: string,
   actor: string,
 ): Promise<boolean> {
-  const { rows } = await tx.query<{ subject_kind: string; subject_id: string }>(
-    `UPDATE identity_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL
-     RETURNING subject_kind, subject_id`,
-    [sessionId, now, reason],
-  );
-  const session = rows[0];
+  const session = await revokeSessionRow(tx, sessionId, now, reason);
   if (!session) return false;
   await appendAudit(tx, now, {
     actor,
@@ -199,20 +180,18 @@ export async function revokeSession(
   await context.db.transaction((tx) => revokeSessionIn(tx, now, sessionId, reason, actor));
 }
 
-/** Ends every session of a subject (account frozen, PIN reset by an operator...). */
+/** Ends every session of a subject (account frozen...), in one transaction. */
 export async function revokeAllSessions(
   context: IdentityContext,
-  tx: Queryable,
   subjectId: string,
   reason: string,
   actor: string,
 ): Promise<void> {
   const now = context.clock.now();
-  const { rows } = await tx.query<{ id: string }>(
-    'SELECT id FROM identity_sessions WHERE subject_id = $1 AND revoked_at IS NULL',
-    [subjectId],
-  );
-  for (const row of rows) await revokeSessionIn(tx, now, row.id, reason, actor);
+  await context.db.transaction(async (tx) => {
+    for (const sessionId of await liveSessionIds(tx, subjectId))
+      await revokeSessionIn(tx, now, sessionId, reason, actor);
+  });
 }
 
 export interface SessionView {
@@ -229,17 +208,7 @@ export async function listSessions(
   subjectId: string,
   currentSessionId?: string,
 ): Promise<SessionView[]> {
-  const { rows } = await context.db.query<{
-    id: string;
-    created_at: Date;
-    last_refreshed_at: Date;
-    expires_at: Date;
-    user_agent: string | null;
-  }>(
-    `SELECT id, created_at, last_refreshed_at, expires_at, user_agent FROM identity_sessions
-     WHERE subject_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 100`,
-    [subjectId, context.clock.now()],
-  );
+  const rows = await listLiveSessions(context.db, subjectId, context.clock.now());
   return rows.map((row) => ({
     id: row.id,
     created_at: row.created_at.toISOString(),
@@ -250,17 +219,9 @@ export async function listSessions(
   }));
 }
 
-export async function sessionOwner(context: IdentityContext, sessionId: string): Promise<string | undefined> {
-  const { rows } = await context.db.query<{ subject_id: string }>(
-    'SELECT subject_id FROM identity_sessions WHERE id = $1 AND revoked_at IS NULL',
-    [sessionId],
-  );
-  return rows[0]?.subject_id;
-}
-
 /**
- * Authenticator for session access tokens (JWTs). Returns null for other bearer tokens'
- * absence; throws for a present JWT that is invalid, expired or whose session has ended.
+ * The caller of a session access token (JWT); throws for one that is invalid or expired,
+ * whose session has ended, or whose account is frozen or disabled.
  */
 export async function principalFromAccessToken(context: IdentityContext, token: string): Promise<Principal> {
   let sessionId: string;
@@ -281,22 +242,7 @@ export async function principalFromAccessToken(context: IdentityContext, token: 
       throw unauthenticated('access_token_expired', 'The access token has expired; refresh it.');
     throw unauthenticated('access_token_invalid', 'The access token is not valid; sign in again.');
   }
-  const { rows } = await context.db.query<{
-    revoked_at: Date | null;
-    expires_at: Date;
-    active: boolean | null;
-    roles: string[] | null;
-  }>(
-    `SELECT s.revoked_at, s.expires_at,
-            CASE WHEN s.subject_kind = 'user' THEN u.status = 'active' ELSE st.status = 'active' END AS active,
-            st.roles
-     FROM identity_sessions s
-     LEFT JOIN identity_users u ON s.subject_kind = 'user' AND u.id = s.subject_id
-     LEFT JOIN identity_staff st ON s.subject_kind = 'operator' AND st.id = s.subject_id
-     WHERE s.id = $1 AND s.subject_id = $2`,
-    [sessionId, subjectId],
-  );
-  const session = rows[0];
+  const session = await sessionCheck(context.db, sessionId, subjectId);
   if (!session || session.revoked_at)
     throw unauthenticated('session_revoked', 'This session has ended; sign in again.');
   if (session.expires_at.getTime() <= context.clock.now().getTime())
@@ -317,9 +263,4 @@ export function bearerToken(request: FastifyRequest): string | undefined {
       'Send the credential as: Authorization: Bearer <token>.',
     );
   return match[1];
-}
-
-export function ensureFound<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw notFound('not_found', `No such ${what}.`);
-  return value;
 }

@@ -2,13 +2,19 @@ import { businessDate } from '../platform/clock.ts';
 import { AppError, invalid, unauthenticated } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { constantTimeEqualHex, type IdentityContext, keyedDigest, randomDigits } from './context.ts';
+import {
+  countFailedSmsAttempt,
+  insertSmsCode,
+  lockLatestSmsCode,
+  markSmsCodeConsumed,
+  smsCodesSentSince,
+} from './store/sms-codes.ts';
 
 /**
  * One-time SMS codes. Only a keyed digest of the code is stored; a code expires, works
  * once, and dies after a few wrong guesses. Sending is throttled per number.
  */
 export type SmsPurpose = 'login' | 'staff_login' | 'pin_reset';
-export const SMS_PURPOSES: readonly SmsPurpose[] = ['login', 'staff_login', 'pin_reset'];
 
 export const PHONE_PATTERN = '^1[3-9][0-9]{9}$';
 const PHONE = new RegExp(PHONE_PATTERN);
@@ -33,15 +39,10 @@ export async function sendSmsCode(
   const { db, clock, settings, secrets } = context;
   const now = clock.now();
   const today = businessDate(now, settings.timeZone);
-  const recent = await db.query<{ created_at: Date }>(
-    'SELECT created_at FROM identity_sms_codes WHERE phone = $1 AND created_at > $2 ORDER BY created_at DESC',
-    [phone, new Date(now.getTime() - 36 * 3600_000)],
-  );
-  const last = recent.rows[0];
-  if (last && now.getTime() - last.created_at.getTime() < settings.smsResendSeconds * 1000) {
-    const wait = Math.ceil(
-      (settings.smsResendSeconds * 1000 - (now.getTime() - last.created_at.getTime())) / 1000,
-    );
+  const recent = await smsCodesSentSince(db, phone, new Date(now.getTime() - 36 * 3600_000));
+  const last = recent[0];
+  if (last && now.getTime() - last.getTime() < settings.smsResendSeconds * 1000) {
+    const wait = Math.ceil((settings.smsResendSeconds * 1000 - (now.getTime() - last.getTime())) / 1000);
     throw new AppError(
       'rate_limited',
       'sms_code_too_soon',
@@ -51,9 +52,7 @@ export async function sendSmsCode(
       },
     );
   }
-  const sentToday = recent.rows.filter(
-    (row) => businessDate(row.created_at, settings.timeZone) === today,
-  ).length;
+  const sentToday = recent.filter((sentAt) => businessDate(sentAt, settings.timeZone) === today).length;
   if (sentToday >= settings.smsDailyMaxPerPhone) {
     throw new AppError(
       'rate_limited',
@@ -63,18 +62,14 @@ export async function sendSmsCode(
   }
   const code = randomDigits(context.random, 6);
   const expiresAt = new Date(now.getTime() + settings.smsCodeTtlSeconds * 1000);
-  await db.query(
-    `INSERT INTO identity_sms_codes (id, phone, purpose, code_digest, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      uuidv7(now.getTime()),
-      phone,
-      purpose,
-      keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code),
-      now,
-      expiresAt,
-    ],
-  );
+  await insertSmsCode(db, {
+    id: uuidv7(now.getTime()),
+    phone,
+    purpose,
+    digest: keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code),
+    createdAt: now,
+    expiresAt,
+  });
   await context.sms.send({ phone, body: MESSAGES[purpose](code) });
   return { expiresAt };
 }
@@ -93,30 +88,17 @@ export async function consumeSmsCode(
   const now = clock.now();
   const digest = keyedDigest(secrets.hmacKey, 'sms', phone, purpose, code);
   const outcome = await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{
-      id: string;
-      code_digest: string;
-      expires_at: Date;
-      failed_attempts: number;
-      consumed_at: Date | null;
-    }>(
-      `SELECT id, code_digest, expires_at, failed_attempts, consumed_at FROM identity_sms_codes
-       WHERE phone = $1 AND purpose = $2 ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE`,
-      [phone, purpose],
-    );
-    const latest = rows[0];
+    const latest = await lockLatestSmsCode(tx, phone, purpose);
     if (!latest) return 'invalid' as const;
     const matches = constantTimeEqualHex(latest.code_digest, digest);
     if (latest.consumed_at) return matches ? ('used' as const) : ('invalid' as const);
     if (latest.failed_attempts >= settings.smsCodeMaxAttempts) return 'attempts' as const;
     if (latest.expires_at.getTime() <= now.getTime()) return 'expired' as const;
     if (!matches) {
-      await tx.query('UPDATE identity_sms_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1', [
-        latest.id,
-      ]);
+      await countFailedSmsAttempt(tx, latest.id);
       return 'invalid' as const;
     }
-    await tx.query('UPDATE identity_sms_codes SET consumed_at = $2 WHERE id = $1', [latest.id, now]);
+    await markSmsCodeConsumed(tx, latest.id, now);
     return 'ok' as const;
   });
   switch (outcome) {

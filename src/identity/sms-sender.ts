@@ -1,6 +1,7 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { uuidv7 } from '../platform/ids.ts';
+import { insertSandboxSms, type SandboxSms, sandboxInbox } from './store/sandbox-sms.ts';
 
 /** The SMS connector. A real gateway drops in behind this interface. */
 export interface SmsSender {
@@ -19,21 +20,11 @@ export class SandboxSmsSender implements SmsSender {
 
   async send(message: { phone: string; body: string }): Promise<void> {
     const now = this.clock.now();
-    await this.db.query(
-      'INSERT INTO identity_sms_sandbox_outbox (id, phone, body, created_at) VALUES ($1, $2, $3, $4)',
-      [uuidv7(now.getTime()), message.phone, message.body, now],
-    );
+    await insertSandboxSms(this.db, { id: uuidv7(now.getTime()), ...message, createdAt: now });
   }
 
-  async inbox(
-    phone: string,
-    limit = 20,
-  ): Promise<Array<{ id: string; phone: string; body: string; created_at: Date }>> {
-    const { rows } = await this.db.query<{ id: string; phone: string; body: string; created_at: Date }>(
-      'SELECT id, phone, body, created_at FROM identity_sms_sandbox_outbox WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
-      [phone, limit],
-    );
-    return rows;
+  inbox(phone: string, limit = 20): Promise<SandboxSms[]> {
+    return sandboxInbox(this.db, phone, limit);
   }
 
   /** The code in the newest message to a phone (tests and the demo). */

@@ -1,39 +1,12 @@
-import type { Queryable } from '../platform/db/database.ts';
 import { conflict, invalid } from '../platform/errors.ts';
-import type { Role } from '../platform/http/policy.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { appendAudit } from './audit.ts';
 import type { IdentityContext } from './context.ts';
 import { assertPhone } from './sms-codes.ts';
+import { getStaff, insertStaff, type StaffRecord, type StaffRole } from './store/staff.ts';
 
 /** Staff accounts (operator-read, operator-admin, auditor); they sign in by SMS like users. */
-export const STAFF_ROLES = ['operator-read', 'operator-admin', 'auditor'] as const satisfies readonly Role[];
-export type StaffRole = (typeof STAFF_ROLES)[number];
-
-export type StaffRecord = {
-  id: string;
-  phone: string;
-  name: string;
-  roles: StaffRole[];
-  status: 'active' | 'disabled';
-  created_at: Date;
-};
-
-export async function findStaffByPhone(db: Queryable, phone: string): Promise<StaffRecord | undefined> {
-  const { rows } = await db.query<StaffRecord>(
-    'SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE phone = $1',
-    [phone],
-  );
-  return rows[0];
-}
-
-export async function getStaff(db: Queryable, staffId: string): Promise<StaffRecord | undefined> {
-  const { rows } = await db.query<StaffRecord>(
-    'SELECT id, phone, name, roles, status, created_at FROM identity_staff WHERE id = $1',
-    [staffId],
-  );
-  return rows[0];
-}
+export { findStaffByPhone, STAFF_ROLES, type StaffRole } from './store/staff.ts';
 
 export function staffView(staff: StaffRecord) {
   return {
@@ -55,12 +28,14 @@ export async function createStaff(
   const now = context.clock.now();
   const id = input.id ?? uuidv7(now.getTime());
   await context.db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
-      'INSERT INTO identity_staff (id, phone, name, roles, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
-      [id, input.phone, input.name, [...new Set(input.roles)], now],
-    );
-    if (rowCount !== 1)
-      throw conflict('staff_exists', 'A staff account with this phone or id already exists.');
+    const created = await insertStaff(tx, {
+      id,
+      phone: input.phone,
+      name: input.name,
+      roles: [...new Set(input.roles)],
+      createdAt: now,
+    });
+    if (!created) throw conflict('staff_exists', 'A staff account with this phone or id already exists.');
     await appendAudit(tx, now, {
       actor,
       action: 'staff.created',

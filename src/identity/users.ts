@@ -1,4 +1,3 @@
-import type { Queryable } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, unauthenticated } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { appendAudit } from './audit.ts';
@@ -8,44 +7,21 @@ import { decryptField, encryptField } from './id-encryption.ts';
 import type { AccountClass } from './limit-rules.ts';
 import { classForSources } from './realname-verifier.ts';
 import { assertPhone } from './sms-codes.ts';
+import {
+  findUserByPhone,
+  findUserIdByIdNumberDigest,
+  getUser,
+  insertUser,
+  lockIdNumbersNotUnderKey,
+  readSealedIdNumber,
+  recordRealName,
+  type UserRecord,
+  updatePasswordFree,
+  updateSealedIdNumber,
+  updateUserStatus,
+} from './store/users.ts';
 
-export type UserRecord = {
-  id: string;
-  phone: string;
-  status: 'active' | 'frozen';
-  account_class: AccountClass;
-  real_name: string | null;
-  id_number_masked: string | null;
-  verified_at: Date | null;
-  password_free_enabled: boolean;
-  created_at: Date;
-};
-
-const USER_COLUMNS =
-  'id, phone, status, account_class, real_name, id_number_masked, verified_at, password_free_enabled, created_at';
-
-export async function findUserByPhone(db: Queryable, phone: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE phone = $1`, [
-    phone,
-  ]);
-  return rows[0];
-}
-
-export async function getUser(db: Queryable, userId: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM identity_users WHERE id = $1`, [
-    userId,
-  ]);
-  return rows[0];
-}
-
-export async function getUsers(db: Queryable, userIds: readonly string[]): Promise<UserRecord[]> {
-  if (userIds.length === 0) return [];
-  const { rows } = await db.query<UserRecord>(
-    `SELECT ${USER_COLUMNS} FROM identity_users WHERE id = ANY($1::uuid[])`,
-    [userIds],
-  );
-  return rows;
-}
+export { findUserByPhone, getUser, getUsers, type UserRecord } from './store/users.ts';
 
 /** Sign-up is implicit: the first successful SMS login creates a class I account. */
 export async function findOrCreateUser(
@@ -58,13 +34,10 @@ export async function findOrCreateUser(
   const now = context.clock.now();
   const id = uuidv7(now.getTime());
   const inserted = await context.db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
-      'INSERT INTO identity_users (id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING',
-      [id, phone, now],
-    );
-    if (rowCount === 1)
+    const created = await insertUser(tx, { id, phone, createdAt: now });
+    if (created)
       await appendAudit(tx, now, { actor: `user:${id}`, action: 'user.signed_up', subject: `user:${id}` });
-    return rowCount === 1;
+    return created;
   });
   const user = await findUserByPhone(context.db, phone);
   return { user: user!, created: inserted };
@@ -85,7 +58,7 @@ export function userView(user: UserRecord) {
 }
 
 /** Shows the surname only: 张三 → 张*. */
-export function maskName(name: string): string {
+function maskName(name: string): string {
   const characters = [...name];
   return characters[0] + '*'.repeat(Math.max(1, characters.length - 1));
 }
@@ -138,19 +111,19 @@ export async function verifyRealName(
   const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
   const sealed = encryptField(context.secrets.keyring, idNumber);
   await context.db.transaction(async (tx) => {
-    const owner = await tx.query<{ id: string }>(
-      'SELECT id FROM identity_users WHERE id_number_digest = $1',
-      [digest],
-    );
-    if (owner.rows[0] && owner.rows[0].id !== userId) {
+    const owner = await findUserIdByIdNumberDigest(tx, digest);
+    if (owner !== undefined && owner !== userId) {
       throw conflict('id_number_in_use', 'This ID number is already verified on another account.');
     }
-    await tx.query(
-      `UPDATE identity_users SET real_name = $2, id_number_ciphertext = $3, id_number_key_id = $4, id_number_masked = $5,
-         id_number_digest = $6, verified_at = $7, account_class = GREATEST(account_class, $8)
-       WHERE id = $1`,
-      [userId, input.name, sealed.ciphertext, sealed.keyId, maskIdNumber(idNumber), digest, now, granted],
-    );
+    await recordRealName(tx, userId, {
+      name: input.name,
+      ciphertext: sealed.ciphertext,
+      keyId: sealed.keyId,
+      masked: maskIdNumber(idNumber),
+      digest,
+      at: now,
+      accountClass: granted,
+    });
     await appendAudit(tx, now, {
       actor: `user:${userId}`,
       action: 'user.real_name_verified',
@@ -167,15 +140,10 @@ export async function idNumberMatches(
   userId: string,
   idNumber: string,
 ): Promise<boolean> {
-  const { rows } = await context.db.query<{
-    id_number_ciphertext: Buffer | null;
-    id_number_key_id: string | null;
-  }>('SELECT id_number_ciphertext, id_number_key_id FROM identity_users WHERE id = $1', [userId]);
-  const row = rows[0];
-  if (!row?.id_number_ciphertext || !row.id_number_key_id) return false;
+  const sealed = await readSealedIdNumber(context.db, userId);
+  if (!sealed) return false;
   return (
-    decryptField(context.secrets.keyring, row.id_number_key_id, row.id_number_ciphertext) ===
-    normalizeIdNumber(idNumber)
+    decryptField(context.secrets.keyring, sealed.keyId, sealed.ciphertext) === normalizeIdNumber(idNumber)
   );
 }
 
@@ -188,20 +156,10 @@ export async function reencryptIdNumbers(context: IdentityContext, batchSize = 5
   let moved = 0;
   for (;;) {
     const count = await context.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: string; id_number_ciphertext: Buffer; id_number_key_id: string }>(
-        `SELECT id, id_number_ciphertext, id_number_key_id FROM identity_users
-         WHERE id_number_ciphertext IS NOT NULL AND id_number_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [keyring.currentKeyId, batchSize],
-      );
+      const rows = await lockIdNumbersNotUnderKey(tx, keyring.currentKeyId, batchSize);
       for (const row of rows) {
-        const sealed = encryptField(
-          keyring,
-          decryptField(keyring, row.id_number_key_id, row.id_number_ciphertext),
-        );
-        await tx.query(
-          'UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3 WHERE id = $1',
-          [row.id, sealed.ciphertext, sealed.keyId],
-        );
+        const sealed = encryptField(keyring, decryptField(keyring, row.keyId, row.ciphertext));
+        await updateSealedIdNumber(tx, row.id, sealed);
       }
       return rows.length;
     });
@@ -219,12 +177,31 @@ export async function setUserStatus(
 ) {
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {
-    await tx.query('UPDATE identity_users SET status = $2 WHERE id = $1', [userId, status]);
+    await updateUserStatus(tx, userId, status);
     await appendAudit(tx, now, {
       actor,
       action: `user.${status === 'frozen' ? 'frozen' : 'unfrozen'}`,
       subject: `user:${userId}`,
       details: { reason },
+    });
+  });
+}
+
+/** Turns password-free small payments on or off. */
+export async function setPasswordFree(
+  context: IdentityContext,
+  userId: string,
+  enabled: boolean,
+  actor: string,
+): Promise<void> {
+  const now = context.clock.now();
+  await context.db.transaction(async (tx) => {
+    await updatePasswordFree(tx, userId, enabled);
+    await appendAudit(tx, now, {
+      actor,
+      action: 'limits.password_free_changed',
+      subject: `user:${userId}`,
+      details: { enabled },
     });
   });
 }

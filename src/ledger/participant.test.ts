@@ -8,6 +8,7 @@ import {
   AccountFlags as AF,
   type CommitParticipant,
   type CreateTransferOutcome,
+  type JoinedWrite,
   Ledger,
   Ledgers,
   CreateTransferResult as TR,
@@ -41,14 +42,16 @@ function recorder(
   ids: string[],
   options: { refuse?: boolean } = {},
 ): CommitParticipant & { seen: CreateTransferOutcome[] | null } {
+  const inner = writer(ids, 'recorded');
   return {
     seen: null,
-    write(outcomes, sql, applies) {
+    writes(outcomes) {
       this.seen = outcomes;
       if (options.refuse) throw new Error('refused on purpose');
       if (outcomes.some((o) => o.result !== TR.ok)) throw new Error('a transfer failed');
-      return writer(ids, 'recorded').write(outcomes, sql, applies);
+      return inner.writes(outcomes);
     },
+    refusal: inner.refusal,
   };
 }
 
@@ -63,11 +66,10 @@ async function transfersFor(ids: string[]): Promise<number> {
   return (await ledger.lookupTransfers(ids)).length;
 }
 
-function writer(ids: string[], note: string): CommitParticipant {
+/** A typed write as a module's store would build it: one row per id, accepted when all went in. */
+function insertRows(ids: string[], note: string): JoinedWrite {
   return {
-    write(outcomes, sql, applies) {
-      const failed = outcomes.find((o) => o.result !== TR.ok);
-      if (failed) throw new Error(`refused: ${failed.result}`);
+    render(sql, applies) {
       const inserted = sql.name('participant_rows');
       return {
         ctes: [
@@ -75,9 +77,29 @@ function writer(ids: string[], note: string): CommitParticipant {
              SELECT unnest(${sql.param(ids)}::uuid[]), ${sql.param(note)}::text WHERE ${applies} RETURNING 1)`,
         ],
         accepted: `(SELECT count(*) FROM ${inserted}) = ${ids.length}`,
-        refusal: () => new Error('participant rows missing'),
       };
     },
+  };
+}
+
+/** A guard with no CTE of its own: accepted only while a row with this note exists. */
+function noteExists(note: string): JoinedWrite {
+  return {
+    render: (sql) => ({
+      ctes: [],
+      accepted: `EXISTS (SELECT 1 FROM participant_rows WHERE note = ${sql.param(note)}::text)`,
+    }),
+  };
+}
+
+function writer(ids: string[], note: string): CommitParticipant {
+  return {
+    writes(outcomes) {
+      const failed = outcomes.find((o) => o.result !== TR.ok);
+      if (failed) throw new Error(`refused: ${failed.result}`);
+      return [insertRows(ids, note)];
+    },
+    refusal: () => new Error('participant rows missing'),
   };
 }
 
@@ -87,17 +109,8 @@ function writer(ids: string[], note: string): CommitParticipant {
  */
 function refusingInSql(ids: string[]): CommitParticipant {
   return {
-    write(_outcomes, sql, applies) {
-      const inserted = sql.name('doomed_rows');
-      return {
-        ctes: [
-          `${inserted} AS (INSERT INTO participant_rows
-             SELECT unnest(${sql.param(ids)}::uuid[]), 'doomed' WHERE ${applies} RETURNING 1)`,
-        ],
-        accepted: `(SELECT count(*) FROM ${inserted}) = ${ids.length} AND EXISTS (SELECT 1 FROM participant_rows WHERE note = 'guard')`,
-        refusal: () => new Error('refused in SQL'),
-      };
-    },
+    writes: () => [insertRows(ids, 'doomed'), noteExists('guard')],
+    refusal: () => new Error('refused in SQL'),
   };
 }
 
@@ -340,5 +353,51 @@ test('under pipelined load, a participant row exists exactly when its transfers 
     if (submission.refuse) refusedCount++;
   }
   assert.ok(refusedCount > 0, 'the seed refused nothing: the test would prove nothing');
+  assert.ok((await ledger.verify()).ok);
+});
+
+test('writes that render nothing, or only an acceptance, join both the pipelined and unpipelined paths', async () => {
+  const [a, b] = await accounts(2);
+  const event = (id: string) => ({
+    id,
+    debitAccountId: a!,
+    creditAccountId: b!,
+    amount: 2n,
+    ledger: Ledgers.CNY,
+    code: 1,
+  });
+  await ledger.createTransfers([event(uuidv7())], { participant: writer([uuidv7()], 'present') });
+  const ids = Array.from({ length: 6 }, () => uuidv7());
+  // First pipelined (the writer is warm), then through a writer that never pipelines.
+  const unpipelined = new Ledger({ db: database.db, clock, writer: { pipelineDepth: 1 } });
+  for (const [round, target] of [ledger, unpipelined].entries()) {
+    const mine = ids.slice(round * 3, round * 3 + 3);
+    const participants: CommitParticipant[] = [
+      { writes: () => [], refusal: () => new Error('never') },
+      { writes: () => [noteExists('present')], refusal: () => new Error('never') },
+      {
+        writes: () => [noteExists('present'), insertRows([mine[2]!], 'mixed')],
+        refusal: () => new Error('never'),
+      },
+    ];
+    const settled = await Promise.allSettled([
+      target.createTransfers([event(uuidv7())], { participant: refusingInSql([uuidv7()]) }),
+      ...participants.map((participant, k) => target.createTransfers([event(mine[k]!)], { participant })),
+    ]);
+    assert.equal(settled[0]!.status, 'rejected');
+    for (const outcome of settled.slice(1)) {
+      assert.equal(outcome.status, 'fulfilled', String((outcome as PromiseRejectedResult).reason));
+    }
+    assert.equal(await transfersFor(mine), 3);
+  }
+  await unpipelined.close();
+  assert.equal(await rowsFor([ids[2]!, ids[5]!]), 2);
+  const refusedGuard = {
+    writes: () => [noteExists('no such note')],
+    refusal: () => new Error('guard failed'),
+  };
+  const id = uuidv7();
+  await assert.rejects(ledger.createTransfers([event(id)], { participant: refusedGuard }), /guard failed/);
+  assert.equal(await transfersFor([id]), 0);
   assert.ok((await ledger.verify()).ok);
 });

@@ -303,9 +303,10 @@ function named(text: string): NamedStatement {
 export const BATCH_WRITE_PARAMS = 55;
 
 /**
- * A commit participant's writes joined to a batch statement: its CTEs (each guarded by
- * `JOINED_APPLIES`) and its acceptance check, which raises (SQLSTATE TL001) and so rolls the
- * whole statement back when it fails.
+ * A commit participant's writes (JoinedWrite values, src/platform/db/joined-write.ts) as
+ * rendered into a batch statement: their CTEs (each guarded by `JOINED_APPLIES`), their
+ * acceptances in one SQL boolean, which raises (SQLSTATE TL001) and so rolls the whole
+ * statement back when it is false, and the values of their placeholders.
  */
 export interface JoinedWrites {
   ctes: string[];
@@ -319,7 +320,8 @@ export const PARTICIPANT_REFUSED = 'TL001';
 
 function joinedSql(joined: JoinedWrites | null): string {
   if (!joined) return '\n    SELECT ok FROM head';
-  return `,\n      ${joined.ctes.join(',\n      ')}\n    SELECT ok, ledger_participant_check(ok, (${joined.accepted}), 0) FROM head`;
+  const ctes = joined.ctes.map((cte) => `,\n      ${cte}`).join('');
+  return `${ctes}\n    SELECT ok, ledger_participant_check(ok, (${joined.accepted}), 0) FROM head`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Clock } from '../platform/clock.ts';
 import { type Database, isRetryable, type Queryable } from '../platform/db/database.ts';
+import { type JoinedWrite, type RenderedWrite, renderAll } from '../platform/db/joined-write.ts';
 import { StatementBuilder } from '../platform/db/statement.ts';
 import { AppError } from '../platform/errors.ts';
 import { batchHash, eventTimestamp } from './journal.ts';
@@ -55,30 +56,32 @@ export type Command =
 
 /**
  * Another module's writes that must commit atomically with one submission's transfers (a red
- * envelope's grabs with their payouts). They are SQL, not a callback: in the pipelined path
- * they join the ledger's own batch statement as extra CTEs, so a batch and its participants
- * commit in one round trip and the head lock is never held while this process is busy with
- * something else. (Run unpipelined, they are executed as a statement of their own inside the
- * batch's transaction.)
+ * envelope's grabs with their payouts, a friend transfer's limit charges and wallet row). They
+ * are typed building blocks (JoinedWrite), built by the owning module's own code from its own
+ * data; the ledger only renders them. In the pipelined path they join the ledger's own batch
+ * statement as extra CTEs, so a batch and its participant commit in one round trip and the head
+ * lock is never held while this process is busy with something else. (Run unpipelined, they
+ * are executed as a statement of their own inside the batch's transaction.)
  *
- * `write` gets the submission's outcomes (known before anything is sent) and returns:
- * - `ctes`: `name AS (...)` entries; every write in them must be conditioned on `applies`
- *   (true exactly when the batch is applied), names and placeholders come from `sql`;
- * - `accepted`: a SQL boolean over those CTEs; when false the batch rolls back, this
- *   submission is rejected with `refusal()` and the rest of the batch is re-run;
- * - throwing refuses at once, with the thrown error.
+ * - `writes(outcomes)` gets the submission's outcomes (known in memory before anything is
+ *   sent) and returns the writes that commit with them; throwing refuses at once, with the
+ *   thrown error (nothing of the submission is written).
+ * - Each JoinedWrite renders CTEs whose writes all hold `applies` (true exactly when the batch
+ *   applies) and an acceptance; when an acceptance is false at commit the whole statement rolls
+ *   back, this submission is rejected with `refusal()` and the rest of the batch is re-run.
+ * - `writes` may be called more than once (a speculation that failed is re-run from the
+ *   database), so it must depend only on the outcomes it is given.
  *
  * The CTEs run in the statement's snapshot: they do not see the ledger rows the same statement
- * writes, and UPDATEs follow rows to their latest committed version. Lock order is head first,
- * then whatever the CTEs lock, so nothing they lock may be held by anyone waiting on the ledger.
+ * writes, and UPDATEs follow rows to their latest committed version only when the snapshot's
+ * version passes their WHERE (compare versions against what `SELECT ... FOR UPDATE` returns,
+ * never in the UPDATE's own WHERE). Lock order is head first, then whatever the CTEs lock, so
+ * nothing they lock may be held by anyone waiting on the ledger.
  */
 export interface CommitParticipant {
-  write(outcomes: CreateTransferOutcome[], sql: StatementBuilder, applies: string): ParticipantWrite;
-}
-
-export interface ParticipantWrite {
-  ctes: string[];
-  accepted: string;
+  /** The writes that commit with this submission's transfers; throw to refuse at once. */
+  writes(outcomes: CreateTransferOutcome[]): JoinedWrite[];
+  /** The error the submission is rejected with when an acceptance is false at commit. */
   refusal(): Error;
 }
 
@@ -588,17 +591,20 @@ async function sendWrite(db: Database, prepared: Prepared, joined: Joined | null
       : await headIs(db, prepared.base);
   } catch (error) {
     if (!joined || (error as { code?: string }).code !== PARTICIPANT_REFUSED) throw error;
-    throw new ParticipantRefused(joined.submission, joined.write.refusal());
+    throw new ParticipantRefused(joined.submission, joined.participant.refusal());
   }
 }
 
 interface Joined {
   writes: JoinedWrites;
   submission: Submission;
-  write: ParticipantWrite;
+  participant: CommitParticipant;
 }
 
-/** The batch's participant's writes, numbered after the batch statement's own placeholders. */
+/**
+ * The batch's participant's writes, rendered with placeholders numbered after the batch
+ * statement's own; null when the batch has no participant or its writes are empty.
+ */
 function joinParticipant(
   batch: readonly Submission[],
   outcomes: readonly CommandOutcome[],
@@ -607,18 +613,29 @@ function joinParticipant(
   const index = batch.findIndex(participantOf);
   if (index < 0) return null;
   const submission = batch[index]!;
+  const participant = participantOf(submission)!;
   const sql = new StatementBuilder(offset);
-  let write: ParticipantWrite;
+  let rendered: RenderedWrite;
   try {
-    write = participantOf(submission)!.write(outcomes[index] as CreateTransferOutcome[], sql, JOINED_APPLIES);
+    rendered = renderAll(participant.writes(outcomes[index] as CreateTransferOutcome[]), sql, JOINED_APPLIES);
   } catch (cause) {
     throw new ParticipantRefused(submission, cause);
   }
-  return { writes: { ctes: write.ctes, accepted: write.accepted, values: sql.values }, submission, write };
+  if (isEmpty(rendered)) return null;
+  return {
+    writes: { ctes: rendered.ctes, accepted: rendered.accepted, values: sql.values },
+    submission,
+    participant,
+  };
 }
 
 function participantOf(submission: Submission): CommitParticipant | undefined {
   return submission.command.kind === 'transfers' ? submission.command.participant : undefined;
+}
+
+/** Writes that write nothing and accept always (e.g. every transfer of the submission failed). */
+function isEmpty(rendered: RenderedWrite): boolean {
+  return rendered.ctes.length === 0 && rendered.accepted === 'true';
 }
 
 /**
@@ -633,16 +650,19 @@ async function runParticipant(
   const index = batch.findIndex(participantOf);
   if (index < 0) return;
   const submission = batch[index]!;
+  const participant = participantOf(submission)!;
   let refusal: unknown;
   try {
     const sql = new StatementBuilder();
-    const write = participantOf(submission)!.write(outcomes[index] as CreateTransferOutcome[], sql, 'true');
+    const rendered = renderAll(participant.writes(outcomes[index] as CreateTransferOutcome[]), sql, 'true');
+    if (isEmpty(rendered)) return;
+    const ctes = rendered.ctes.length > 0 ? `WITH ${rendered.ctes.join(',\n')} ` : '';
     const { rows } = await tx.query<{ accepted: boolean | null }>(
-      `WITH ${write.ctes.join(',\n')} SELECT (${write.accepted}) AS accepted`,
+      `${ctes}SELECT (${rendered.accepted}) AS accepted`,
       sql.values,
     );
     if (rows[0]?.accepted === true) return;
-    refusal = write.refusal();
+    refusal = participant.refusal();
   } catch (cause) {
     refusal = cause;
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CONFIG_SETTINGS, ConfigError, loadConfig } from './config.ts';
+import { CONFIG_SETTINGS, loadConfig } from '../modules.ts';
+import { ConfigError } from './config.ts';
 
 test('defaults give a working configuration', () => {
   const config = loadConfig({});

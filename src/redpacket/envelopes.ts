@@ -1,23 +1,26 @@
-import { AccountCodes, accountId, TransferCodes } from '../chart.ts';
 import type { Identity, PaymentProof } from '../identity/index.ts';
 import { AccountFlags, type Ledger, Ledgers, succeeded } from '../ledger/index.ts';
+import { accountId, SYSTEM_OWNER } from '../platform/chart.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
+import { runFlow } from '../platform/flow.ts';
 import { deterministicId } from '../platform/ids.ts';
-import type { JobQueue } from '../platform/jobs/queue.ts';
 import type { Logger } from '../platform/log.ts';
+import type { JobDefinition } from '../platform/module.ts';
 import type { IntegerSource } from '../platform/random.ts';
 import type { Groups } from '../social/index.ts';
-import { walletAccount } from '../wallet/context.ts';
-import type { Wallet } from '../wallet/index.ts';
+import { type PayResult, type Wallet, walletAccount } from '../wallet/index.ts';
+import { RedpacketAccounts, RedpacketTransfers } from './chart.ts';
 import { GrabEngine, type GrabEngineOptions, type GrabOutcome } from './grab-engine.ts';
 import { type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
 import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 import type { EnvelopeStatus } from './state.ts';
+import type { EnvelopeRow } from './store.ts';
+import * as store from './store.ts';
 
 /** The platform's marketing budget: campaign envelopes are paid from it (an expense account, no overdraft flag). */
-export const MARKETING_ACCOUNT = accountId('marketingExpense', 'system');
+const MARKETING_ACCOUNT = accountId('marketingExpense', SYSTEM_OWNER);
 /** The sender shown on campaign envelopes. */
 export const CAMPAIGN_SENDER = deterministicId('redpacket.campaign_sender', 'platform');
 
@@ -55,32 +58,6 @@ export interface EnvelopeView {
   finishedAt: Date | null;
   /** Who got what: shown once the viewer has grabbed, is the sender, or the envelope is over. */
   grabs: Array<{ userId: string; amount: bigint; grabbedAt: Date; luckiest: boolean }> | null;
-}
-
-interface EnvelopeRow {
-  id: string;
-  sender_id: string;
-  group_id: string | null;
-  recipient_id: string | null;
-  kind: EnvelopeKind;
-  total: bigint;
-  shares: bigint[];
-  /** Position i: who drew share i. */
-  grabbers: string[];
-  grabbed_ats: Date[];
-  greeting: string;
-  status: EnvelopeStatus;
-  grabbed_count: number;
-  grabbed_amount: bigint;
-  refund_amount: bigint | null;
-  refund_booked: boolean;
-  escrow_account_id: string;
-  fund_transfer_id: string;
-  funding_source: string;
-  created_at: Date;
-  expires_at: Date;
-  finished_at: Date | null;
-  [key: string]: unknown;
 }
 
 export interface EnvelopesDeps {
@@ -132,68 +109,82 @@ export class Envelopes {
           ? splitFixed(input.total, input.shares)
           : [input.total];
     const escrow = accountId('envelopeEscrow', input.envelopeId);
+    const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
+    // Open the escrow, record the envelope, fund it: a refused payment fails the envelope (its
+    // compensation); a fault (5xx) leaves it 'funding' for the sweep to settle either way.
+    await runFlow<{ payment?: PayResult }>('redpacket.send', {}, [
+      { name: 'open the escrow', run: () => this.openEscrow(escrow, input.envelopeId) },
+      {
+        name: 'record the envelope',
+        run: async () => {
+          const now = this.deps.clock.now();
+          await store.insertEnvelope(this.deps.db, {
+            id: input.envelopeId,
+            senderId: input.senderId,
+            groupId: input.groupId ?? null,
+            recipientId: input.recipientId ?? null,
+            kind: input.kind,
+            total: input.total,
+            shares,
+            greeting: input.greeting,
+            escrowAccountId: escrow,
+            fundTransferId,
+            fundingSource: input.source ?? 'auto',
+            createdAt: now,
+            expiresAt: new Date(now.getTime() + this.deps.rules.expiryMs),
+          });
+        },
+        compensate: async (_state, cause) => {
+          if (cause instanceof AppError && cause.kind !== 'internal' && cause.kind !== 'unavailable')
+            await this.markFailed(input.envelopeId);
+        },
+      },
+      {
+        name: 'pay into the escrow',
+        run: async () => {
+          const payment = await this.deps.wallet.pay({
+            paymentId: fundTransferId,
+            userId: input.senderId,
+            amount: input.total,
+            targetAccountId: escrow,
+            code: RedpacketTransfers.envelopeFund,
+            source: input.source ?? 'auto',
+            authorization,
+            limitMethod: 'red_envelope',
+            notifyKind: 'redpacket.funded',
+          });
+          if (payment.status === 'failed')
+            throw conflict(
+              payment.failureReason ?? 'funding_failed',
+              'The envelope could not be paid for; nothing was taken.',
+            );
+          return { payment };
+        },
+      },
+      {
+        name: 'open it to grabs',
+        // A card payment still pending activates later, from the 'redpacket.funded' job.
+        run: async ({ payment }) => {
+          if (payment?.status === 'completed') await this.activate(input.envelopeId);
+        },
+      },
+    ]);
+    return this.view((await this.row(input.envelopeId))!, input.senderId);
+  }
+
+  /** The envelope's escrow account: it can never pay out more than was paid in. */
+  private async openEscrow(escrow: string, envelopeId: string): Promise<void> {
     const [account] = await this.deps.ledger.createAccounts([
       {
         id: escrow,
         ledger: Ledgers.CNY,
-        code: AccountCodes.envelopeEscrow,
+        code: RedpacketAccounts.envelopeEscrow,
         flags: AccountFlags.debits_must_not_exceed_credits,
-        userData128: input.envelopeId,
+        userData128: envelopeId,
       },
     ]);
     if (!succeeded(account!.result))
       throw new AppError('internal', 'escrow_not_created', `Escrow account: ${account!.result}`);
-
-    const now = this.deps.clock.now();
-    const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
-    await this.deps.db.query(
-      `INSERT INTO redpacket_envelopes (id, sender_id, group_id, recipient_id, kind, total, shares, greeting, status,
-         escrow_account_id, fund_transfer_id, funding_source, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'funding', $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
-      [
-        input.envelopeId,
-        input.senderId,
-        input.groupId ?? null,
-        input.recipientId ?? null,
-        input.kind,
-        input.total,
-        shares,
-        input.greeting,
-        escrow,
-        fundTransferId,
-        input.source ?? 'auto',
-        now,
-        new Date(now.getTime() + this.deps.rules.expiryMs),
-      ],
-    );
-    let payment: Awaited<ReturnType<Wallet['pay']>>;
-    try {
-      payment = await this.deps.wallet.pay({
-        paymentId: fundTransferId,
-        userId: input.senderId,
-        amount: input.total,
-        targetAccountId: escrow,
-        code: TransferCodes.envelopeFund,
-        source: input.source ?? 'auto',
-        authorization,
-        limitMethod: 'red_envelope',
-        notifyKind: 'redpacket.funded',
-      });
-    } catch (error) {
-      if (error instanceof AppError && error.kind !== 'internal' && error.kind !== 'unavailable') {
-        await this.markFailed(input.envelopeId);
-      }
-      throw error;
-    }
-    if (payment.status === 'completed') await this.activate(input.envelopeId);
-    else if (payment.status === 'failed') {
-      await this.markFailed(input.envelopeId);
-      throw conflict(
-        payment.failureReason ?? 'funding_failed',
-        'The envelope could not be paid for; nothing was taken.',
-      );
-    }
-    return this.view((await this.row(input.envelopeId))!, input.senderId);
   }
 
   /**
@@ -221,11 +212,11 @@ export class Envelopes {
     );
     const escrow = accountId('envelopeEscrow', input.envelopeId);
     const accounts = await this.deps.ledger.createAccounts([
-      { id: MARKETING_ACCOUNT, ledger: Ledgers.CNY, code: AccountCodes.marketingExpense },
+      { id: MARKETING_ACCOUNT, ledger: Ledgers.CNY, code: RedpacketAccounts.marketingExpense },
       {
         id: escrow,
         ledger: Ledgers.CNY,
-        code: AccountCodes.envelopeEscrow,
+        code: RedpacketAccounts.envelopeEscrow,
         flags: AccountFlags.debits_must_not_exceed_credits,
         userData128: input.envelopeId,
       },
@@ -235,23 +226,21 @@ export class Envelopes {
     const shares = splitLucky(input.total, input.shares, this.deps.random, this.deps.rules.shareMinimum);
     const now = this.deps.clock.now();
     const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
-    await this.deps.db.query(
-      `INSERT INTO redpacket_envelopes (id, sender_id, group_id, kind, total, shares, greeting, status,
-         escrow_account_id, fund_transfer_id, funding_source, created_at, expires_at)
-       VALUES ($1, $2, $3, 'lucky', $4, $5, $6, 'funding', $7, $8, 'campaign', $9, $10) ON CONFLICT (id) DO NOTHING`,
-      [
-        input.envelopeId,
-        CAMPAIGN_SENDER,
-        input.groupId,
-        input.total,
-        shares,
-        input.greeting,
-        escrow,
-        fundTransferId,
-        now,
-        new Date(now.getTime() + this.deps.rules.expiryMs),
-      ],
-    );
+    await store.insertEnvelope(this.deps.db, {
+      id: input.envelopeId,
+      senderId: CAMPAIGN_SENDER,
+      groupId: input.groupId,
+      recipientId: null,
+      kind: 'lucky',
+      total: input.total,
+      shares,
+      greeting: input.greeting,
+      escrowAccountId: escrow,
+      fundTransferId,
+      fundingSource: 'campaign',
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.deps.rules.expiryMs),
+    });
     const [funded] = await this.deps.ledger.createTransfers([
       {
         id: fundTransferId,
@@ -259,7 +248,7 @@ export class Envelopes {
         creditAccountId: escrow,
         amount: input.total,
         ledger: Ledgers.CNY,
-        code: TransferCodes.envelopeFund,
+        code: RedpacketTransfers.envelopeFund,
       },
     ]);
     if (!succeeded(funded!.result)) {
@@ -292,12 +281,11 @@ export class Envelopes {
   async activate(envelopeId: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (tx) => {
-      const { rows } = await tx.query<EnvelopeRow>(
-        `UPDATE redpacket_envelopes SET status = 'active', expires_at = $2
-         WHERE id = $1 AND status = 'funding' RETURNING *`,
-        [envelopeId, new Date(now.getTime() + this.deps.rules.expiryMs)],
+      const row = await store.activateEnvelope(
+        tx,
+        envelopeId,
+        new Date(now.getTime() + this.deps.rules.expiryMs),
       );
-      const row = rows[0];
       if (!row?.group_id) return;
       await this.deps.groups.appendEvents(tx, [
         {
@@ -319,11 +307,7 @@ export class Envelopes {
 
   /** The job run once a card-funded envelope's payment completes or fails. */
   async onFunded(paymentId: string, status: string): Promise<void> {
-    const { rows } = await this.deps.db.query<{ id: string }>(
-      'SELECT id FROM redpacket_envelopes WHERE fund_transfer_id = $1',
-      [paymentId],
-    );
-    const id = rows[0]?.id;
+    const id = await store.envelopeIdByFunding(this.deps.db, paymentId);
     if (!id) return;
     if (status === 'completed') await this.activate(id);
     else if (status === 'failed') await this.markFailed(id);
@@ -331,10 +315,7 @@ export class Envelopes {
 
   /** Envelopes stuck funding (a lost notification): asks the wallet how their payment ended. */
   async settleFunding(now: Date, olderThanMs = 60_000): Promise<number> {
-    const { rows } = await this.deps.db.query<{ id: string; fund_transfer_id: string }>(
-      `SELECT id, fund_transfer_id FROM redpacket_envelopes WHERE status = 'funding' AND created_at < $1 ORDER BY created_at LIMIT 200`,
-      [new Date(now.getTime() - olderThanMs)],
-    );
+    const rows = await store.envelopesStillFunding(this.deps.db, new Date(now.getTime() - olderThanMs));
     for (const row of rows) {
       const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
       if (!payment || payment.status === 'failed') await this.markFailed(row.id);
@@ -349,28 +330,17 @@ export class Envelopes {
    * from the envelope, and a refund interrupted by a crash is finished on the next run.
    */
   async expireDue(now: Date, limit = 500): Promise<{ expired: number; refunded: number }> {
-    const due = await this.deps.db.query<{ id: string }>(
-      `SELECT id FROM redpacket_envelopes WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-      [now, limit],
-    );
     let expired = 0;
-    for (const { id } of due.rows) if (await this.expire(id, now)) expired++;
-    const unrefunded = await this.deps.db.query<{ id: string }>(
-      `SELECT id FROM redpacket_envelopes WHERE status = 'expired' AND NOT refund_booked ORDER BY expires_at LIMIT $1`,
-      [limit],
-    );
-    for (const { id } of unrefunded.rows) await this.refund(id);
-    return { expired, refunded: unrefunded.rows.length };
+    for (const id of await store.envelopesDue(this.deps.db, now, limit))
+      if (await this.expire(id, now)) expired++;
+    const unrefunded = await store.envelopesUnrefunded(this.deps.db, limit);
+    for (const id of unrefunded) await this.refund(id);
+    return { expired, refunded: unrefunded.length };
   }
 
   private async expire(envelopeId: string, now: Date): Promise<boolean> {
     const changed = await this.deps.db.transaction(async (tx) => {
-      const { rows } = await tx.query<EnvelopeRow>(
-        `UPDATE redpacket_envelopes SET status = 'expired', refund_amount = total - grabbed_amount, finished_at = $2
-         WHERE id = $1 AND status = 'active' AND expires_at <= $2 RETURNING *`,
-        [envelopeId, now],
-      );
-      const row = rows[0];
+      const row = await store.expireEnvelope(tx, envelopeId, now);
       if (!row) return false;
       if (row.group_id) {
         await this.deps.groups.appendEvents(tx, [
@@ -407,7 +377,7 @@ export class Envelopes {
           creditAccountId: target,
           amount,
           ledger: Ledgers.CNY,
-          code: TransferCodes.envelopeRefund,
+          code: RedpacketTransfers.envelopeRefund,
         },
       ]);
       if (!succeeded(result!.result)) {
@@ -418,40 +388,32 @@ export class Envelopes {
         );
       }
     }
-    await this.deps.db.query('UPDATE redpacket_envelopes SET refund_booked = true WHERE id = $1', [
-      envelopeId,
-    ]);
+    await store.markRefundBooked(this.deps.db, envelopeId);
   }
 
-  registerJobs(jobs: JobQueue): void {
-    jobs.register(
-      'redpacket.expire',
-      async () => {
-        await this.expireDue(this.deps.clock.now());
+  /** Expiry refunds, a sweep for card-funded envelopes whose bank notice was lost, and the funding notice. */
+  jobs(): JobDefinition[] {
+    return [
+      {
+        kind: 'redpacket.expire',
+        run: async () => void (await this.expireDue(this.deps.clock.now())),
+        options: { mode: 'leased' },
+        schedule: { name: 'redpacket-expire', cron: '*/30 * * * * *' },
       },
-      { mode: 'leased' },
-    );
-    jobs.schedule({ name: 'redpacket-expire', cron: '*/30 * * * * *', kind: 'redpacket.expire' });
-    // Card-funded envelopes whose bank notification was lost.
-    jobs.register(
-      'redpacket.sweep',
-      async () => {
-        await this.settleFunding(this.deps.clock.now());
+      {
+        kind: 'redpacket.sweep',
+        run: async () => void (await this.settleFunding(this.deps.clock.now())),
+        options: { mode: 'leased' },
+        schedule: { name: 'redpacket-sweep', cron: '*/15 * * * * *' },
       },
-      { mode: 'leased' },
-    );
-    jobs.schedule({
-      name: 'redpacket-sweep',
-      cron: '*/15 * * * * *',
-      kind: 'redpacket.sweep',
-    });
-    jobs.register<{ payment_id: string; status: string }>(
-      'redpacket.funded',
-      async (job) => {
-        await this.onFunded(job.payload.payment_id, job.payload.status);
+      {
+        kind: 'redpacket.funded',
+        run: async (job: { payload: { payment_id: string; status: string } }) => {
+          await this.onFunded(job.payload.payment_id, job.payload.status);
+        },
+        options: { mode: 'leased' },
       },
-      { mode: 'leased' },
-    );
+    ];
   }
 
   private async checkAudience(input: SendEnvelope): Promise<number | undefined> {
@@ -478,18 +440,11 @@ export class Envelopes {
   }
 
   private async markFailed(envelopeId: string): Promise<void> {
-    await this.deps.db.query(
-      "UPDATE redpacket_envelopes SET status = 'failed' WHERE id = $1 AND status = 'funding'",
-      [envelopeId],
-    );
+    await store.markEnvelopeFailed(this.deps.db, envelopeId);
   }
 
-  private async row(envelopeId: string): Promise<EnvelopeRow | undefined> {
-    const { rows } = await this.deps.db.query<EnvelopeRow>(
-      'SELECT * FROM redpacket_envelopes WHERE id = $1',
-      [envelopeId],
-    );
-    return rows[0];
+  private row(envelopeId: string): Promise<EnvelopeRow | undefined> {
+    return store.getEnvelope(this.deps.db, envelopeId);
   }
 
   private async view(row: EnvelopeRow, viewerId: string | null): Promise<EnvelopeView> {

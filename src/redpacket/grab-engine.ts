@@ -1,18 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import { TransferCodes } from '../chart.ts';
-import type { CommitParticipant, Ledger } from '../ledger/index.ts';
+import type { CommitParticipant, JoinedWrite, Ledger } from '../ledger/index.ts';
 import { Ledgers } from '../ledger/index.ts';
 import type { Clock } from '../platform/clock.ts';
-import { binaryArray } from '../platform/db/binary-array.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
 import type { Groups, NewGroupEvent } from '../social/index.ts';
-import { walletAccount } from '../wallet/context.ts';
 import type { Wallet } from '../wallet/index.ts';
+import { walletAccount } from '../wallet/index.ts';
+import { RedpacketTransfers } from './chart.ts';
 import { luckiestIndex } from './split.ts';
-import { type EnvelopeState, type KnownGrab, loadStates } from './state.ts';
+import type { EnvelopeState, KnownGrab } from './state.ts';
+import { envelopeGrabsWrite, loadStates } from './store.ts';
 
 /**
  * The grab path. Grabs are queued in memory and handled in batches by one loop per process:
@@ -290,7 +290,7 @@ export class GrabEngine {
     }
     if (claims.length === 0) return answers;
 
-    const announced: string[] = [];
+    const events = this.deps.groups.eventsWrite(groupEvents([...perEnvelope.values()]));
     try {
       await this.deps.ledger.createTransfers(
         claims.map((c) => ({
@@ -299,9 +299,9 @@ export class GrabEngine {
           creditAccountId: walletAccount(c.waiting.userId),
           amount: c.grab.amount,
           ledger: Ledgers.CNY,
-          code: TransferCodes.envelopeGrab,
+          code: RedpacketTransfers.envelopeGrab,
         })),
-        { participant: this.participant([...perEnvelope.values()], now, announced) },
+        { participant: this.participant([...perEnvelope.values()], now, events) },
       );
     } catch (error) {
       this.abandon(claims, perEnvelope, error);
@@ -310,7 +310,7 @@ export class GrabEngine {
     }
     for (const claim of claims) claim.grab.committed = null;
     settle(true);
-    this.deps.groups.announce(announced);
+    this.deps.groups.announce(events.groupIds);
     this.stats.grabbed += claims.length;
     for (const claim of claims) {
       answer(claim.waiting, { outcome: 'grabbed', amount: claim.grab.amount, envelopeId: claim.state.id });
@@ -400,70 +400,42 @@ export class GrabEngine {
 
   /**
    * The grabs, envelope counters and group events, joined to the ledger's statement for the
-   * batch's payouts. The grabs are appended to each envelope's row in share order, and only if
-   * the envelope still has the grab count this process expected and is active and unexpired;
-   * otherwise, or if any payout failed, it refuses, rolling the payouts back too.
+   * batch's payouts, as typed writes built by their owners (src/redpacket/store.ts, social's
+   * Groups). The grabs are appended to each envelope's row in share order, and only if the
+   * envelope still has the grab count this process expected and is active and unexpired; every
+   * grabber must still be a member of the envelope's group; otherwise, or if any payout failed,
+   * it refuses, rolling the payouts back too.
+   *
+   * Snapshot trap: the ledger may send this statement while the batch before it is still
+   * committing, so its snapshot can miss that batch's grabs. envelopeGrabsWrite therefore
+   * compares the expected count with what the row lock returns (the latest version), never in
+   * the UPDATE's own WHERE, which would skip a row whose snapshot version failed the test
+   * instead of re-checking it (details in store.ts).
    */
-  private participant(entries: EnvelopeClaims[], now: Date, announce: string[]): CommitParticipant {
+  private participant(entries: EnvelopeClaims[], now: Date, events: JoinedWrite): CommitParticipant {
+    const grabs = envelopeGrabsWrite(
+      entries.map((entry) => ({
+        envelopeId: entry.state.id,
+        expectedCount: entry.expectedCount,
+        userIds: entry.claims.map((claim) => claim.waiting.userId),
+        amount: entry.amount,
+      })),
+      now,
+    );
+    const members = this.deps.groups.membersGuard(
+      entries.flatMap((entry) =>
+        entry.state.groupId
+          ? entry.claims.map((claim) => ({ groupId: entry.state.groupId!, userId: claim.waiting.userId }))
+          : [],
+      ),
+    );
     return {
-      write: (outcomes, sql, applies) => {
+      writes: (outcomes) => {
         const failed = outcomes.find((outcome) => outcome.result !== 'ok');
         if (failed) throw new StaleEnvelopes(`a grab payout was refused: ${failed.result}`);
-        // Envelope k's grabbers are users[first_k .. last_k] (1-based), already in share order.
-        const users: string[] = [];
-        const firsts: number[] = [];
-        for (const entry of entries) {
-          firsts.push(users.length + 1);
-          for (const claim of entry.claims) users.push(claim.waiting.userId);
-        }
-        const [locked, grabbed] = [sql.name('locked_envelopes'), sql.name('grabbed')];
-        const ids = sql.param(entries.map((e) => e.state.id));
-        const at = `${sql.param(now)}::timestamptz`;
-        // The statement's snapshot may predate the batch committed just before it, so the
-        // expected count is compared with what the row lock returns (the latest version), never
-        // in the UPDATE's own WHERE: a row whose snapshot version failed that test would be
-        // skipped instead of re-checked. Status and expiry are checked on the returned rows
-        // rather than in WHERE too, so that the planner reaches the batch's few envelopes by
-        // primary key, never through the index of active envelopes (whatever its statistics
-        // say in the middle of a storm). A returned 'finished' can only come from 'active': a
-        // finished envelope's count never matches.
-        const lock = `${locked} AS (
-          SELECT id, grabbed_count FROM redpacket_envelopes
-           WHERE id = ANY(${ids}::uuid[]) AND ${applies} ORDER BY id FOR UPDATE)`;
-        const update = `${grabbed} AS (
-          UPDATE redpacket_envelopes r
-             SET grabbers = r.grabbers || (${sql.param(binaryArray('uuid', users))}::uuid[])[y.first : y.first + y.n - 1],
-                 grabbed_ats = r.grabbed_ats || array_fill(${at}, ARRAY[y.n]),
-                 grabbed_count = r.grabbed_count + y.n,
-                 grabbed_amount = r.grabbed_amount + y.amount,
-                 status = CASE WHEN r.status <> 'active' THEN r.status
-                               WHEN r.grabbed_count + y.n = cardinality(r.shares) THEN 'finished' ELSE 'active' END,
-                 finished_at = CASE WHEN r.status = 'active' AND r.grabbed_count + y.n = cardinality(r.shares) THEN ${at}
-                                    ELSE r.finished_at END,
-                 last_grab_at = ${at}
-            FROM unnest(${ids}::uuid[], ${sql.param(entries.map((e) => e.expectedCount))}::int[],
-                        ${sql.param(entries.map((e) => e.claims.length))}::int[],
-                        ${sql.param(entries.map((e) => e.amount))}::bigint[], ${sql.param(firsts)}::int[])
-                 AS y (id, expected, n, amount, first)
-            JOIN ${locked} l ON l.id = y.id AND l.grabbed_count = y.expected
-           WHERE r.id = ANY(${ids}::uuid[]) AND r.id = y.id
-           RETURNING r.status IN ('active', 'finished') AND r.expires_at > ${at} AS live)`;
-        const events = this.deps.groups.appendEventsWrite(groupEvents(entries), sql, applies);
-        announce.push(...events.groupIds);
-        const members = this.deps.groups.allMembersSql(
-          sql,
-          entries.flatMap((entry) =>
-            entry.state.groupId
-              ? entry.claims.map((claim) => ({ groupId: entry.state.groupId!, userId: claim.waiting.userId }))
-              : [],
-          ),
-        );
-        return {
-          ctes: [lock, update, ...events.ctes],
-          accepted: `(SELECT count(*) FILTER (WHERE live) FROM ${grabbed}) = ${entries.length} AND ${events.accepted} AND ${members}`,
-          refusal: () => new StaleEnvelopes('an envelope changed under this batch'),
-        };
+        return [grabs, events, members];
       },
+      refusal: () => new StaleEnvelopes('an envelope changed under this batch'),
     };
   }
 

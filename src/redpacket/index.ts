@@ -1,14 +1,9 @@
-export {
-  CAMPAIGN_SENDER,
-  Envelopes,
-  type EnvelopesDeps,
-  type EnvelopeView,
-  MARKETING_ACCOUNT,
-  type SendEnvelope,
-} from './envelopes.ts';
+/** The red-envelope module's public API. Other modules use the Envelopes service, never redpacket's tables. */
+export { RedpacketAccounts, RedpacketTransfers } from './chart.ts';
+export { Envelopes, type EnvelopeView, type SendEnvelope } from './envelopes.ts';
 export { GrabEngine, type GrabOutcome, grabTransferId } from './grab-engine.ts';
-export { envelopeJson, redpacketRoutes } from './routes.ts';
-export { DEFAULT_ENVELOPE_RULES, type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
-export { luckiestIndex, splitFixed, splitLucky } from './split.ts';
-export { STORM_LIMITS, type StormRequest, StormRunner, type StormStatus } from './storm.ts';
+export { redpacketModule } from './module.ts';
+export type { EnvelopeKind, EnvelopeRules } from './rules.ts';
+export { splitLucky } from './split.ts';
+export type { EnvelopeStatus } from './state.ts';
 export { verifyRedpackets } from './verify.ts';

@@ -18,8 +18,8 @@ const AMOUNT = {
 const envelopeParams = {
   type: 'object',
   additionalProperties: false,
-  required: ['envelopeId'],
-  properties: { envelopeId: UUID },
+  required: ['envelope_id'],
+  properties: { envelope_id: UUID },
 } as const;
 
 const ENVELOPE_SCHEMA = {
@@ -58,7 +58,7 @@ const ENVELOPE_SCHEMA = {
   },
 } as const;
 
-export function envelopeJson(view: EnvelopeView) {
+function envelopeJson(view: EnvelopeView) {
   return {
     id: view.id,
     sender_id: view.senderId,
@@ -93,7 +93,7 @@ function envelopePolicy(envelopes: Envelopes, roles: readonly Role[]): RoutePoli
   return {
     roles,
     owner: async (request: FastifyRequest) => {
-      const { envelopeId } = request.params as { envelopeId: string };
+      const { envelope_id: envelopeId } = request.params as { envelope_id: string };
       const principal = request.principal;
       if (principal?.kind !== 'user') return (await envelopes.get(envelopeId, null))?.senderId;
       const audience = await envelopes.audience(envelopeId, principal.id);
@@ -185,7 +185,7 @@ export async function redpacketRoutes(
   );
 
   app.get(
-    '/v1/operator/storms/:stormId',
+    '/v1/operator/storms/:storm_id',
     {
       config: { policy: { roles: ['operator-read', 'operator-admin'] } },
       schema: {
@@ -194,14 +194,14 @@ export async function redpacketRoutes(
         params: {
           type: 'object',
           additionalProperties: false,
-          required: ['stormId'],
-          properties: { stormId: UUID },
+          required: ['storm_id'],
+          properties: { storm_id: UUID },
         },
         response: { 200: STORM_SCHEMA },
       },
     },
     async (request) => {
-      const status = storms.get((request.params as { stormId: string }).stormId);
+      const status = storms.get((request.params as { storm_id: string }).storm_id);
       if (!status) throw notFound('storm_not_found', 'No storm with this id in this process.');
       return stormJson(status);
     },
@@ -264,7 +264,7 @@ export async function redpacketRoutes(
   );
 
   app.post(
-    '/v1/envelopes/:envelopeId/grab',
+    '/v1/envelopes/:envelope_id/grab',
     {
       // Eligibility (group member, or the recipient) is checked by the grab engine inside its
       // claim transaction; outsiders get the same 404 as for a missing envelope.
@@ -297,7 +297,7 @@ export async function redpacketRoutes(
       },
     },
     async (request) => {
-      const { envelopeId } = request.params as { envelopeId: string };
+      const { envelope_id: envelopeId } = request.params as { envelope_id: string };
       const result = await envelopes.grab(envelopeId, request.principal!.id);
       if (result.outcome === 'not_found' || result.outcome === 'not_eligible') {
         throw notFound('not_found', 'No such resource.');
@@ -322,7 +322,7 @@ export async function redpacketRoutes(
   );
 
   app.get(
-    '/v1/envelopes/:envelopeId',
+    '/v1/envelopes/:envelope_id',
     {
       config: { policy: envelopePolicy(envelopes, ['user', 'operator-read', 'operator-admin']) },
       schema: {
@@ -333,7 +333,7 @@ export async function redpacketRoutes(
       },
     },
     async (request) => {
-      const { envelopeId } = request.params as { envelopeId: string };
+      const { envelope_id: envelopeId } = request.params as { envelope_id: string };
       const principal = request.principal!;
       return envelopeJson(
         (await envelopes.get(envelopeId, principal.kind === 'user' ? principal.id : null))!,

@@ -1,5 +1,6 @@
 import { availableBalance, type Ledger } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import { envelopeCounterProblems, envelopeEscrowsOwed } from './store.ts';
 
 /**
  * The red-envelope books: every envelope's shares sum to its total; its grabbed amount is
@@ -15,35 +16,14 @@ export function verifyRedpackets(db: Database, ledger: Ledger): Promise<string[]
 
 async function check(db: Queryable, ledger: Ledger): Promise<string[]> {
   const violations: string[] = [];
-  // Grab counts, distinct grabbers and no more grabs than shares are table constraints; what
-  // is left to check is arithmetic.
-  const counters = await db.query<{ id: string; problem: string }>(
-    `SELECT e.id, CASE
-        WHEN (SELECT sum(s) FROM unnest(e.shares) s) <> e.total THEN 'shares do not sum to the total'
-        WHEN e.grabbed_amount <> coalesce((SELECT sum(s) FROM unnest(e.shares[1:e.grabbed_count]) s), 0)
-          THEN 'grabbed amount differs from the shares drawn'
-        WHEN e.status = 'finished' AND e.grabbed_count <> cardinality(e.shares) THEN 'finished with shares left'
-        WHEN e.status = 'expired' AND e.refund_amount <> e.total - e.grabbed_amount THEN 'refund is not the unclaimed remainder'
-        END AS problem
-     FROM redpacket_envelopes e`,
-  );
-  for (const row of counters.rows) if (row.problem) violations.push(`envelope ${row.id}: ${row.problem}`);
+  for (const { id, problem } of await envelopeCounterProblems(db))
+    violations.push(`envelope ${id}: ${problem}`);
 
   // Grabs commit with their payouts, so the escrow holds exactly what is still owed; only an
   // expired envelope whose refund has not been booked yet still holds its refund too.
-  const owed = await db.query<{
-    id: string;
-    escrow_account_id: string;
-    owed: bigint;
-    refund_pending: bigint;
-  }>(
-    `SELECT id, escrow_account_id,
-            total - grabbed_amount - CASE WHEN status = 'expired' THEN coalesce(refund_amount, 0) ELSE 0 END AS owed,
-            CASE WHEN status = 'expired' AND NOT refund_booked THEN coalesce(refund_amount, 0) ELSE 0 END AS refund_pending
-     FROM redpacket_envelopes WHERE status IN ('active', 'finished', 'expired')`,
-  );
-  for (let start = 0; start < owed.rows.length; start += 5000) {
-    const chunk = owed.rows.slice(start, start + 5000);
+  const owed = await envelopeEscrowsOwed(db);
+  for (let start = 0; start < owed.length; start += 5000) {
+    const chunk = owed.slice(start, start + 5000);
     const accounts = new Map(
       (
         await ledger.lookupAccounts(

@@ -1,3 +1,5 @@
-export { type Group, type GroupEvent, Groups, type Member, type NewGroupEvent } from './groups.ts';
-export { eventJson, groupJson, groupMemberPolicy, socialRoutes } from './routes.ts';
-export { GROUP_LIMITS, type GroupEventType, type MemberRole } from './rules.ts';
+/** The social module's public API: group chats. Other modules use the Groups service, never social's tables. */
+export { type Group, type GroupEvent, Groups, type Member } from './groups.ts';
+export { DEMO_GROUP_NAME, socialModule } from './module.ts';
+export type { GroupEventType, MemberRole } from './rules.ts';
+export type { NewGroupEvent } from './store.ts';

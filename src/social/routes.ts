@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { unavailable } from '../platform/errors.ts';
 import type { Role, RoutePolicy } from '../platform/http/policy.ts';
-import type { GroupEvent, Groups, Member } from './groups.ts';
+import type { Group, GroupEvent, Groups, Member } from './groups.ts';
 import { GROUP_LIMITS } from './rules.ts';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 const groupParams = {
   type: 'object',
   additionalProperties: false,
-  required: ['groupId'],
-  properties: { groupId: uuid },
+  required: ['group_id'],
+  properties: { group_id: uuid },
 } as const;
 const groupSchema = {
   type: 'object',
@@ -46,14 +46,7 @@ const STREAMS_MAX = 2000;
 const POLL_MS = 500;
 const HEARTBEAT_MS = 15_000;
 
-export function groupJson(group: {
-  id: string;
-  name: string;
-  ownerId: string;
-  memberCount: number;
-  lastSeq: bigint;
-  createdAt: Date;
-}) {
+function groupJson(group: Group) {
   return {
     id: group.id,
     name: group.name,
@@ -67,7 +60,7 @@ function memberJson(member: Member) {
   return { user_id: member.userId, role: member.role, joined_at: member.joinedAt.toISOString() };
 }
 
-export function eventJson(event: GroupEvent) {
+function eventJson(event: GroupEvent) {
   return {
     seq: event.seq.toString(),
     id: event.id,
@@ -82,11 +75,11 @@ export function eventJson(event: GroupEvent) {
  * Who may touch a group: its members (as if they owned it), and staff for reading.
  * Returns the caller's id for members, the owner's id for others, undefined if no group.
  */
-export function groupMemberPolicy(groups: Groups, roles: readonly Role[]): RoutePolicy {
+function groupMemberPolicy(groups: Groups, roles: readonly Role[]): RoutePolicy {
   return {
     roles,
     owner: async (request: FastifyRequest) => {
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const group = await groups.get(groupId);
       if (!group) return undefined;
       const principal = request.principal;
@@ -145,7 +138,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
   );
 
   app.get(
-    '/v1/groups/:groupId',
+    '/v1/groups/:group_id',
     {
       config: { policy: membersAndStaff },
       schema: {
@@ -161,7 +154,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       },
     },
     async (request) => {
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const group = (await groups.get(groupId))!;
       const list = await groups.members(groupId);
       return {
@@ -172,7 +165,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
   );
 
   app.post(
-    '/v1/groups/:groupId/members',
+    '/v1/groups/:group_id/members',
     {
       config: { policy: members },
       schema: {
@@ -193,7 +186,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       },
     },
     async (request) => {
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const list = await groups.invite(
         groupId,
         me(request),
@@ -206,30 +199,30 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
   );
 
   app.delete(
-    '/v1/groups/:groupId/members/:userId',
+    '/v1/groups/:group_id/members/:user_id',
     {
       config: { policy: members },
       schema: {
         tags: ['groups'],
-        summary: 'Remove a member (owner only), or leave when userId is yourself',
+        summary: 'Remove a member (owner only), or leave when user_id is yourself',
         params: {
           type: 'object',
           additionalProperties: false,
-          required: ['groupId', 'userId'],
-          properties: { groupId: uuid, userId: uuid },
+          required: ['group_id', 'user_id'],
+          properties: { group_id: uuid, user_id: uuid },
         },
         response: { 204: { type: 'null' } },
       },
     },
     async (request, reply) => {
-      const { groupId, userId } = request.params as { groupId: string; userId: string };
+      const { group_id: groupId, user_id: userId } = request.params as { group_id: string; user_id: string };
       await groups.remove(groupId, me(request), userId);
       return reply.status(204).send();
     },
   );
 
   app.post(
-    '/v1/groups/:groupId/messages',
+    '/v1/groups/:group_id/messages',
     {
       config: { policy: members },
       schema: {
@@ -246,14 +239,14 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       },
     },
     async (request, reply) => {
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const event = await groups.postMessage(groupId, me(request), (request.body as { text: string }).text);
       return reply.status(201).send(eventJson(event));
     },
   );
 
   app.get(
-    '/v1/groups/:groupId/events',
+    '/v1/groups/:group_id/events',
     {
       config: { policy: membersAndStaff },
       schema: {
@@ -272,7 +265,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       },
     },
     async (request) => {
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const query = request.query as { after?: string; limit?: string };
       const events = await groups.events(groupId, BigInt(query.after ?? '0'), Number(query.limit ?? '100'));
       return { events: events.map(eventJson) };
@@ -280,7 +273,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
   );
 
   app.get(
-    '/v1/groups/:groupId/stream',
+    '/v1/groups/:group_id/stream',
     {
       config: { policy: members },
       schema: {
@@ -300,7 +293,7 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
     async (request, reply) => {
       if (openStreams.size >= STREAMS_MAX)
         throw unavailable('too_many_streams', 'Too many live connections; retry shortly.');
-      const { groupId } = request.params as { groupId: string };
+      const { group_id: groupId } = request.params as { group_id: string };
       const lastEventId = request.headers['last-event-id'];
       const startAfter =
         (request.query as { after?: string }).after ??

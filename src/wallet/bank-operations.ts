@@ -1,6 +1,5 @@
 import type { BankOperation, MovementResult } from '../bank/index.ts';
 import { BankError } from '../bank/index.ts';
-import { TransferCodes } from '../chart.ts';
 import type { PaymentAuthorization } from '../identity/index.ts';
 import {
   CreateTransferResult,
@@ -11,8 +10,10 @@ import {
 } from '../ledger/index.ts';
 import { businessDate } from '../platform/clock.ts';
 import { AppError, conflict, forbidden, invalid } from '../platform/errors.ts';
+import { type FlowStep, runFlow } from '../platform/flow.ts';
 import { deterministicId } from '../platform/ids.ts';
 import type { Cards } from './cards.ts';
+import { WalletTransfers } from './chart.ts';
 import {
   type AccountEnsurer,
   bankClearingAccount,
@@ -21,6 +22,20 @@ import {
   walletAccount,
 } from './context.ts';
 import { withdrawalFee } from './rules.ts';
+import {
+  type BankOperationRecord,
+  getOperation,
+  insertOperation,
+  markBankCallFinished,
+  type NewOperation,
+  type OperationState,
+  operationsByRequestIds,
+  operationsDueForPoll,
+  recordBankStatus,
+  reschedulePoll,
+  resolveOperation,
+} from './store/bank-operations.ts';
+import { insertItem } from './store/reconciliation.ts';
 
 /**
  * Money between a bank card and Tuyere: top-ups, withdrawals and card-funded payments.
@@ -32,79 +47,7 @@ import { withdrawalFee } from './rules.ts';
  * order), the API answer, the poller and reconciliation may all race to settle it and only
  * the first counts. Our row follows the ledger, never the other way round.
  */
-export type OperationKind = 'top_up' | 'withdrawal' | 'card_payment';
-export type OperationState = 'pending' | 'succeeded' | 'failed';
-
-export interface BankOperationRecord {
-  id: string;
-  userId: string;
-  kind: OperationKind;
-  cardId: string;
-  requestId: string;
-  amount: bigint;
-  fee: bigint;
-  targetAccountId: string | null;
-  notifyKind: string | null;
-  state: OperationState;
-  failureReason: string | null;
-  bankStatus: string | null;
-  bankSequence: number;
-  bankReference: string | null;
-  bankCompletedAt: Date | null;
-  bankCallFinishedAt: Date | null;
-  polls: number;
-  createdAt: Date;
-  resolvedAt: Date | null;
-}
-
-type OperationRow = {
-  id: string;
-  user_id: string;
-  kind: OperationKind;
-  card_id: string;
-  request_id: string;
-  amount: bigint;
-  fee: bigint;
-  target_account_id: string | null;
-  notify_kind: string | null;
-  state: OperationState;
-  failure_reason: string | null;
-  bank_status: string | null;
-  bank_sequence: number;
-  bank_reference: string | null;
-  bank_completed_at: Date | null;
-  bank_call_finished_at: Date | null;
-  polls: number;
-  created_at: Date;
-  resolved_at: Date | null;
-};
-
-const COLUMNS =
-  'id, user_id, kind, card_id, request_id, amount, fee, target_account_id, notify_kind, state, failure_reason, bank_status, bank_sequence, bank_reference, bank_completed_at, bank_call_finished_at, polls, created_at, resolved_at';
-
-function fromRow(row: OperationRow): BankOperationRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    kind: row.kind,
-    cardId: row.card_id,
-    requestId: row.request_id,
-    amount: row.amount,
-    fee: row.fee,
-    targetAccountId: row.target_account_id,
-    notifyKind: row.notify_kind,
-    state: row.state,
-    failureReason: row.failure_reason,
-    bankStatus: row.bank_status,
-    bankSequence: row.bank_sequence,
-    bankReference: row.bank_reference,
-    bankCompletedAt: row.bank_completed_at,
-    bankCallFinishedAt: row.bank_call_finished_at,
-    polls: row.polls,
-    createdAt: row.created_at,
-    resolvedAt: row.resolved_at,
-  };
-}
+export type { BankOperationRecord, OperationKind, OperationState } from './store/bank-operations.ts';
 
 /** The API view of a top-up or withdrawal. Amounts are strings of minor units. */
 export function operationView(op: BankOperationRecord) {
@@ -124,13 +67,13 @@ export function operationView(op: BankOperationRecord) {
 }
 
 /** The bank's request id for an operation: ours, deterministic, within the bank's pattern. */
-export const requestIdOf = (operationId: string) => `tu-${operationId}`;
+const requestIdOf = (operationId: string) => `tu-${operationId}`;
 const postId = (pendingId: string) => deterministicId('wallet.bank.post', pendingId);
 const voidId = (pendingId: string) => deterministicId('wallet.bank.void', pendingId);
 const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
 
 /** Times a movement the bank says it never received is re-sent (same request id) before it is voided. */
-export const RESEND_MAX = 3;
+const RESEND_MAX = 3;
 
 /** Bounded exponential backoff for the poller: pollAfter, 2x, 4x ... up to 10 minutes. */
 function nextPollDelayMs(base: number, polls: number): number {
@@ -142,6 +85,50 @@ export interface StartOperation {
   userId: string;
   cardId: string;
   amount: bigint;
+}
+
+/** What a movement records: the operation's own fields. */
+type MovementInput = StartOperation & {
+  kind: NewOperation['kind'];
+  fee: bigint;
+  targetAccountId?: string;
+  notifyKind?: string | null;
+};
+
+interface MovementOptions {
+  /** Steps before the operation is recorded (a withdrawal's limits). */
+  before?: FlowStep<Movement>[];
+  /** The transfer code of a card payment's hold. */
+  code?: number;
+  /** How a refused hold fails the operation; when absent a refusal is not checked (top-up). */
+  holdRefused?: { reason: string; error: (op: BankOperationRecord) => AppError };
+}
+
+/** A bank movement's flow state: the operation, once recorded. */
+interface Movement {
+  op?: BankOperationRecord;
+}
+
+/** What the bank answered to a movement call: final, or null while it is still open (or unknown). */
+type BankAnswer = { outcome: 'succeeded' | 'failed'; reason: string | null } | null;
+
+const isPending = (op: BankOperationRecord | undefined): op is BankOperationRecord => op?.state === 'pending';
+
+/** The ledger refused a movement's hold (the balance does not cover it, the target refuses it). */
+class HoldRefused extends Error {
+  constructor(
+    readonly reason: string,
+    readonly error: AppError,
+  ) {
+    super(error.message);
+  }
+}
+
+/** The bank said no: it declined the movement, or rejected the request (so nothing happened). */
+class BankRefused extends Error {
+  constructor(readonly reason: string | null) {
+    super(`the bank refused the movement (${reason})`);
+  }
 }
 
 export class BankOperations {
@@ -159,21 +146,12 @@ export class BankOperations {
     return () => this.listeners.delete(listener);
   }
 
-  async get(operationId: string): Promise<BankOperationRecord | undefined> {
-    const { rows } = await this.deps.db.query<OperationRow>(
-      `SELECT ${COLUMNS} FROM wallet_bank_operations WHERE id = $1`,
-      [operationId],
-    );
-    return rows[0] ? fromRow(rows[0]) : undefined;
+  get(operationId: string): Promise<BankOperationRecord | undefined> {
+    return getOperation(this.deps.db, operationId);
   }
 
-  async byRequestIds(requestIds: readonly string[]): Promise<BankOperationRecord[]> {
-    if (requestIds.length === 0) return [];
-    const { rows } = await this.deps.db.query<OperationRow>(
-      `SELECT ${COLUMNS} FROM wallet_bank_operations WHERE request_id = ANY($1::text[])`,
-      [requestIds],
-    );
-    return rows.map(fromRow);
+  byRequestIds(requestIds: readonly string[]): Promise<BankOperationRecord[]> {
+    return operationsByRequestIds(this.deps.db, requestIds);
   }
 
   /** Money from a card into the wallet: pending bankClearing -> wallet, then the bank debits the card. */
@@ -182,10 +160,9 @@ export class BankOperations {
     const card = await this.cards.active(input.userId, input.cardId);
     await this.accounts.system();
     await this.accounts.wallets([input.userId]);
-    const op = await this.insert({ ...input, kind: 'top_up', fee: 0n });
-    if (op.state !== 'pending') return op;
-    await this.requirePending(op);
-    return this.callBank(op, card.cardToken);
+    // A refused hold is not checked (kept as it was; see issue 14): the wallet account was
+    // just ensured, so the ledger has no reason to refuse it.
+    return this.move('wallet.top_up', { ...input, kind: 'top_up', fee: 0n }, card.cardToken, {});
   }
 
   /**
@@ -205,32 +182,38 @@ export class BankOperations {
       this.deps.settings.withdrawalFeeBps,
       this.deps.settings.withdrawalFeeMin,
     );
-    const existing = await this.get(input.operationId);
-    if (!existing) {
-      const decision = await this.deps.identity.checkAndReserve({
-        reservationId: input.operationId,
-        userId: input.userId,
-        amount: input.amount,
-        method: 'withdrawal_to_own_card',
-        authorization: input.authorization,
-      });
-      if (!decision.allowed) {
-        throw forbidden(decision.reason, 'This withdrawal is over your limit.', {
-          cap: decision.cap?.toString() ?? null,
-          used: decision.used.toString(),
+    const reserveLimits: FlowStep<Movement> = {
+      name: 'reserve limits',
+      run: async () => {
+        if (await this.get(input.operationId)) return; // a replay: reserved when it was first made
+        const decision = await this.deps.identity.checkAndReserve({
+          reservationId: input.operationId,
+          userId: input.userId,
+          amount: input.amount,
+          method: 'withdrawal_to_own_card',
+          authorization: input.authorization,
         });
-      }
-    }
-    const op = await this.insert({ ...input, kind: 'withdrawal', fee });
-    if (op.state !== 'pending') return op;
-    if (!(await this.requirePending(op))) {
-      await this.markFailed(op, 'insufficient_balance');
-      throw conflict('insufficient_balance', 'Your wallet balance does not cover the amount and fee.', {
-        amount: op.amount.toString(),
-        fee: op.fee.toString(),
-      });
-    }
-    return this.callBank(op, card.cardToken);
+        if (!decision.allowed) {
+          throw forbidden(decision.reason, 'This withdrawal is over your limit.', {
+            cap: decision.cap?.toString() ?? null,
+            used: decision.used.toString(),
+          });
+        }
+      },
+      // No compensation of its own: a withdrawal that fails releases its reservation when it
+      // settles failed (afterSettled), whether here (hold refused, bank said no) or later.
+    };
+    return this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee }, card.cardToken, {
+      before: [reserveLimits],
+      holdRefused: {
+        reason: 'insufficient_balance',
+        error: (op) =>
+          conflict('insufficient_balance', 'Your wallet balance does not cover the amount and fee.', {
+            amount: op.amount.toString(),
+            fee: op.fee.toString(),
+          }),
+      },
+    });
   }
 
   /** Card-funded payment into `targetAccountId` (e.g. an envelope escrow): pending bankClearing -> target. */
@@ -240,20 +223,103 @@ export class BankOperations {
     this.assertAmount(input.amount);
     const card = await this.cards.active(input.userId, input.cardId);
     await this.accounts.system();
-    const op = await this.insert({
-      ...input,
-      kind: 'card_payment',
-      fee: 0n,
-      targetAccountId: input.targetAccountId,
-      notifyKind: input.notifyKind ?? null,
-      code: input.code,
-    });
-    if (op.state !== 'pending') return op;
-    if (!(await this.requirePending(op, input.code))) {
-      await this.markFailed(op, 'target_account_refused');
-      throw conflict('payment_target_refused', 'The account to pay into does not accept this payment.');
+    return this.move(
+      'wallet.card_payment',
+      {
+        ...input,
+        kind: 'card_payment',
+        fee: 0n,
+        targetAccountId: input.targetAccountId,
+        notifyKind: input.notifyKind ?? null,
+      },
+      card.cardToken,
+      {
+        code: input.code,
+        holdRefused: {
+          reason: 'target_account_refused',
+          error: () =>
+            conflict('payment_target_refused', 'The account to pay into does not accept this payment.'),
+        },
+      },
+    );
+  }
+
+  /**
+   * A bank movement as a flow (src/platform/flow.ts), the same for top-ups, withdrawals and
+   * card payments:
+   *   1. record the operation (an existing id is a replay and must describe the same movement);
+   *   2. hold the money: the pending ledger transfer(s), booked BEFORE the bank is asked;
+   *   3. ask the bank, and post the hold if it already says yes.
+   * Compensations: a hold the ledger refuses fails the operation (undoes 1) and the caller gets
+   * the refusal; a bank that declines or rejects the request voids the hold (undoes 2) and the
+   * operation ends failed, which is an answer, not an error. An unknown answer (timeout,
+   * network) undoes nothing: the money may have moved, so only the bank's word (callback,
+   * poller, reconciliation) settles it. A replay of a finished operation stops after 1.
+   */
+  private async move(
+    flow: string,
+    input: MovementInput,
+    cardToken: string,
+    options: MovementOptions,
+  ): Promise<BankOperationRecord> {
+    try {
+      const { op } = await runFlow<Movement>(flow, {}, [
+        ...(options.before ?? []),
+        this.recordOperation(input),
+        this.holdMoney(options),
+        this.askBank(cardToken),
+      ]);
+      return op!;
+    } catch (error) {
+      if (error instanceof HoldRefused) throw error.error;
+      if (error instanceof BankRefused) return (await this.get(input.operationId))!;
+      throw error;
     }
-    return this.callBank(op, card.cardToken);
+  }
+
+  /** Writes the operation (or finds the replayed one). Undo: a refused hold fails it. */
+  private recordOperation(input: MovementInput): FlowStep<Movement> {
+    return {
+      name: 'record the operation',
+      run: async () => ({ op: await this.record(input) }),
+      compensate: async ({ op }, cause) => {
+        if (cause instanceof HoldRefused) await this.markFailed(op!, cause.reason);
+      },
+    };
+  }
+
+  /** Books the pending transfer(s). Undo: when the bank says no, void them. */
+  private holdMoney(options: MovementOptions): FlowStep<Movement> {
+    return {
+      name: 'hold the money',
+      run: async ({ op }) => {
+        if (!isPending(op)) return; // a replay of a finished movement
+        const held = await this.requirePending(op, options.code);
+        if (!held && options.holdRefused)
+          throw new HoldRefused(options.holdRefused.reason, options.holdRefused.error(op));
+      },
+      compensate: async ({ op }, cause) => {
+        if (cause instanceof BankRefused)
+          await this.settle((await this.get(op!.id))!, 'failed', cause.reason);
+      },
+    };
+  }
+
+  /**
+   * Asks the bank (the same request id every time); posts the hold when it already says yes,
+   * throws BankRefused when it says no. Processing or unknown: the operation stays pending.
+   */
+  private askBank(cardToken: string): FlowStep<Movement> {
+    return {
+      name: 'ask the bank',
+      run: async ({ op }) => {
+        if (!isPending(op)) return;
+        const answer = await this.sendToBank(op, cardToken);
+        if (answer?.outcome === 'failed') throw new BankRefused(answer.reason);
+        if (answer) await this.settle((await this.get(op.id))!, 'succeeded', answer.reason);
+        return { op: (await this.get(op.id))! };
+      },
+    };
   }
 
   /** Applies a verified bank callback. Returns false when the request id is not ours. */
@@ -269,14 +335,9 @@ export class BankOperations {
    * Lost callbacks and unknown outcomes end here. Returns how many it settled.
    */
   async pollDue(now: Date = this.deps.clock.now(), limit = 200): Promise<number> {
-    const { rows } = await this.deps.db.query<OperationRow>(
-      `SELECT ${COLUMNS} FROM wallet_bank_operations WHERE state = 'pending' AND next_poll_at <= $1
-       ORDER BY next_poll_at LIMIT $2`,
-      [now, limit],
-    );
     let settled = 0;
-    for (const row of rows) {
-      if (await this.pollOne(fromRow(row), now)) settled++;
+    for (const op of await operationsDueForPoll(this.deps.db, now, limit)) {
+      if (await this.pollOne(op, now)) settled++;
     }
     return settled;
   }
@@ -284,9 +345,10 @@ export class BankOperations {
   /** Asks the bank about one pending operation; true when it is now final. */
   async pollOne(op: BankOperationRecord, now: Date = this.deps.clock.now()): Promise<boolean> {
     const reschedule = () =>
-      this.deps.db.query(
-        `UPDATE wallet_bank_operations SET polls = polls + 1, next_poll_at = $2 WHERE id = $1 AND state = 'pending'`,
-        [op.id, new Date(now.getTime() + nextPollDelayMs(this.deps.settings.bankPollAfterMs, op.polls))],
+      reschedulePoll(
+        this.deps.db,
+        op.id,
+        new Date(now.getTime() + nextPollDelayMs(this.deps.settings.bankPollAfterMs, op.polls)),
       );
     let status: Awaited<ReturnType<WalletDeps['bank']['status']>>;
     try {
@@ -366,12 +428,12 @@ export class BankOperations {
       if (state !== outcome) await this.recordConflict(op, outcome, reason);
     }
     const now = this.deps.clock.now();
-    const { rowCount } = await this.deps.db.query(
-      `UPDATE wallet_bank_operations SET state = $2, failure_reason = $3, resolved_at = $4
-       WHERE id = $1 AND state = 'pending'`,
-      [op.id, state, state === 'failed' ? (reason ?? 'failed') : null, now],
-    );
-    if (rowCount === 1) await this.afterSettled({ ...op, state, failureReason: reason, resolvedAt: now });
+    const resolved = await resolveOperation(this.deps.db, op.id, {
+      state,
+      failureReason: state === 'failed' ? (reason ?? 'failed') : null,
+      at: now,
+    });
+    if (resolved) await this.afterSettled({ ...op, state, failureReason: reason, resolvedAt: now });
     return state;
   }
 
@@ -389,12 +451,20 @@ export class BankOperations {
     for (const listener of this.listeners) listener(op);
   }
 
+  /** Settles an operation on what the bank says about it (callback or status); true when it is now final. */
   private async applyBankOperation(op: BankOperationRecord, operation: BankOperation): Promise<boolean> {
-    await this.deps.db.query(
-      `UPDATE wallet_bank_operations SET bank_status = $2, bank_sequence = $3, bank_reference = $4, bank_completed_at = $5
-       WHERE id = $1 AND bank_sequence < $3`,
-      [op.id, operation.status, operation.sequence, operation.bankReference, operation.completedAt],
-    );
+    const outcome = await this.readBankOperation(op, operation);
+    if (!outcome) return false;
+    await this.settle((await this.get(op.id))!, outcome, operation.declineReason);
+    return true;
+  }
+
+  /** Records what the bank says about an operation; the outcome to settle on, or null when there is none yet. */
+  private async readBankOperation(
+    op: BankOperationRecord,
+    operation: BankOperation,
+  ): Promise<'succeeded' | 'failed' | null> {
+    await recordBankStatus(this.deps.db, op.id, operation);
     if (operation.amount !== op.amount) {
       // The bank describes a different movement under our id: never settle on it.
       await this.recordConflict(
@@ -402,39 +472,46 @@ export class BankOperations {
         operation.status === 'succeeded' ? 'succeeded' : 'failed',
         'bank_amount_differs',
       );
-      return false;
+      return null;
     }
-    if (operation.status === 'processing') return false; // stale or early: a final event follows
-    const outcome = operation.status === 'succeeded' ? 'succeeded' : 'failed';
-    const fresh = (await this.get(op.id))!;
-    await this.settle(fresh, outcome, operation.declineReason);
-    return true;
+    if (operation.status === 'processing') return null; // stale or early: a final event follows
+    return operation.status === 'succeeded' ? 'succeeded' : 'failed';
   }
 
+  /** Sends the movement to the bank (the same request id every time) and settles on its answer. */
   private async callBank(op: BankOperationRecord, cardToken: string): Promise<BankOperationRecord> {
-    const request = { requestId: op.requestId, cardToken, amount: op.amount, currency: 'CNY' as const };
+    const answer = await this.sendToBank(op, cardToken);
+    if (answer) await this.settle((await this.get(op.id))!, answer.outcome, answer.reason);
+    return (await this.get(op.id))!;
+  }
+
+  /** Sends the movement to the bank (the same request id every time) and records what it answered. */
+  private async sendToBank(op: BankOperationRecord, cardToken: string): Promise<BankAnswer> {
+    const request = {
+      requestId: op.requestId,
+      cardToken,
+      amount: op.amount,
+      currency: 'CNY' as const,
+      notifyUrl: this.deps.settings.callbackUrl || undefined,
+    };
     const result: MovementResult =
       op.kind === 'withdrawal' ? await this.deps.bank.credit(request) : await this.deps.bank.debit(request);
-    await this.deps.db.query(
-      'UPDATE wallet_bank_operations SET bank_call_finished_at = $2 WHERE id = $1 AND bank_call_finished_at IS NULL',
-      [op.id, this.deps.clock.now()],
-    );
+    await markBankCallFinished(this.deps.db, op.id, this.deps.clock.now());
     switch (result.outcome) {
       case 'processing':
       case 'succeeded':
-      case 'declined':
-        await this.applyBankOperation((await this.get(op.id))!, result.operation);
-        break;
+      case 'declined': {
+        const outcome = await this.readBankOperation((await this.get(op.id))!, result.operation);
+        return outcome && { outcome, reason: result.operation.declineReason };
+      }
       case 'rejected':
         // Nothing happened for this request, unless an earlier request holds the id: then poll.
-        if (result.code !== 'request_id_reused') {
-          await this.settle((await this.get(op.id))!, 'failed', `bank_rejected:${result.code}`);
-        }
-        break;
+        return result.code === 'request_id_reused'
+          ? null
+          : { outcome: 'failed', reason: `bank_rejected:${result.code}` };
       case 'unknown':
-        break; // maybe it happened: the poller (or a callback) decides
+        return null; // maybe it happened: the poller (or a callback) decides
     }
-    return (await this.get(op.id))!;
   }
 
   /** Books the pending transfer(s) for an operation (idempotent). False when the ledger refuses them. */
@@ -448,7 +525,7 @@ export class BankOperations {
         creditAccountId: bankClearingAccount,
         amount: op.amount,
         ledger: Ledgers.CNY,
-        code: TransferCodes.withdrawal,
+        code: WalletTransfers.withdrawal,
         flags: TransferFlags.pending | (op.fee > 0n ? TransferFlags.linked : 0),
         userData128: op.userId,
       });
@@ -459,7 +536,7 @@ export class BankOperations {
           creditAccountId: feeRevenueAccount,
           amount: op.fee,
           ledger: Ledgers.CNY,
-          code: TransferCodes.withdrawalFee,
+          code: WalletTransfers.withdrawalFee,
           flags: TransferFlags.pending,
           userData128: op.userId,
         });
@@ -475,7 +552,7 @@ export class BankOperations {
         creditAccountId: op.kind === 'top_up' ? walletAccount(op.userId) : op.targetAccountId!,
         amount: op.amount,
         ledger: Ledgers.CNY,
-        code: code ?? existing[0]?.code ?? TransferCodes.topUp,
+        code: code ?? existing[0]?.code ?? WalletTransfers.topUp,
         flags: TransferFlags.pending,
         userData128: op.userId,
       });
@@ -502,11 +579,7 @@ export class BankOperations {
 
   private async markFailed(op: BankOperationRecord, reason: string): Promise<OperationState> {
     const now = this.deps.clock.now();
-    const { rowCount } = await this.deps.db.query(
-      `UPDATE wallet_bank_operations SET state = 'failed', failure_reason = $2, resolved_at = $3 WHERE id = $1 AND state = 'pending'`,
-      [op.id, reason, now],
-    );
-    if (rowCount === 1)
+    if (await resolveOperation(this.deps.db, op.id, { state: 'failed', failureReason: reason, at: now }))
       await this.afterSettled({ ...op, state: 'failed', failureReason: reason, resolvedAt: now });
     return 'failed';
   }
@@ -522,18 +595,16 @@ export class BankOperations {
       { operation_id: op.id, state: op.state, claimed, reason },
       'bank outcome conflicts with the books',
     );
-    await this.deps.db.query(
-      `INSERT INTO wallet_reconciliation_items (id, business_date, kind, request_id, operation_id, action, state, details, created_at)
-       VALUES ($1, $2, 'outcome_conflict', $3, $4, 'review', 'open', $5, $6) ON CONFLICT DO NOTHING`,
-      [
-        deterministicId('wallet.outcome-conflict', op.id, claimed),
-        businessDate(now, this.deps.settings.timeZone),
-        op.requestId,
-        op.id,
-        JSON.stringify({ booked: op.state, bank: claimed, reason, amount: op.amount.toString() }),
-        now,
-      ],
-    );
+    await insertItem(this.deps.db, {
+      id: deterministicId('wallet.outcome-conflict', op.id, claimed),
+      businessDate: businessDate(now, this.deps.settings.timeZone),
+      kind: 'outcome_conflict',
+      requestId: op.requestId,
+      operationId: op.id,
+      action: 'review',
+      details: { booked: op.state, bank: claimed, reason, amount: op.amount.toString() },
+      createdAt: now,
+    });
   }
 
   private assertAmount(amount: bigint): void {
@@ -545,34 +616,22 @@ export class BankOperations {
     }
   }
 
-  private async insert(
-    input: StartOperation & {
-      kind: OperationKind;
-      fee: bigint;
-      targetAccountId?: string;
-      notifyKind?: string | null;
-      code?: number;
-    },
-  ): Promise<BankOperationRecord> {
+  /** Writes the operation, or reads back the one already under this id (a replay), which must match. */
+  private async record(input: MovementInput): Promise<BankOperationRecord> {
     const now = this.deps.clock.now();
-    await this.deps.db.query(
-      `INSERT INTO wallet_bank_operations (id, user_id, kind, card_id, request_id, amount, fee, target_account_id, notify_kind,
-         state, next_poll_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11) ON CONFLICT (id) DO NOTHING`,
-      [
-        input.operationId,
-        input.userId,
-        input.kind,
-        input.cardId,
-        requestIdOf(input.operationId),
-        input.amount,
-        input.fee,
-        input.targetAccountId ?? null,
-        input.notifyKind ?? null,
-        new Date(now.getTime() + this.deps.settings.bankPollAfterMs),
-        now,
-      ],
-    );
+    await insertOperation(this.deps.db, {
+      id: input.operationId,
+      userId: input.userId,
+      kind: input.kind,
+      cardId: input.cardId,
+      requestId: requestIdOf(input.operationId),
+      amount: input.amount,
+      fee: input.fee,
+      targetAccountId: input.targetAccountId ?? null,
+      notifyKind: input.notifyKind ?? null,
+      nextPollAt: new Date(now.getTime() + this.deps.settings.bankPollAfterMs),
+      createdAt: now,
+    });
     const op = (await this.get(input.operationId))!;
     if (
       op.userId !== input.userId ||

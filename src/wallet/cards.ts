@@ -2,48 +2,26 @@ import { BankError } from '../bank/index.ts';
 import { AppError, conflict, invalid, notFound, unavailable } from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
 import type { WalletDeps } from './context.ts';
+import {
+  activeCardByToken,
+  activeCards,
+  type Card,
+  cardVerificationOwner,
+  countActiveCards,
+  deleteCardVerification,
+  getCard,
+  insertActiveCard,
+  insertCardIfAbsent,
+  insertCardVerification,
+  markCardRemoved,
+} from './store/cards.ts';
 
 /**
  * Bound bank cards. The PAN goes from the request straight to the bank connector (which
  * checks Luhn before anything leaves Tuyere); we keep the bank's token, bank name, card
- * type and last four digits, never the number.
+ * type and last four digits, never the number (store/cards.ts).
  */
-export interface Card {
-  id: string;
-  userId: string;
-  cardToken: string;
-  bankName: string;
-  cardType: 'debit' | 'credit';
-  last4: string;
-  status: 'active' | 'removed';
-  createdAt: Date;
-}
-
-type CardRow = {
-  id: string;
-  user_id: string;
-  card_token: string;
-  bank_name: string;
-  card_type: 'debit' | 'credit';
-  last4: string;
-  status: 'active' | 'removed';
-  created_at: Date;
-};
-
-const CARD_COLUMNS = 'id, user_id, card_token, bank_name, card_type, last4, status, created_at';
-
-function cardFromRow(row: CardRow): Card {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    cardToken: row.card_token,
-    bankName: row.bank_name,
-    cardType: row.card_type,
-    last4: row.last4,
-    status: row.status,
-    createdAt: row.created_at,
-  };
-}
+export type { Card } from './store/cards.ts';
 
 /** The client-facing view: no token (it is a bearer credential at the bank). */
 export function cardView(card: Card) {
@@ -58,7 +36,7 @@ export function cardView(card: Card) {
 }
 
 /** Maps the connector's errors to stable API errors. */
-export function bankErrorToAppError(error: unknown): unknown {
+function bankErrorToAppError(error: unknown): unknown {
   if (!(error instanceof BankError)) return error;
   switch (error.code) {
     case 'card_number_invalid':
@@ -88,10 +66,11 @@ export class Cards {
     await this.assertRoom(userId);
     try {
       const started = await this.deps.bank.verifyCard(input);
-      await this.deps.db.query(
-        'INSERT INTO wallet_card_verifications (id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [started.verificationId, userId, this.deps.clock.now()],
-      );
+      await insertCardVerification(this.deps.db, {
+        id: started.verificationId,
+        userId,
+        createdAt: this.deps.clock.now(),
+      });
       return started;
     } catch (error) {
       throw bankErrorToAppError(error);
@@ -100,11 +79,7 @@ export class Cards {
 
   /** Step 2: the user's SMS code; binds the card (idempotent for the same card). */
   async confirmBinding(userId: string, input: { verificationId: string; smsCode: string }): Promise<Card> {
-    const { rows } = await this.deps.db.query<{ user_id: string }>(
-      'SELECT user_id FROM wallet_card_verifications WHERE id = $1',
-      [input.verificationId],
-    );
-    if (rows[0]?.user_id !== userId) {
+    if ((await cardVerificationOwner(this.deps.db, input.verificationId)) !== userId) {
       throw notFound('card_verification_not_found', 'No such card verification; start the binding again.');
     }
     let bound: Awaited<ReturnType<WalletDeps['bank']['confirmCard']>>;
@@ -113,54 +88,36 @@ export class Cards {
     } catch (error) {
       throw bankErrorToAppError(error);
     }
-    const existing = await this.deps.db.query<CardRow>(
-      `SELECT ${CARD_COLUMNS} FROM wallet_cards WHERE user_id = $1 AND card_token = $2 AND status = 'active'`,
-      [userId, bound.cardToken],
-    );
-    if (existing.rows[0]) return cardFromRow(existing.rows[0]);
+    const existing = await activeCardByToken(this.deps.db, userId, bound.cardToken);
+    if (existing) return existing;
     await this.assertRoom(userId);
     const now = this.deps.clock.now();
-    const id = deterministicId('wallet.card', userId, bound.cardToken, String(now.getTime()));
-    const inserted = await this.deps.db.query<CardRow>(
-      `INSERT INTO wallet_cards (id, user_id, card_token, bank_name, card_type, last4, status, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)
-       ON CONFLICT (user_id, card_token) WHERE status = 'active' DO NOTHING RETURNING ${CARD_COLUMNS}`,
-      [id, userId, bound.cardToken, bound.bankName.slice(0, 64), bound.cardType, bound.last4, now],
-    );
-    await this.deps.db.query('DELETE FROM wallet_card_verifications WHERE id = $1', [input.verificationId]);
-    if (inserted.rows[0]) return cardFromRow(inserted.rows[0]);
-    const again = await this.deps.db.query<CardRow>(
-      `SELECT ${CARD_COLUMNS} FROM wallet_cards WHERE user_id = $1 AND card_token = $2 AND status = 'active'`,
-      [userId, bound.cardToken],
-    );
-    return cardFromRow(again.rows[0]!);
+    const inserted = await insertActiveCard(this.deps.db, {
+      id: deterministicId('wallet.card', userId, bound.cardToken, String(now.getTime())),
+      userId,
+      cardToken: bound.cardToken,
+      bankName: bound.bankName.slice(0, 64),
+      cardType: bound.cardType,
+      last4: bound.last4,
+      createdAt: now,
+    });
+    await deleteCardVerification(this.deps.db, input.verificationId);
+    return inserted ?? (await activeCardByToken(this.deps.db, userId, bound.cardToken))!;
   }
 
   /** Binds a card the bank already tokenized (demo seeding and tests). */
   async bindToken(userId: string, card: Omit<Card, 'id' | 'userId' | 'status' | 'createdAt'>): Promise<Card> {
     const id = deterministicId('wallet.card', userId, card.cardToken);
-    await this.deps.db.query(
-      `INSERT INTO wallet_cards (id, user_id, card_token, bank_name, card_type, last4, status, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) ON CONFLICT DO NOTHING`,
-      [id, userId, card.cardToken, card.bankName, card.cardType, card.last4, this.deps.clock.now()],
-    );
+    await insertCardIfAbsent(this.deps.db, { ...card, id, userId, createdAt: this.deps.clock.now() });
     return (await this.get(id))!;
   }
 
-  async list(userId: string): Promise<Card[]> {
-    const { rows } = await this.deps.db.query<CardRow>(
-      `SELECT ${CARD_COLUMNS} FROM wallet_cards WHERE user_id = $1 AND status = 'active' ORDER BY created_at, id`,
-      [userId],
-    );
-    return rows.map(cardFromRow);
+  list(userId: string): Promise<Card[]> {
+    return activeCards(this.deps.db, userId);
   }
 
-  async get(cardId: string): Promise<Card | undefined> {
-    const { rows } = await this.deps.db.query<CardRow>(
-      `SELECT ${CARD_COLUMNS} FROM wallet_cards WHERE id = $1`,
-      [cardId],
-    );
-    return rows[0] ? cardFromRow(rows[0]) : undefined;
+  get(cardId: string): Promise<Card | undefined> {
+    return getCard(this.deps.db, cardId);
   }
 
   /** An active card of this user, or 404 card_not_found. */
@@ -176,18 +133,11 @@ export class Cards {
   async remove(userId: string, cardId: string): Promise<void> {
     const card = await this.get(cardId);
     if (!card || card.userId !== userId) throw notFound('card_not_found', 'No such bound card.');
-    await this.deps.db.query(
-      "UPDATE wallet_cards SET status = 'removed', removed_at = $2 WHERE id = $1 AND status = 'active'",
-      [cardId, this.deps.clock.now()],
-    );
+    await markCardRemoved(this.deps.db, cardId, this.deps.clock.now());
   }
 
   private async assertRoom(userId: string): Promise<void> {
-    const { rows } = await this.deps.db.query<{ count: string }>(
-      "SELECT count(*)::text AS count FROM wallet_cards WHERE user_id = $1 AND status = 'active'",
-      [userId],
-    );
-    if (Number(rows[0]!.count) >= this.deps.settings.maxCards) {
+    if ((await countActiveCards(this.deps.db, userId)) >= this.deps.settings.maxCards) {
       throw conflict(
         'card_limit_reached',
         `You can bind at most ${this.deps.settings.maxCards} cards; unbind one first.`,

@@ -1,13 +1,14 @@
 import type { BankConnector } from '../bank/index.ts';
-import { AccountCodes, accountId } from '../chart.ts';
 import type { Identity } from '../identity/index.ts';
 import { AccountFlags, type Ledger, Ledgers, succeeded } from '../ledger/index.ts';
+import { accountId, type ChartOfAccounts, SYSTEM_OWNER } from '../platform/chart.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError } from '../platform/errors.ts';
 import type { JobQueue } from '../platform/jobs/queue.ts';
 import type { Logger } from '../platform/log.ts';
+import { WalletAccounts } from './chart.ts';
+import type { WalletConfig } from './settings.ts';
 
 /** The wallet's settings, resolved from Config (see src/platform/config.ts for descriptions). */
 export interface WalletSettings {
@@ -19,18 +20,23 @@ export interface WalletSettings {
   /** The connector's own call timeout: "not found" is final only after a call this old. */
   bankTimeoutMs: number;
   transferAcceptHours: number;
+  /** Where the bank posts callbacks; empty: the bank's default for this connector. */
+  callbackUrl: string;
+  reconcileCron: string;
   timeZone: string;
 }
 
-export function walletSettings(config: Config): WalletSettings {
+export function walletSettings(config: WalletConfig, bankTimeoutMs: number): WalletSettings {
   return {
     maxCards: config.walletMaxCards,
     bankOperationMax: BigInt(config.walletBankOperationMax),
     withdrawalFeeBps: config.walletWithdrawalFeeBps,
     withdrawalFeeMin: BigInt(config.walletWithdrawalFeeMin),
     bankPollAfterMs: config.walletBankPollAfterMs,
-    bankTimeoutMs: config.bankTimeoutMs,
+    bankTimeoutMs,
     transferAcceptHours: config.walletTransferAcceptHours,
+    callbackUrl: config.walletCallbackUrl,
+    reconcileCron: config.walletReconcileCron,
     timeZone: config.timeZone,
   };
 }
@@ -44,12 +50,13 @@ export interface WalletDeps {
   jobs: JobQueue;
   log: Logger;
   settings: WalletSettings;
+  /** Every module's transfer codes, for statement labels. */
+  chart: ChartOfAccounts;
 }
 
-/** Accounts the wallet books against; ids are deterministic (src/chart.ts). */
-export const SYSTEM = 'system';
-export const bankClearingAccount = accountId('bankClearing', SYSTEM);
-export const feeRevenueAccount = accountId('feeRevenue', SYSTEM);
+/** Accounts the wallet books against; ids are deterministic (src/platform/chart.ts). */
+export const bankClearingAccount = accountId('bankClearing', SYSTEM_OWNER);
+export const feeRevenueAccount = accountId('feeRevenue', SYSTEM_OWNER);
 export const walletAccount = (userId: string) => accountId('userWallet', userId);
 export const transitAccount = (transferId: string) => accountId('transferInTransit', transferId);
 
@@ -64,8 +71,8 @@ export class AccountEnsurer {
 
   async system(): Promise<void> {
     this.systemReady ??= this.create([
-      { id: bankClearingAccount, code: AccountCodes.bankClearing, flags: AccountFlags.none },
-      { id: feeRevenueAccount, code: AccountCodes.feeRevenue, flags: AccountFlags.none },
+      { id: bankClearingAccount, code: WalletAccounts.bankClearing, flags: AccountFlags.none },
+      { id: feeRevenueAccount, code: WalletAccounts.feeRevenue, flags: AccountFlags.none },
     ]).catch((error) => {
       this.systemReady = null;
       throw error;
@@ -78,24 +85,11 @@ export class AccountEnsurer {
     await this.create(
       userIds.map((userId) => ({
         id: walletAccount(userId),
-        code: AccountCodes.userWallet,
+        code: WalletAccounts.userWallet,
         flags: AccountFlags.debits_must_not_exceed_credits,
         owner: userId,
       })),
     );
-  }
-
-  /** A friend transfer's own in-transit account: holds exactly its amount, so only one way out can drain it. */
-  async transit(transferId: string): Promise<void> {
-    await this.create([
-      {
-        id: transitAccount(transferId),
-        code: AccountCodes.transferInTransit,
-        flags: AccountFlags.debits_must_not_exceed_credits,
-        owner: transferId,
-        cache: false,
-      },
-    ]);
   }
 
   /** Several transfers' in-transit accounts in one ledger call. */
@@ -103,7 +97,7 @@ export class AccountEnsurer {
     await this.create(
       transferIds.map((transferId) => ({
         id: transitAccount(transferId),
-        code: AccountCodes.transferInTransit,
+        code: WalletAccounts.transferInTransit,
         flags: AccountFlags.debits_must_not_exceed_credits,
         owner: transferId,
         cache: false,

@@ -1,6 +1,7 @@
 import type { PaymentAuthorization, PaymentMethod } from '../identity/index.ts';
 import { availableBalance, CreateTransferResult, Ledgers, succeeded } from '../ledger/index.ts';
 import { AppError, conflict, forbidden, invalid } from '../platform/errors.ts';
+import { type FlowStep, runFlow } from '../platform/flow.ts';
 import type { BankOperations } from './bank-operations.ts';
 import type { Cards } from './cards.ts';
 import { type AccountEnsurer, type WalletDeps, walletAccount } from './context.ts';
@@ -130,6 +131,11 @@ export class CardSource implements FundingSource {
   }
 }
 
+/** The pay flow's state: the source's result, once it funded the payment. */
+interface PayFlow {
+  result?: PayResult;
+}
+
 export class Funding {
   private readonly sources: FundingSource[];
 
@@ -150,10 +156,14 @@ export class Funding {
     else this.sources.splice(index, 0, source);
   }
 
-  order(): string[] {
-    return this.sources.map((s) => s.name);
-  }
-
+  /**
+   * Pays from the first source that can, as a flow (src/platform/flow.ts):
+   *   1. reserve limits under the payment id (when an authorization is given);
+   *   2. fund it from the source: a ledger transfer from the balance, or a card movement
+   *      (its own flow: record, hold, ask the bank; it may stay pending).
+   * Compensation: if the source fails or finds it cannot pay after all, the reservation is
+   * released (1). A card payment that fails later at the bank releases it when it settles.
+   */
   async pay(request: PayRequest): Promise<PayResult> {
     if (request.amount <= 0n) throw invalid('invalid_amount', 'The amount must be positive.');
     // A replay of a payment already made answers from what happened.
@@ -165,16 +175,35 @@ export class Funding {
         : this.sources.filter((s) => s.name === request.source);
     if (candidates.length === 0)
       throw invalid('unknown_funding_source', `No funding source "${request.source}".`);
-    for (const source of candidates) {
-      if (!(await source.canFund(request))) continue;
-      if (request.authorization) {
+    const source = await this.firstThatCanFund(candidates, request);
+    if (!source) {
+      throw conflict('insufficient_funds', 'Neither your balance nor a bound card can pay this.', {
+        tried: candidates.map((s) => s.name),
+      });
+    }
+    const { result } = await runFlow<PayFlow>('wallet.pay', {}, [
+      ...(request.authorization ? [this.reserveLimits(request, source, request.authorization)] : []),
+      this.fundFrom(source, request),
+    ]);
+    return result!;
+  }
+
+  /** Reserves the user's limits under the payment id. Undo: release the reservation. */
+  private reserveLimits(
+    request: PayRequest,
+    source: FundingSource,
+    authorization: PaymentAuthorization,
+  ): FlowStep<PayFlow> {
+    return {
+      name: 'reserve limits',
+      run: async () => {
         const decision = await this.deps.identity.checkAndReserve({
           reservationId: request.paymentId,
           userId: request.userId,
           amount: request.amount,
           method:
             source.name === 'balance' ? (request.limitMethod ?? source.limitMethod) : source.limitMethod,
-          authorization: request.authorization,
+          authorization,
         });
         if (!decision.allowed) {
           throw forbidden(decision.reason, 'This payment is over your limit.', {
@@ -182,25 +211,36 @@ export class Funding {
             used: decision.used.toString(),
           });
         }
-      }
-      let result: PayResult | null;
-      try {
-        result = await source.fund(request);
-      } catch (error) {
-        if (request.authorization) await this.deps.identity.releaseReservation(request.paymentId);
-        throw error;
-      }
-      if (result) return result;
-      // The balance fell between the check and the transfer: nothing moved.
-      if (request.authorization) await this.deps.identity.releaseReservation(request.paymentId);
-      throw conflict(
-        'insufficient_balance',
-        'Your balance changed and no longer covers this payment; retry.',
-      );
-    }
-    throw conflict('insufficient_funds', 'Neither your balance nor a bound card can pay this.', {
-      tried: candidates.map((s) => s.name),
-    });
+      },
+      compensate: async () => void (await this.deps.identity.releaseReservation(request.paymentId)),
+    };
+  }
+
+  /** Moves the money (or starts to: a card payment may stay pending). Nothing to undo once it did. */
+  private fundFrom(source: FundingSource, request: PayRequest): FlowStep<PayFlow> {
+    return {
+      name: `fund from ${source.name}`,
+      run: async () => {
+        const result = await source.fund(request);
+        // The balance fell between the check and the transfer: nothing moved.
+        if (!result) {
+          throw conflict(
+            'insufficient_balance',
+            'Your balance changed and no longer covers this payment; retry.',
+          );
+        }
+        return { result };
+      },
+    };
+  }
+
+  /** The first source, in order, that can pay it now. */
+  private async firstThatCanFund(
+    sources: readonly FundingSource[],
+    request: PayRequest,
+  ): Promise<FundingSource | undefined> {
+    for (const source of sources) if (await source.canFund(request)) return source;
+    return undefined;
   }
 
   /** What became of a payment: null when it never started. */

@@ -4,6 +4,20 @@ import { deterministicId } from '../platform/ids.ts';
 import type { BankOperationRecord, BankOperations } from './bank-operations.ts';
 import type { WalletDeps } from './context.ts';
 import { type Discrepancy, type LedgerRecord, reconcile, resolve, type StatementLine } from './reconcile.ts';
+import { requestIdsSucceededOn } from './store/bank-operations.ts';
+import {
+  getItem,
+  type ItemState,
+  insertItem,
+  itemState,
+  listItems,
+  markItemAutoResolved,
+  markItemResolved,
+  type ReconciliationItem,
+  recordRun,
+} from './store/reconciliation.ts';
+
+export type { ReconciliationItem } from './store/reconciliation.ts';
 
 /**
  * The daily reconciliation around the pure rules in reconcile.ts: loads the bank's
@@ -21,28 +35,12 @@ export interface ReconciliationReport {
     kind: Discrepancy['kind'];
     request_id: string;
     action: 'post_pending' | 'void_pending' | 'review';
-    state: 'open' | 'auto_resolved' | 'resolved';
+    state: ItemState;
     /** False when an earlier run already reported it. */
     new: boolean;
   }>;
   auto_resolved: number;
   open: number;
-}
-
-export interface ReconciliationItem {
-  id: string;
-  business_date: string;
-  kind: string;
-  request_id: string;
-  operation_id: string | null;
-  action: string;
-  state: string;
-  details: Record<string, unknown>;
-  resolution: string | null;
-  resolved_by: string | null;
-  note: string | null;
-  created_at: string;
-  resolved_at: string | null;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -102,36 +100,25 @@ export class Reconciliation {
         discrepancy.requestId,
       );
       const op = byRequest.get(discrepancy.requestId);
-      const inserted = await this.deps.db.query(
-        `INSERT INTO wallet_reconciliation_items (id, business_date, kind, request_id, operation_id, action, state, details, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [
-          id,
-          businessDate,
-          discrepancy.kind,
-          discrepancy.requestId,
-          op?.id ?? null,
-          resolution.action,
-          JSON.stringify(jsonSafe(discrepancy)),
-          now,
-        ],
-      );
-      let state: 'open' | 'auto_resolved' | 'resolved' = 'open';
-      if (inserted.rowCount === 1 && resolution.action === 'post_pending' && op) {
+      const inserted = await insertItem(this.deps.db, {
+        id,
+        businessDate,
+        kind: discrepancy.kind,
+        requestId: discrepancy.requestId,
+        operationId: op?.id ?? null,
+        action: resolution.action,
+        details: jsonSafe(discrepancy),
+        createdAt: now,
+      });
+      let state: ItemState = 'open';
+      if (inserted && resolution.action === 'post_pending' && op) {
         const outcome = await this.operations.settle(op, 'succeeded', null);
         if (outcome === 'succeeded') {
-          await this.deps.db.query(
-            `UPDATE wallet_reconciliation_items SET state = 'auto_resolved', resolution = 'post_pending', resolved_by = 'system', resolved_at = $2 WHERE id = $1`,
-            [id, now],
-          );
+          await markItemAutoResolved(this.deps.db, id, now);
           state = 'auto_resolved';
         }
-      } else if (inserted.rowCount !== 1) {
-        const { rows } = await this.deps.db.query<{ state: 'open' | 'auto_resolved' | 'resolved' }>(
-          'SELECT state FROM wallet_reconciliation_items WHERE id = $1',
-          [id],
-        );
-        state = rows[0]!.state;
+      } else if (!inserted) {
+        state = await itemState(this.deps.db, id);
       }
       report.discrepancies.push({
         id,
@@ -139,72 +126,49 @@ export class Reconciliation {
         request_id: discrepancy.requestId,
         action: resolution.action,
         state,
-        new: inserted.rowCount === 1,
+        new: inserted,
       });
       if (state === 'auto_resolved') report.auto_resolved++;
       if (state === 'open') report.open++;
       if ((index + 1) % 100 === 0)
         onProgress?.(`${index + 1}/${discrepancies.length} discrepancies recorded`);
     }
-    await this.deps.db.query(
-      `INSERT INTO wallet_reconciliation_runs (business_date, statement_lines, statement_sha256, discrepancies, auto_resolved, first_run_at, last_run_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6)
-       ON CONFLICT (business_date) DO UPDATE SET statement_lines = excluded.statement_lines, statement_sha256 = excluded.statement_sha256,
-         discrepancies = excluded.discrepancies, auto_resolved = wallet_reconciliation_runs.auto_resolved + excluded.auto_resolved,
-         runs = wallet_reconciliation_runs.runs + 1, last_run_at = excluded.last_run_at`,
-      [
-        businessDate,
-        lines.length,
-        createHash('sha256').update(statement.raw).digest('hex'),
-        discrepancies.length,
-        report.auto_resolved,
-        now,
-      ],
-    );
+    await recordRun(this.deps.db, {
+      businessDate,
+      statementLines: lines.length,
+      statementSha256: createHash('sha256').update(statement.raw).digest('hex'),
+      discrepancies: discrepancies.length,
+      autoResolved: report.auto_resolved,
+      at: now,
+    });
     return report;
   }
 
   /** Our side for a date: operations the statement names, plus those we settled on that business date. */
   private async recordsFor(businessDate: string, requestIds: string[]): Promise<BankOperationRecord[]> {
     const named = await this.operations.byRequestIds(requestIds);
-    const { rows } = await this.deps.db.query<{ request_id: string }>(
-      `SELECT request_id FROM wallet_bank_operations
-       WHERE state = 'succeeded' AND resolved_at >= $1::date - 2 AND resolved_at < $1::date + 3
-         AND (coalesce(bank_completed_at, resolved_at) AT TIME ZONE $2)::date = $1::date`,
-      [businessDate, this.deps.settings.timeZone],
-    );
+    const succeeded = await requestIdsSucceededOn(this.deps.db, businessDate, this.deps.settings.timeZone);
     const known = new Set(named.map((op) => op.requestId));
-    const settled = await this.operations.byRequestIds(
-      rows.map((r) => r.request_id).filter((id) => !known.has(id)),
-    );
+    const settled = await this.operations.byRequestIds(succeeded.filter((id) => !known.has(id)));
     return [...named, ...settled];
   }
 
-  async items(filter: {
+  items(filter: {
     state?: string;
     date?: string;
     limit?: number;
     after?: string;
   }): Promise<ReconciliationItem[]> {
-    const { rows } = await this.deps.db.query<Record<string, unknown>>(
-      `SELECT id, business_date::text AS business_date, kind, request_id, operation_id, action, state, details, resolution,
-              resolved_by, note, created_at, resolved_at
-       FROM wallet_reconciliation_items
-       WHERE ($1::text IS NULL OR state = $1) AND ($2::date IS NULL OR business_date = $2::date)
-         AND ($3::uuid IS NULL OR id > $3::uuid)
-       ORDER BY id LIMIT $4`,
-      [filter.state ?? null, filter.date ?? null, filter.after ?? null, filter.limit ?? 100],
-    );
-    return rows.map(itemView);
+    return listItems(this.deps.db, {
+      state: filter.state ?? null,
+      date: filter.date ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
+    });
   }
 
-  async item(itemId: string): Promise<ReconciliationItem | undefined> {
-    const { rows } = await this.deps.db.query<Record<string, unknown>>(
-      `SELECT id, business_date::text AS business_date, kind, request_id, operation_id, action, state, details, resolution,
-              resolved_by, note, created_at, resolved_at FROM wallet_reconciliation_items WHERE id = $1`,
-      [itemId],
-    );
-    return rows[0] ? itemView(rows[0]) : undefined;
+  item(itemId: string): Promise<ReconciliationItem | undefined> {
+    return getItem(this.deps.db, itemId);
   }
 
   /**
@@ -248,11 +212,7 @@ export class Reconciliation {
       }
     }
     const now = this.deps.clock.now();
-    await this.deps.db.query(
-      `UPDATE wallet_reconciliation_items SET state = 'resolved', resolution = $2, resolved_by = $3, note = $4, resolved_at = $5
-       WHERE id = $1 AND state = 'open'`,
-      [itemId, input.resolution, input.operator, input.note, now],
-    );
+    await markItemResolved(this.deps.db, itemId, { ...input, at: now });
     await this.deps.identity.audit({
       actor: input.operator,
       action: 'wallet.reconciliation.resolve',
@@ -261,22 +221,4 @@ export class Reconciliation {
     });
     return (await this.item(itemId))!;
   }
-}
-
-function itemView(row: Record<string, unknown>): ReconciliationItem {
-  return {
-    id: row.id as string,
-    business_date: row.business_date as string,
-    kind: row.kind as string,
-    request_id: row.request_id as string,
-    operation_id: (row.operation_id as string | null) ?? null,
-    action: row.action as string,
-    state: row.state as string,
-    details: row.details as Record<string, unknown>,
-    resolution: (row.resolution as string | null) ?? null,
-    resolved_by: (row.resolved_by as string | null) ?? null,
-    note: (row.note as string | null) ?? null,
-    created_at: (row.created_at as Date).toISOString(),
-    resolved_at: (row.resolved_at as Date | null)?.toISOString() ?? null,
-  };
 }

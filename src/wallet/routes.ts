@@ -6,15 +6,14 @@ import { idempotencyScope } from '../platform/http/idempotency.ts';
 import type { Role } from '../platform/http/policy.ts';
 import { deterministicId, isUuid } from '../platform/ids.ts';
 import { AMOUNT_PATTERN, parseMinor } from '../platform/money.ts';
-
-type PaymentProofBody = Parameters<typeof paymentProofFromBody>[0];
-
 import { operationView } from './bank-operations.ts';
 import { cardView } from './cards.ts';
-import type { Wallet } from './index.ts';
-import { CSV_HEADER, csvLine, STATEMENT_TYPES, type StatementType } from './rules.ts';
+import { CSV_HEADER, csvLine } from './rules.ts';
 import type { StatementQuery } from './statements.ts';
 import { transferView } from './transfers.ts';
+import type { Wallet } from './wallet.ts';
+
+type PaymentProofBody = Parameters<typeof paymentProofFromBody>[0];
 
 const USER: readonly Role[] = ['user'];
 const USER_READERS: readonly Role[] = ['user', 'operator-read', 'operator-admin'];
@@ -34,26 +33,33 @@ const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 const USER_PARAMS = {
   type: 'object',
   additionalProperties: false,
-  required: ['userId'],
-  properties: { userId: UUID },
+  required: ['user_id'],
+  properties: { user_id: UUID },
 } as const;
 const withParams = (extra: Record<string, unknown>) => ({
   type: 'object',
   additionalProperties: false,
-  required: ['userId', ...Object.keys(extra)],
-  properties: { userId: UUID, ...extra },
+  required: ['user_id', ...Object.keys(extra)],
+  properties: { user_id: UUID, ...extra },
 });
 const EMPTY_BODY = { type: 'object', additionalProperties: false, properties: {} } as const;
-const STATEMENT_FILTERS = {
-  type: { type: 'string', pattern: `^(${STATEMENT_TYPES.join('|')})(,(${STATEMENT_TYPES.join('|')}))*$` },
+/** Statement filters; `labels` are the statement types every module's transfers show as. */
+const statementFilters = (labels: readonly string[]) => ({
+  type: { type: 'string', pattern: `^(${labels.join('|')})(,(${labels.join('|')}))*$` },
   direction: { type: 'string', enum: ['in', 'out'] },
   from: { type: 'string', format: 'date-time' },
   to: { type: 'string', format: 'date-time' },
-} as const;
+});
 
-type Params = { userId: string; cardId?: string; operationId?: string; transferId?: string; itemId?: string };
+type Params = {
+  user_id: string;
+  card_id?: string;
+  operation_id?: string;
+  transfer_id?: string;
+  item_id?: string;
+};
 const params = (request: FastifyRequest) => request.params as Params;
-const ownUser = (request: FastifyRequest) => params(request).userId;
+const ownUser = (request: FastifyRequest) => params(request).user_id;
 
 function positive(value: string, field = 'amount'): bigint {
   const amount = parseMinor(value, field);
@@ -72,7 +78,7 @@ function statementQuery(query: Record<string, string | undefined>): StatementQue
   return {
     cursor: query.cursor,
     limit: query.limit === undefined ? undefined : Number(query.limit),
-    types: query.type ? (query.type.split(',') as StatementType[]) : undefined,
+    types: query.type ? query.type.split(',') : undefined,
     direction: query.direction as 'in' | 'out' | undefined,
     from: date(query.from, 'from'),
     to: date(query.to, 'to'),
@@ -81,28 +87,29 @@ function statementQuery(query: Record<string, string | undefined>): StatementQue
 
 /** The wallet's HTTP API. Money routes require an Idempotency-Key; ids derive from it. */
 export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promise<void> {
+  const STATEMENT_FILTERS = statementFilters(wallet.deps.chart.statementLabels);
   const { identity } = wallet.deps;
 
   app.get(
-    '/v1/users/:userId/wallet',
+    '/v1/users/:user_id/wallet',
     {
       config: { policy: { roles: USER_READERS, owner: ownUser } },
       schema: { tags: ['wallet'], summary: 'Balance (from the ledger)', params: USER_PARAMS },
     },
-    async (request) => wallet.balance(params(request).userId),
+    async (request) => wallet.balance(params(request).user_id),
   );
 
   app.get(
-    '/v1/users/:userId/cards',
+    '/v1/users/:user_id/cards',
     {
       config: { policy: { roles: USER_READERS, owner: ownUser } },
       schema: { tags: ['wallet'], summary: 'Bound bank cards', params: USER_PARAMS },
     },
-    async (request) => ({ cards: (await wallet.cards.list(params(request).userId)).map(cardView) }),
+    async (request) => ({ cards: (await wallet.cards.list(params(request).user_id)).map(cardView) }),
   );
 
   app.post(
-    '/v1/users/:userId/cards/verifications',
+    '/v1/users/:user_id/cards/verifications',
     {
       config: { policy: { roles: USER, owner: ownUser } },
       schema: {
@@ -123,7 +130,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
     },
     async (request, reply) => {
       const body = request.body as { pan: string; phone: string };
-      const started = await wallet.cards.startBinding(params(request).userId, body);
+      const started = await wallet.cards.startBinding(params(request).user_id, body);
       return reply.status(202).send({
         verification_id: started.verificationId,
         phone_masked: started.phoneMasked,
@@ -133,7 +140,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.post(
-    '/v1/users/:userId/cards',
+    '/v1/users/:user_id/cards',
     {
       config: { policy: { roles: USER, owner: ownUser } },
       schema: {
@@ -153,7 +160,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
     },
     async (request, reply) => {
       const body = request.body as { verification_id: string; sms_code: string };
-      const card = await wallet.cards.confirmBinding(params(request).userId, {
+      const card = await wallet.cards.confirmBinding(params(request).user_id, {
         verificationId: body.verification_id,
         smsCode: body.sms_code,
       });
@@ -162,19 +169,19 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.delete(
-    '/v1/users/:userId/cards/:cardId',
+    '/v1/users/:user_id/cards/:card_id',
     {
       config: { policy: { roles: USER, owner: ownUser } },
-      schema: { tags: ['wallet'], summary: 'Unbind a card', params: withParams({ cardId: UUID }) },
+      schema: { tags: ['wallet'], summary: 'Unbind a card', params: withParams({ card_id: UUID }) },
     },
     async (request, reply) => {
-      await wallet.cards.remove(params(request).userId, params(request).cardId!);
+      await wallet.cards.remove(params(request).user_id, params(request).card_id!);
       return reply.status(204).send();
     },
   );
 
   app.post(
-    '/v1/users/:userId/top-ups',
+    '/v1/users/:user_id/top-ups',
     {
       config: { policy: { roles: USER, owner: ownUser }, idempotent: true },
       schema: {
@@ -193,7 +200,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       const body = request.body as { card_id: string; amount: string };
       const op = await wallet.topUp({
         operationId: deterministicId('wallet.top_up', idempotencyScope(request)),
-        userId: params(request).userId,
+        userId: params(request).user_id,
         cardId: body.card_id,
         amount: positive(body.amount),
       });
@@ -202,7 +209,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.post(
-    '/v1/users/:userId/withdrawals',
+    '/v1/users/:user_id/withdrawals',
     {
       config: { policy: { roles: USER, owner: ownUser }, idempotent: true },
       schema: {
@@ -219,7 +226,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
     },
     async (request, reply) => {
       const body = request.body as { card_id: string; amount: string; proof: PaymentProofBody };
-      const userId = params(request).userId;
+      const userId = params(request).user_id;
       const amount = positive(body.amount);
       await wallet.cards.active(userId, body.card_id);
       const authorization = await identity.authorizePayment({
@@ -241,28 +248,28 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.get(
-    '/v1/users/:userId/bank-operations/:operationId',
+    '/v1/users/:user_id/bank-operations/:operation_id',
     {
       config: {
         policy: {
           roles: USER_READERS,
           owner: async (request) =>
-            (await wallet.operations.get(params(request).operationId!))?.userId === params(request).userId
-              ? params(request).userId
+            (await wallet.operations.get(params(request).operation_id!))?.userId === params(request).user_id
+              ? params(request).user_id
               : undefined,
         },
       },
       schema: {
         tags: ['wallet'],
         summary: 'A top-up or withdrawal',
-        params: withParams({ operationId: UUID }),
+        params: withParams({ operation_id: UUID }),
       },
     },
-    async (request) => operationView((await wallet.operations.get(params(request).operationId!))!),
+    async (request) => operationView((await wallet.operations.get(params(request).operation_id!))!),
   );
 
   app.post(
-    '/v1/users/:userId/transfers',
+    '/v1/users/:user_id/transfers',
     {
       config: { policy: { roles: USER, owner: ownUser }, idempotent: true },
       schema: {
@@ -299,7 +306,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       if ((body.to_user_id === undefined) === (body.to_phone === undefined)) {
         throw invalid('recipient_required', 'Give exactly one of to_user_id and to_phone.');
       }
-      const senderId = params(request).userId;
+      const senderId = params(request).user_id;
       const amount = positive(body.amount);
       const to = body.to_user_id ? { userId: body.to_user_id } : { phone: body.to_phone! };
       const recipientId = await wallet.transfers.recipientOf(senderId, to);
@@ -326,23 +333,23 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
 
   /** Sender or recipient may read a transfer. */
   const transferParty = async (request: FastifyRequest) => {
-    const transfer = await wallet.transfers.get(params(request).transferId!);
-    const userId = params(request).userId;
+    const transfer = await wallet.transfers.get(params(request).transfer_id!);
+    const userId = params(request).user_id;
     return transfer && (transfer.senderId === userId || transfer.recipientId === userId) ? userId : undefined;
   };
-  const transferParams = withParams({ transferId: UUID });
+  const transferParams = withParams({ transfer_id: UUID });
 
   app.get(
-    '/v1/users/:userId/transfers/:transferId',
+    '/v1/users/:user_id/transfers/:transfer_id',
     {
       config: { policy: { roles: USER_READERS, owner: transferParty } },
       schema: { tags: ['wallet'], summary: 'A transfer you sent or received', params: transferParams },
     },
-    async (request) => transferView((await wallet.transfers.get(params(request).transferId!))!),
+    async (request) => transferView((await wallet.transfers.get(params(request).transfer_id!))!),
   );
 
   app.post(
-    '/v1/users/:userId/transfers/:transferId/accept',
+    '/v1/users/:user_id/transfers/:transfer_id/accept',
     {
       config: { policy: { roles: USER, owner: transferParty }, idempotent: true },
       schema: {
@@ -353,11 +360,11 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       },
     },
     async (request) =>
-      transferView(await wallet.acceptTransfer(params(request).transferId!, params(request).userId)),
+      transferView(await wallet.acceptTransfer(params(request).transfer_id!, params(request).user_id)),
   );
 
   app.post(
-    '/v1/users/:userId/transfers/:transferId/cancel',
+    '/v1/users/:user_id/transfers/:transfer_id/cancel',
     {
       config: { policy: { roles: USER, owner: transferParty }, idempotent: true },
       schema: {
@@ -368,11 +375,11 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       },
     },
     async (request) =>
-      transferView(await wallet.cancelTransfer(params(request).transferId!, params(request).userId)),
+      transferView(await wallet.cancelTransfer(params(request).transfer_id!, params(request).user_id)),
   );
 
   app.get(
-    '/v1/users/:userId/statement',
+    '/v1/users/:user_id/statement',
     {
       config: { policy: { roles: USER_READERS, owner: ownUser } },
       schema: {
@@ -391,11 +398,11 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       },
     },
     async (request) =>
-      wallet.statement(params(request).userId, statementQuery(request.query as Record<string, string>)),
+      wallet.statement(params(request).user_id, statementQuery(request.query as Record<string, string>)),
   );
 
   app.get(
-    '/v1/users/:userId/statement.csv',
+    '/v1/users/:user_id/statement.csv',
     {
       config: { policy: { roles: USER_READERS, owner: ownUser } },
       schema: {
@@ -407,7 +414,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       },
     },
     async (request, reply) => {
-      const userId = params(request).userId;
+      const userId = params(request).user_id;
       const query = statementQuery(request.query as Record<string, string>);
       const lines = [CSV_HEADER];
       let cursor: string | undefined;
@@ -425,16 +432,16 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.get(
-    '/v1/users/:userId/statement/:itemId',
+    '/v1/users/:user_id/statement/:item_id',
     {
       config: { policy: { roles: USER_READERS, owner: ownUser } },
       schema: {
         tags: ['wallet'],
         summary: 'One statement item with its details',
-        params: withParams({ itemId: UUID }),
+        params: withParams({ item_id: UUID }),
       },
     },
-    async (request) => wallet.statements.item(params(request).userId, params(request).itemId!),
+    async (request) => wallet.statements.item(params(request).user_id, params(request).item_id!),
   );
 
   // Bank callbacks: public (the bank has no session) but only a valid signature over the
@@ -512,7 +519,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   );
 
   app.post(
-    '/v1/operator/reconciliation/items/:itemId/resolve',
+    '/v1/operator/reconciliation/items/:item_id/resolve',
     {
       config: { policy: { roles: OPERATOR_ADMIN }, idempotent: true },
       schema: {
@@ -521,8 +528,8 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
         params: {
           type: 'object',
           additionalProperties: false,
-          required: ['itemId'],
-          properties: { itemId: UUID },
+          required: ['item_id'],
+          properties: { item_id: UUID },
         },
         body: {
           type: 'object',
@@ -537,7 +544,7 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
     },
     async (request) => {
       const body = request.body as { resolution: 'post_pending' | 'void_pending' | 'dismiss'; note: string };
-      const itemId = (request.params as { itemId: string }).itemId;
+      const itemId = (request.params as { item_id: string }).item_id;
       if (!isUuid(itemId)) throw new AppError('not_found', 'reconciliation_item_not_found', 'No such item.');
       return wallet.reconciliation.resolveItem(itemId, { ...body, operator: request.principal!.key });
     },

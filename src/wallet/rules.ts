@@ -1,7 +1,6 @@
 /**
- * The wallet's pure rules: fees, statement item types, CSV. No I/O, no clock.
+ * The wallet's pure rules: fees, CSV. No I/O, no clock.
  */
-import { TransferCodes } from '../chart.ts';
 import { formatDecimal } from '../platform/money.ts';
 
 /**
@@ -13,50 +12,6 @@ export function withdrawalFee(amount: bigint, bps: number, min: bigint): bigint 
   if (bps <= 0) return 0n;
   const fee = (amount * BigInt(bps) + 9_999n) / 10_000n;
   return fee < min ? min : fee;
-}
-
-export const STATEMENT_TYPES = [
-  'top_up',
-  'withdrawal',
-  'withdrawal_fee',
-  'transfer',
-  'transfer_return',
-  'envelope',
-  'envelope_refund',
-  'payment',
-  'refund',
-  'adjustment',
-  'other',
-] as const;
-export type StatementType = (typeof STATEMENT_TYPES)[number];
-
-/** The statement type of a ledger transfer code. */
-export function statementType(code: number): StatementType {
-  switch (code) {
-    case TransferCodes.topUp:
-      return 'top_up';
-    case TransferCodes.withdrawal:
-      return 'withdrawal';
-    case TransferCodes.withdrawalFee:
-      return 'withdrawal_fee';
-    case TransferCodes.friendTransfer:
-      return 'transfer';
-    case TransferCodes.friendTransferReturn:
-      return 'transfer_return';
-    case TransferCodes.envelopeFund:
-    case TransferCodes.envelopeGrab:
-      return 'envelope';
-    case TransferCodes.envelopeRefund:
-      return 'envelope_refund';
-    case TransferCodes.merchantPayment:
-      return 'payment';
-    case TransferCodes.merchantRefund:
-      return 'refund';
-    case TransferCodes.adjustment:
-      return 'adjustment';
-    default:
-      return 'other';
-  }
 }
 
 export interface CsvItem {

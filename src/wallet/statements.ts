@@ -1,4 +1,3 @@
-import { TransferCodes } from '../chart.ts';
 import {
   availableBalance,
   type Ledger,
@@ -6,10 +5,12 @@ import {
   type Transfer,
   TransferFlags,
 } from '../ledger/index.ts';
+import type { ChartOfAccounts } from '../platform/chart.ts';
 import { invalid, notFound } from '../platform/errors.ts';
 import type { BankOperations } from './bank-operations.ts';
+import { WalletTransfers } from './chart.ts';
 import { walletAccount } from './context.ts';
-import { dateToNs, nsToDate, type StatementType, statementType } from './rules.ts';
+import { dateToNs, nsToDate } from './rules.ts';
 import type { FriendTransfers } from './transfers.ts';
 
 /**
@@ -20,7 +21,8 @@ import type { FriendTransfers } from './transfers.ts';
  */
 export interface StatementItem {
   id: string;
-  type: StatementType;
+  /** What the transfer was, as its owning module labels it (src/platform/chart.ts). */
+  type: string;
   direction: 'in' | 'out';
   amount: string;
   currency: 'CNY';
@@ -34,7 +36,7 @@ export interface StatementItem {
 export interface StatementQuery {
   cursor?: string;
   limit?: number;
-  types?: readonly StatementType[];
+  types?: readonly string[];
   direction?: 'in' | 'out';
   from?: Date;
   to?: Date;
@@ -46,7 +48,7 @@ export interface StatementPage {
   next_cursor: string | null;
 }
 
-export const STATEMENT_PAGE_MAX = 200;
+const STATEMENT_PAGE_MAX = 200;
 /** Ledger entries examined per page at most, so a selective filter cannot make one request unbounded. */
 const SCAN_MAX = 5000;
 
@@ -75,6 +77,7 @@ export class Statements {
     private readonly ledger: Ledger,
     private readonly transfers: FriendTransfers,
     private readonly operations: BankOperations,
+    private readonly chart: ChartOfAccounts,
   ) {}
 
   async page(userId: string, query: StatementQuery = {}): Promise<StatementPage> {
@@ -109,7 +112,7 @@ export class Statements {
         if (transfer.pendingId !== null) continue;
         const direction = transfer.creditAccountId === account ? 'in' : 'out';
         if (query.direction && direction !== query.direction) continue;
-        if (query.types && !query.types.includes(statementType(transfer.code))) continue;
+        if (query.types && !query.types.includes(this.chart.statementLabel(transfer.code))) continue;
         picked.push(transfer);
         if (picked.length === limit) break;
       }
@@ -164,14 +167,14 @@ export class Statements {
       const friend = friends.get(transfer.id);
       const counterparty = friend
         ? direction === 'in'
-          ? transfer.code === TransferCodes.friendTransferReturn
+          ? transfer.code === WalletTransfers.friendTransferReturn
             ? null
             : `user:${friend.senderId}`
           : `user:${friend.recipientId}`
         : null;
       return {
         id: transfer.id,
-        type: statementType(transfer.code),
+        type: this.chart.statementLabel(transfer.code),
         direction,
         amount: transfer.amount.toString(),
         currency: 'CNY',

@@ -1,17 +1,12 @@
 import type { Ledger } from '../ledger/index.ts';
 import type { Database } from '../platform/db/database.ts';
+import type { VerifyCheck } from '../platform/module.ts';
 import { transitAccount } from './context.ts';
-
-/** One `tuyere verify` check (same shape as src/cli/verify.ts's VerifyCheck). */
-export interface WalletCheck {
-  name: string;
-  ok: boolean;
-  violations: string[];
-}
+import { operationStatesPage, transitTransfersPage, unpolledPendingOperations } from './store/verify.ts';
 
 const BATCH = 2000;
 /** A pending bank operation this old that was never polled means the poller is not running. */
-export const UNPOLLED_PENDING_MAX_MS = 3_600_000;
+const UNPOLLED_PENDING_MAX_MS = 3_600_000;
 
 /**
  * The wallet's invariants, checked against the ledger:
@@ -22,14 +17,11 @@ export const UNPOLLED_PENDING_MAX_MS = 3_600_000;
  *   and every finished one has none left.
  * Balances need no check of their own: the wallet keeps none; it reads the ledger's.
  */
-export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Promise<WalletCheck[]> {
+export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Promise<VerifyCheck[]> {
   const operations: string[] = [];
-  let after = '00000000-0000-0000-0000-000000000000';
+  let after: string | undefined;
   for (;;) {
-    const { rows } = await db.query<{ id: string; state: string }>(
-      'SELECT id, state FROM wallet_bank_operations WHERE id > $1 ORDER BY id LIMIT $2',
-      [after, BATCH],
-    );
+    const rows = await operationStatesPage(db, after, BATCH);
     if (rows.length === 0) break;
     const pending = await ledger.lookupPending(rows.map((r) => r.id));
     for (const row of rows) {
@@ -43,17 +35,11 @@ export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Pro
     }
     after = rows[rows.length - 1]!.id;
   }
-  const stale = await db.query<{ id: string }>(
-    "SELECT id FROM wallet_bank_operations WHERE state = 'pending' AND polls = 0 AND created_at < $1 LIMIT 100",
-    [new Date(now.getTime() - UNPOLLED_PENDING_MAX_MS)],
-  );
+  const stale = await unpolledPendingOperations(db, new Date(now.getTime() - UNPOLLED_PENDING_MAX_MS), 100);
   const transit: string[] = [];
-  after = '00000000-0000-0000-0000-000000000000';
+  after = undefined;
   for (;;) {
-    const { rows } = await db.query<{ id: string; amount: bigint; state: string }>(
-      'SELECT id, amount, state FROM wallet_transfers WHERE via_transit AND id > $1 ORDER BY id LIMIT $2',
-      [after, BATCH],
-    );
+    const rows = await transitTransfersPage(db, after, BATCH);
     if (rows.length === 0) break;
     const accounts = new Map(
       (await ledger.lookupAccounts(rows.map((r) => transitAccount(r.id)))).map((a) => [a.id, a]),
@@ -76,8 +62,8 @@ export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Pro
     },
     {
       name: 'wallet: no pending bank operation older than 1 h without a poll',
-      ok: stale.rows.length === 0,
-      violations: stale.rows.map((r) => `bank operation ${r.id} was never polled`),
+      ok: stale.length === 0,
+      violations: stale.map((id) => `bank operation ${id} was never polled`),
     },
     {
       name: 'wallet: friend transfers in transit hold exactly their amount',

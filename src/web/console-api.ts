@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { AccountCodes, type AccountKind, accountId } from '../chart.ts';
 import type { Identity } from '../identity/index.ts';
+import type { ChartOfAccounts } from '../platform/chart.ts';
 import type { JobQueue } from '../platform/jobs/queue.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import type { Wallet } from '../wallet/index.ts';
+import { type Wallet, WalletAccounts, walletAccount } from '../wallet/index.ts';
 import { DashboardSampler } from './dashboard.ts';
 
 const UUID = {
@@ -11,13 +11,13 @@ const UUID = {
   pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
 } as const;
 const NULLABLE_NUMBER = { type: ['number', 'null'] } as const;
-const SYSTEM_ACCOUNTS = ['bankClearing', 'feeRevenue', 'marketingExpense'] as const;
 
 export interface ConsoleApiDeps {
   metrics: Metrics;
   jobs: JobQueue;
   identity: Identity;
   wallet: Wallet;
+  chart: ChartOfAccounts;
 }
 
 /**
@@ -97,15 +97,10 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     },
     async (request) => {
       const { user_id: userId } = request.query as { user_id?: string };
-      const owned: Array<[AccountKind, string]> = SYSTEM_ACCOUNTS.map((kind) => [kind, 'system']);
-      if (userId) owned.unshift(['userWallet', userId]);
-      return {
-        accounts: owned.map(([kind, owner]) => ({
-          kind,
-          code: AccountCodes[kind],
-          id: accountId(kind, owner),
-        })),
-      };
+      const wallet = userId
+        ? [{ kind: 'userWallet', code: WalletAccounts.userWallet, id: walletAccount(userId) }]
+        : [];
+      return { accounts: [...wallet, ...deps.chart.systemAccounts] };
     },
   );
 
@@ -136,7 +131,7 @@ export async function consoleApiRoutes(app: FastifyInstance, deps: ConsoleApiDep
     },
     async (request) => {
       const { phone } = request.query as { phone: string };
-      const userId = await deps.wallet.transfers.recipientOf(request.principal!.id, { phone });
+      const userId = await deps.wallet.recipientOf(request.principal!.id, { phone });
       const user = (await deps.identity.getUser(userId))!;
       return {
         user_id: userId,

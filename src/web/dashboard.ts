@@ -15,7 +15,7 @@ export interface DashboardSample {
 }
 
 /** POST routes that move money (a payment each). */
-const PAYMENT_ROUTE = /^\/v1\/(users\/:userId\/(transfers|top-ups|withdrawals)|envelopes)$/;
+const PAYMENT_ROUTE = /^\/v1\/(users\/:user_id\/(transfers|top-ups|withdrawals)|envelopes)$/;
 const GRAB_ROUTE = /\/grab$/;
 /** Counters other modules may register for work done off HTTP (e.g. a storm's grabs). */
 const GRAB_COUNTER = /grab.*_total$/;

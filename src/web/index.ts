@@ -1,12 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import { type ConsoleApiDeps, consoleApiRoutes } from './console-api.ts';
-import { staticRoutes } from './static-routes.ts';
-
+/** The web module: the wallet app and the ops console, served by the API. */
 export { buildWeb, webBuildIsStale } from './build.ts';
+export { webModule } from './module.ts';
 export { WEB_DIST } from './paths.ts';
-
-/** The wallet web app at /, the ops console at /console, and the small API they add. */
-export async function webRoutes(app: FastifyInstance, deps: ConsoleApiDeps) {
-  await app.register(staticRoutes);
-  await app.register(consoleApiRoutes, deps);
-}

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type SandboxBank, startSandboxBank } from '../../src/bank/index.ts';
-import type { Config } from '../../src/platform/config.ts';
+import type { Config } from '../../src/modules.ts';
 import { createTestApp, type TestApp } from '../../src/platform/testing/app.ts';
 import { buildWeb } from '../../src/web/index.ts';
 

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../identity.ts';
 import { authRoutes } from './auth.ts';
 import { deviceRoutes } from './devices.ts';
-import { merchantRoutes } from './merchants.ts';
 import { operatorRoutes } from './operator.ts';
 import { userRoutes } from './users.ts';
 
@@ -10,6 +9,5 @@ export async function identityRoutes(app: FastifyInstance, identity: Identity) {
   await authRoutes(app, identity);
   await userRoutes(app, identity);
   await deviceRoutes(app, identity);
-  await merchantRoutes(app, identity);
   await operatorRoutes(app, identity);
 }

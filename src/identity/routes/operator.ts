@@ -1,25 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../platform/errors.ts';
 import type { Identity } from '../identity.ts';
-import { createMerchant } from '../merchants.ts';
 import { revokeAllSessions } from '../sessions.ts';
 import { createStaff, STAFF_ROLES, type StaffRole, staffView } from '../staff.ts';
 import { findUserByPhone, getUser, setUserStatus, userView } from '../users.ts';
 import { owners } from './owners.ts';
-import {
-  AUDIT_ENTRY,
-  MERCHANT,
-  NAME,
-  PHONE,
-  params,
-  STAFF,
-  strictObject,
-  TIMESTAMP,
-  USER,
-  UUID,
-} from './schemas.ts';
+import { AUDIT_ENTRY, NAME, PHONE, params, STAFF, strictObject, TIMESTAMP, USER, UUID } from './schemas.ts';
 
-/** Staff tools: find and freeze users, create staff and merchants, read the audit log and the sandbox SMS inbox. */
+/** Staff tools: find and freeze users, create staff, read the audit log and the sandbox SMS inbox. */
 export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
   const context = identity.context;
   const own = owners(identity);
@@ -65,11 +53,8 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
     async (request) => {
       const { user_id } = request.params;
       await setUserStatus(context, user_id, request.body.status, request.principal!.key, request.body.reason);
-      if (request.body.status === 'frozen') {
-        await context.db.transaction((tx) =>
-          revokeAllSessions(context, tx, user_id, 'account_frozen', request.principal!.key),
-        );
-      }
+      if (request.body.status === 'frozen')
+        await revokeAllSessions(context, user_id, 'account_frozen', request.principal!.key);
       return userView((await getUser(context.db, user_id))!);
     },
   );
@@ -96,23 +81,6 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
     },
     async (request, reply) =>
       reply.status(201).send(staffView(await createStaff(context, request.body, request.principal!.key))),
-  );
-
-  app.post<{ Body: { name: string } }>(
-    '/v1/operator/merchants',
-    {
-      config: { policy: { roles: ['operator-admin'] } },
-      schema: {
-        tags: ['operator'],
-        summary: 'Create a merchant',
-        body: strictObject({ name: NAME }),
-        response: { 201: MERCHANT },
-      },
-    },
-    async (request, reply) => {
-      const merchant = await createMerchant(context, request.body.name, request.principal!.key);
-      return reply.status(201).send({ ...merchant, created_at: merchant.created_at.toISOString() });
-    },
   );
 
   app.get<{ Querystring: { after_seq?: string; limit?: string; subject?: string; actor?: string } }>(

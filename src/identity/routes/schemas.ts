@@ -96,19 +96,6 @@ export const DEVICE = {
   },
 } as const;
 
-export const API_KEY = {
-  type: 'object',
-  properties: {
-    id: UUID,
-    name: { type: 'string' },
-    prefix: { type: 'string' },
-    scopes: { type: 'array', items: { type: 'string' } },
-    created_at: TIMESTAMP,
-    last_used_at: NULLABLE_TIMESTAMP,
-    revoked_at: NULLABLE_TIMESTAMP,
-  },
-} as const;
-
 export const LIMIT_LINE = {
   type: 'object',
   properties: {
@@ -143,11 +130,6 @@ export const STAFF = {
     status: { type: 'string' },
     created_at: TIMESTAMP,
   },
-} as const;
-
-export const MERCHANT = {
-  type: 'object',
-  properties: { id: UUID, name: { type: 'string' }, status: { type: 'string' }, created_at: TIMESTAMP },
 } as const;
 
 /** Rate limits for routes an attacker would hammer: code sending, login, PIN entry. */

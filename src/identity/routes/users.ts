@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { appendAudit } from '../audit.ts';
 import type { Identity } from '../identity.ts';
 import { changePin, checkPinState, resetPin, setInitialPin } from '../pin.ts';
 import { listSessions, revokeSession } from '../sessions.ts';
 import { sendSmsCode } from '../sms-codes.ts';
-import { getUser, userView, verifyRealName } from '../users.ts';
+import { getUser, setPasswordFree, userView, verifyRealName } from '../users.ts';
 import { owners } from './owners.ts';
 import {
   EMPTY_BODY,
@@ -128,18 +127,7 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     },
     async (request) => {
       const userId = request.params.user_id;
-      await context.db.transaction(async (tx) => {
-        await tx.query('UPDATE identity_users SET password_free_enabled = $2 WHERE id = $1', [
-          userId,
-          request.body.password_free_enabled,
-        ]);
-        await appendAudit(tx, context.clock.now(), {
-          actor: request.principal!.key,
-          action: 'limits.password_free_changed',
-          subject: `user:${userId}`,
-          details: { enabled: request.body.password_free_enabled },
-        });
-      });
+      await setPasswordFree(context, userId, request.body.password_free_enabled, request.principal!.key);
       return userView(await loadUser(userId));
     },
   );

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import type { PlatformConfig as Config } from '../config.ts';
 import { Database } from './database.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 

@@ -218,6 +218,9 @@ async function authenticate(
     const principal = await authenticator(request);
     if (principal) return principal;
   }
+  // A credential that no authenticator recognises is refused, never treated as anonymous.
+  if (request.headers.authorization !== undefined)
+    throw unauthenticated('token_invalid', 'The bearer token is not one we issued.');
   return null;
 }
 

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type TuyereApp } from '../../app.ts';
+import { type Config, loadConfig } from '../../modules.ts';
 import type { Clock } from '../clock.ts';
-import { type Config, loadConfig } from '../config.ts';
 import type { Authenticator } from '../http/policy.ts';
 import { createTestDatabase } from './database.ts';
 

@@ -1,0 +1,166 @@
+import type { Clock } from '../platform/clock.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
+import {
+  findDuePending,
+  getAccountHistory,
+  getBalancesAsOf,
+  type HistoryPage,
+  lookupAccounts,
+  lookupPending,
+  lookupTransfers,
+} from './reads.ts';
+import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
+import type {
+  Account,
+  AccountBalances,
+  AccountEvent,
+  PendingState,
+  Transfer,
+  TransferEvent,
+} from './types.ts';
+import { assertAccountEvents, assertIds, assertTransferEvents } from './validate.ts';
+import { type VerifyReport, verifyLedger } from './verify.ts';
+import { type CommitParticipant, GroupCommitWriter, type WriterOptions } from './writer.ts';
+
+export interface LedgerOptions {
+  db: Database;
+  clock: Clock;
+  writer?: WriterOptions;
+}
+
+/** Pending transfers voided per expiry batch. */
+export const EXPIRY_BATCH_MAX = 4096;
+
+/**
+ * The ledger service: the only way money moves in Tuyere. Writes go through one group-commit
+ * writer per process; reads query committed rows directly.
+ *
+ * @example
+ * const ledger = new Ledger({ db, clock: systemClock });
+ * // Ids and codes come from the owning modules' charts (src/platform/chart.ts).
+ * const [wallet, merchant] = [accountId('userWallet', userId), accountId('merchantBalance', merchantId)];
+ * await ledger.createAccounts([
+ *   { id: wallet, ledger: Ledgers.CNY, code: 2001, flags: AccountFlags.debits_must_not_exceed_credits, userData128: userId },
+ *   { id: merchant, ledger: Ledgers.CNY, code: 3001, userData128: merchantId },
+ * ]);
+ * const [result] = await ledger.createTransfers([
+ *   { id: deterministicId('merchants.order.pay', orderId), debitAccountId: wallet, creditAccountId: merchant,
+ *     amount: 1250n, ledger: Ledgers.CNY, code: 30 },
+ * ]);
+ * if (!succeeded(result!.result)) throw new Error(result!.result); // e.g. 'exceeds_credits'
+ */
+export class Ledger {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly writer: GroupCommitWriter;
+
+  constructor(options: LedgerOptions) {
+    this.db = options.db;
+    this.clock = options.clock;
+    this.writer = new GroupCommitWriter(options.db, options.clock, options.writer);
+  }
+
+  /**
+   * Creates up to 8,190 accounts; returns one outcome per event, in order. Throws AppError
+   * only for malformed input (`ledger_invalid_event`) or overload (`ledger_overloaded`).
+   */
+  async createAccounts(events: readonly AccountEvent[]): Promise<CreateAccountOutcome[]> {
+    assertAccountEvents(events);
+    return (await this.writer.submit({ kind: 'accounts', events })) as CreateAccountOutcome[];
+  }
+
+  /**
+   * Creates up to 8,190 transfers; returns one outcome per event, in order. Linked chains
+   * (flag `linked` on all but the last event of a chain) commit or fail together. A
+   * `participant` joins the ledger's commit: its writes commit with these transfers or not at
+   * all (see CommitParticipant); its refusal rejects the call.
+   *
+   * @example
+   * // Reserve, then capture part of it:
+   * await ledger.createTransfers([{ id: holdId, debitAccountId: wallet, creditAccountId: escrow,
+   *   amount: 5000n, ledger: Ledgers.CNY, code: 7, flags: TransferFlags.pending, timeout: 900 }]);
+   * await ledger.createTransfers([{ id: captureId, pendingId: holdId, amount: 4200n,
+   *   flags: TransferFlags.post_pending_transfer }]);
+   */
+  async createTransfers(
+    events: readonly TransferEvent[],
+    options: { participant?: CommitParticipant } = {},
+  ): Promise<CreateTransferOutcome[]> {
+    assertTransferEvents(events);
+    return (await this.writer.submit({
+      kind: 'transfers',
+      events,
+      participant: options.participant,
+    })) as CreateTransferOutcome[];
+  }
+
+  /**
+   * Accounts by id, in the order asked; unknown ids are left out. Pass a transaction to read
+   * them in the same snapshot as other rows (a consistency check).
+   */
+  lookupAccounts(ids: readonly string[], executor: Queryable = this.db): Promise<Account[]> {
+    assertIds(ids);
+    return lookupAccounts(executor, ids);
+  }
+
+  /** Transfers by id, in the order asked; unknown ids are left out. */
+  lookupTransfers(ids: readonly string[]): Promise<Transfer[]> {
+    assertIds(ids);
+    return lookupTransfers(this.db, ids);
+  }
+
+  /** Live state of pending transfers (pending, posted, voided or expired). */
+  lookupPending(ids: readonly string[]): Promise<Map<string, PendingState>> {
+    assertIds(ids);
+    return lookupPending(this.db, ids);
+  }
+
+  /**
+   * Transfers on an account, oldest first, one page at a time.
+   * @example
+   * let page = await ledger.getAccountHistory(account, { limit: 100 });
+   * while (page.nextCursor !== null) page = await ledger.getAccountHistory(account, { after: page.nextCursor });
+   */
+  getAccountHistory(
+    accountId: string,
+    options: { after?: bigint; limit?: number } = {},
+  ): Promise<HistoryPage> {
+    assertIds([accountId]);
+    return getAccountHistory(this.db, accountId, options);
+  }
+
+  /** Balances of a history-flagged account at a ledger timestamp (ns); null before it existed. */
+  getBalancesAsOf(
+    accountId: string,
+    timestamp: bigint,
+  ): Promise<(AccountBalances & { timestamp: bigint }) | null> {
+    assertIds([accountId]);
+    return getBalancesAsOf(this.db, accountId, timestamp);
+  }
+
+  /**
+   * Voids pending transfers whose timeout has passed by `now`, in batches; safe to run from
+   * several processes or twice (each is voided exactly once). Returns how many it voided.
+   */
+  async expirePendingTransfers(now: Date = this.clock.now(), batchMax = EXPIRY_BATCH_MAX): Promise<number> {
+    const nowNs = BigInt(now.getTime()) * 1_000_000n;
+    let expired = 0;
+    for (;;) {
+      const due = await findDuePending(this.db, nowNs, batchMax);
+      if (due.length === 0) return expired;
+      const voided = (await this.writer.submit({ kind: 'expire', pendingIds: due })) as string[];
+      expired += voided.length;
+      // Ledger time ran behind `now` (clock skew): stop rather than spin on the same rows.
+      if (voided.length === 0 || due.length < batchMax) return expired;
+    }
+  }
+
+  verify(): Promise<VerifyReport> {
+    return verifyLedger(this.db);
+  }
+
+  /** Stops accepting writes and waits for queued ones to commit. Does not close the database. */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}

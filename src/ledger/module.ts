@@ -1,0 +1,40 @@
+import { defineModule } from '../platform/module.ts';
+import { Ledger } from './ledger.ts';
+import { ledgerRoutes } from './routes.ts';
+
+declare module '../platform/module.ts' {
+  interface Services {
+    ledger: Ledger;
+  }
+}
+
+/** The ledger: accounts, transfers, balances, the hash-chained journal (docs/LEDGER.md). */
+export const ledgerModule = defineModule({
+  name: 'ledger',
+  summary: 'ledgers, accounts, transfers, balances, history, the hash-chained journal',
+  migrations: new URL('./migrations/', import.meta.url),
+  create(context) {
+    const ledger = new Ledger({ db: context.db, clock: context.clock });
+    return {
+      service: ledger,
+      routes: (http) => ledgerRoutes(http, { ledger }),
+      jobs: [
+        {
+          kind: 'ledger.expire_pending',
+          run: async () => void (await ledger.expirePendingTransfers(context.clock.now())),
+          options: { mode: 'leased' },
+          schedule: { name: 'ledger-expire-pending', cron: '*/10 * * * * *' },
+        },
+      ],
+      verify: async () => {
+        const report = await ledger.verify();
+        return report.checks.map((check) => ({
+          name: `ledger: ${check.name}`,
+          ok: check.ok,
+          violations: report.violations.filter((v) => v.check === check.name).map((v) => v.message),
+        }));
+      },
+      close: () => ledger.close(),
+    };
+  },
+});

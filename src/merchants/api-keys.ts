@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { invalid } from '../platform/errors.ts';
+import type { RandomSource } from '../platform/ids.ts';
+
+/**
+ * Merchant API keys, as pure rules. A key is `tym_<prefix>_<secret>`: the prefix (9 random
+ * bytes, 12 base64url characters) finds the key's row, the secret (32 random bytes, 43
+ * characters) is kept only as its SHA-256. The full key is shown once, at creation or rotation.
+ */
+export const MERCHANT_SCOPES = [
+  'payments:read',
+  'payments:write',
+  'refunds:write',
+  'webhooks:manage',
+  'keys:manage',
+] as const;
+export type MerchantScope = (typeof MERCHANT_SCOPES)[number];
+
+export const API_KEY_PREFIX = 'tym_';
+const API_KEY_SHAPE = /^tym_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/;
+
+/** The stored digest of a key's secret (hex). */
+export function secretDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new key from `random`: the full key (for the merchant, once) and what is stored. */
+export function newApiKey(random: RandomSource): { key: string; prefix: string; digest: string } {
+  const prefix = Buffer.from(random.bytes(9)).toString('base64url');
+  const secret = Buffer.from(random.bytes(32)).toString('base64url');
+  return { key: `${API_KEY_PREFIX}${prefix}_${secret}`, prefix, digest: secretDigest(secret) };
+}
+
+/** The parts of a presented key, or undefined when it does not have a key's shape. */
+export function parseApiKey(presented: string): { prefix: string; secret: string } | undefined {
+  const match = API_KEY_SHAPE.exec(presented);
+  return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
+}
+
+/** Throws scope_invalid unless `scopes` is a non-empty list of known scopes. */
+export function validateScopes(scopes: readonly string[]): void {
+  const unknown = scopes.filter((s) => !(MERCHANT_SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0 || scopes.length === 0) {
+    throw invalid('scope_invalid', `Scopes must be some of: ${MERCHANT_SCOPES.join(', ')}.`, { unknown });
+  }
+}

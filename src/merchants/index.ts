@@ -1,0 +1,14 @@
+/**
+ * The merchants module's public API. Other modules import from here, never from merchants'
+ * files or tables.
+ *
+ * @example An operator creates a merchant and gives it a key (the full key is shown once):
+ *   const merchant = await merchants.createMerchant('Corner Shop', principal.key);
+ *   const { key } = await merchants.createApiKey(merchant.id, { name: 'till', scopes: ['payments:write'] }, principal.key);
+ *   // The merchant then calls with `Authorization: Bearer ${key}` (tym_...).
+ */
+export { MERCHANT_SCOPES, type MerchantScope } from './api-keys.ts';
+export { MERCHANTS_CHART, MerchantAccounts, MerchantTransfers } from './chart.ts';
+export { Merchants, type MerchantsDeps } from './merchants.ts';
+export { merchantsModule } from './module.ts';
+export type { ApiKeyRecord, MerchantRecord } from './store.ts';

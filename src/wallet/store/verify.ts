@@ -1,0 +1,44 @@
+import type { Queryable } from '../../platform/db/database.ts';
+
+/** The reads of `tuyere verify`'s wallet checks (verify.ts), in id order, a page at a time. */
+
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+
+/** Bank operations' states, the page after `after` (start with undefined). */
+export async function operationStatesPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<Array<{ id: string; state: string }>> {
+  const { rows } = await q.query<{ id: string; state: string }>(
+    'SELECT id, state FROM wallet_bank_operations WHERE id > $1 ORDER BY id LIMIT $2',
+    [after ?? FIRST_ID, limit],
+  );
+  return rows;
+}
+
+/** Pending operations created before `before` that were never polled (at most `limit`). */
+export async function unpolledPendingOperations(
+  q: Queryable,
+  before: Date,
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    "SELECT id FROM wallet_bank_operations WHERE state = 'pending' AND polls = 0 AND created_at < $1 LIMIT $2",
+    [before, limit],
+  );
+  return rows.map((row) => row.id);
+}
+
+/** Friend transfers that went through a transit account, the page after `after` (start with undefined). */
+export async function transitTransfersPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<Array<{ id: string; amount: bigint; state: string }>> {
+  const { rows } = await q.query<{ id: string; amount: bigint; state: string }>(
+    'SELECT id, amount, state FROM wallet_transfers WHERE via_transit AND id > $1 ORDER BY id LIMIT $2',
+    [after ?? FIRST_ID, limit],
+  );
+  return rows;
+}
