@@ -6,8 +6,8 @@
 export type { JoinedWrite, RenderedWrite } from '../platform/db/joined-write.ts';
 export { EXPIRY_BATCH_MAX, Ledger, type LedgerOptions } from './ledger.ts';
 export { ledgerModule } from './module.ts';
-export { availableBalance, type HistoryPage } from './reads.ts';
 export * from './results.ts';
+export type { HistoryPage } from './store/reads.ts';
 export * from './types.ts';
 export { formatVerifyReport, type VerifyReport, type Violation, verifyLedger } from './verify.ts';
 export type { CommitParticipant, WriterOptions } from './writer.ts';

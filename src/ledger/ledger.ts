@@ -1,5 +1,6 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import {
   findDuePending,
   getAccountHistory,
@@ -8,8 +9,7 @@ import {
   lookupAccounts,
   lookupPending,
   lookupTransfers,
-} from './reads.ts';
-import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
+} from './store/reads.ts';
 import type {
   Account,
   AccountBalances,

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../platform/errors.ts';
 import type { Ledger } from './ledger.ts';
-import { HISTORY_PAGE_MAX } from './reads.ts';
-import { BATCH_EVENTS_MAX } from './types.ts';
+import { BATCH_EVENTS_MAX, HISTORY_PAGE_MAX } from './types.ts';
 import { VERIFY_CHECKS } from './verify.ts';
 import {
   type AccountEventJson,

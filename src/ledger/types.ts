@@ -156,3 +156,13 @@ export interface PendingState {
 }
 
 export const NANOSECONDS_PER_SECOND = 1_000_000_000n;
+
+/** Available balance as TigerBeetle derives it for a debit-normal or credit-normal account. */
+export function availableBalance(account: AccountBalances, normal: 'debit' | 'credit'): bigint {
+  return normal === 'credit'
+    ? account.creditsPosted - account.debitsPosted - account.debitsPending
+    : account.debitsPosted - account.creditsPosted - account.creditsPending;
+}
+
+/** Most transfers in one page of an account's history. */
+export const HISTORY_PAGE_MAX = 1000;

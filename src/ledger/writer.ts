@@ -26,7 +26,7 @@ import {
   loadTransfers,
   lockHead,
   PARTICIPANT_REFUSED,
-} from './store.ts';
+} from './store/batch.ts';
 import {
   type Account,
   type AccountEvent,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type ArrayElement, binaryArray, FixedArrayWriter } from '../platform/db/binary-array.ts';
-import type { NamedStatement, Queryable } from '../platform/db/database.ts';
-import { eventTimestamp, type JournalEvent } from './journal.ts';
+import { type ArrayElement, binaryArray, FixedArrayWriter } from '../../platform/db/binary-array.ts';
+import type { NamedStatement, Queryable } from '../../platform/db/database.ts';
+import { eventTimestamp, type JournalEvent } from '../journal.ts';
 import {
   ACCOUNT_COLUMNS,
   type AccountRow,
@@ -11,9 +11,9 @@ import {
   TRANSFER_COLUMNS,
   type TransferRow,
   transferFromRow,
-} from './rows.ts';
-import type { Effects, FailedTransfer } from './state-machine.ts';
-import type { Account, PendingState, Transfer } from './types.ts';
+} from '../rows.ts';
+import type { Effects, FailedTransfer } from '../state-machine.ts';
+import type { Account, PendingState, Transfer } from '../types.ts';
 
 /** SQL for the write path. Every function takes the batch's transaction. */
 

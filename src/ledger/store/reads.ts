@@ -1,5 +1,5 @@
-import type { Queryable } from '../platform/db/database.ts';
-import { invalid, notFound } from '../platform/errors.ts';
+import type { Queryable } from '../../platform/db/database.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
 import {
   ACCOUNT_COLUMNS,
   type AccountRow,
@@ -9,18 +9,17 @@ import {
   TRANSFER_COLUMNS,
   type TransferRow,
   transferFromRow,
-} from './rows.ts';
+} from '../rows.ts';
 import {
   type Account,
   type AccountBalances,
   AccountFlags,
+  HISTORY_PAGE_MAX,
   type PendingState,
   type Transfer,
-} from './types.ts';
+} from '../types.ts';
 
 /** Read paths: plain queries outside the writer (committed data only). */
-
-export const HISTORY_PAGE_MAX = 1000;
 
 export async function lookupAccounts(db: Queryable, ids: readonly string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
@@ -148,11 +147,4 @@ export async function findDuePending(db: Queryable, nowNs: bigint, limit: number
     [nowNs.toString(), limit],
   );
   return rows.map((row) => row.id);
-}
-
-/** Available balance as TigerBeetle derives it for a debit-normal or credit-normal account. */
-export function availableBalance(account: AccountBalances, normal: 'debit' | 'credit'): bigint {
-  return normal === 'credit'
-    ? account.creditsPosted - account.debitsPosted - account.debitsPending
-    : account.debitsPosted - account.creditsPosted - account.creditsPending;
 }
