@@ -1,4 +1,6 @@
 import { businessDate } from '../platform/clock.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import type { JoinedWrite } from '../platform/db/joined-write.ts';
 import { conflict } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import type { IdentityContext } from './context.ts';
@@ -12,6 +14,8 @@ import {
   remaining,
   type VerificationStrength,
 } from './limit-rules.ts';
+import type { CounterKey, CounterRead, CounterWrite, ReservationColumns } from './store/limits.ts';
+import * as store from './store/limits.ts';
 
 /**
  * The limits service: "may this user move X by method M now?". A yes reserves the amount
@@ -41,36 +45,21 @@ class Denied extends Error {
 }
 
 async function accountClassOf(context: IdentityContext, userId: string): Promise<AccountClass> {
-  const { rows } = await context.db.query<{ account_class: number }>(
-    'SELECT account_class FROM identity_users WHERE id = $1',
-    [userId],
-  );
-  if (!rows[0]) throw conflict('account_unknown', 'No such user account.');
-  return rows[0].account_class as AccountClass;
+  const found = await store.accountClass(context.db, userId);
+  if (!found) throw conflict('account_unknown', 'No such user account.');
+  return found;
 }
 
-async function usedOn(
-  context: IdentityContext,
-  userId: string,
-  charge: Pick<CounterCharge, 'counter' | 'period'>,
-) {
-  const { rows } = await context.db.query<{ used: bigint; payments: number }>(
-    'SELECT used, payments FROM identity_limit_counters WHERE user_id = $1 AND counter = $2 AND period = $3',
-    [userId, charge.counter, charge.period],
-  );
-  return { used: rows[0]?.used ?? 0n, payments: rows[0]?.payments ?? 0 };
+function usedOn(context: IdentityContext, userId: string, charge: Pick<CounterCharge, 'counter' | 'period'>) {
+  return store.counterUsage(context.db, userId, charge.counter, charge.period);
 }
 
 export async function checkAndReserve(context: IdentityContext, check: LimitCheck): Promise<LimitDecision> {
   if (check.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
   const at = check.at ?? context.clock.now();
   const reservationId = check.reservationId ?? uuidv7(at.getTime());
-  const existing = await context.db.query<{ user_id: string; amount: bigint; state: string }>(
-    'SELECT user_id, amount, state FROM identity_limit_reservations WHERE id = $1',
-    [reservationId],
-  );
-  if (existing.rows[0]) {
-    const row = existing.rows[0];
+  const row = await store.getReservation(context.db, reservationId);
+  if (row) {
     if (row.user_id !== check.userId || row.amount !== check.amount) {
       throw conflict(
         'reservation_exists_with_different_fields',
@@ -94,27 +83,12 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   try {
     await context.db.transaction(async (tx) => {
       for (const charge of charges) {
-        const { rowCount } = await tx.query(
-          `INSERT INTO identity_limit_counters AS c (user_id, counter, period, used, payments) VALUES ($1, $2, $3, $4, 1)
-           ON CONFLICT (user_id, counter, period) DO UPDATE SET used = c.used + excluded.used, payments = c.payments + 1
-           WHERE ($5::bigint IS NULL OR c.used + excluded.used <= $5::bigint)
-             AND ($6::integer IS NULL OR c.payments + 1 <= $6::integer)`,
-          [check.userId, charge.counter, charge.period, check.amount, charge.cap, charge.maxPayments],
-        );
-        if (rowCount !== 1) throw new Denied(charge);
+        if (!(await store.chargeCounterWithin(tx, check.userId, charge, check.amount)))
+          throw new Denied(charge);
       }
-      await tx.query(
-        `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'reserved', $7)`,
-        [
-          reservationId,
-          check.userId,
-          check.amount,
-          check.method,
-          check.authorization.strength,
-          JSON.stringify(charges.map((c) => ({ counter: c.counter, period: c.period }))),
-          at,
-        ],
+      await store.insertReservations(
+        tx,
+        reservationColumns([check], [{ index: 0, id: reservationId, at, charges }]),
       );
     });
   } catch (error) {
@@ -127,41 +101,45 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
 /** One check's outcome in a batch: a decision, or the error checkAndReserve would have thrown. */
 export type BatchLimitOutcome = LimitDecision | { error: Error };
 
+/** A check that passed the static checks, with the counters it would charge. */
+interface Planned {
+  index: number;
+  id: string;
+  at: Date;
+  charges: CounterCharge[];
+}
+
+/** A counter as a batch decides against it: what it held, plus the earlier checks' charges. */
+interface CounterState {
+  used: bigint;
+  payments: number;
+  /** Checks (indexes) of this decision that charged it, in order. */
+  chargedBy: number[];
+}
+
+/** A reservation row that already exists for a check's id. */
+interface PriorReservation {
+  user_id: string;
+  amount: bigint;
+  state: string;
+}
+
+const counterKey = (userId: string, charge: Pick<CounterCharge, 'counter' | 'period'>) =>
+  `${userId}\u0000${charge.counter}\u0000${charge.period}`;
+
 /**
- * checkAndReserve for many payments at once (the wallet's group commit): one transaction
- * for the whole batch instead of one per payment, with the same guarantees.
- * - Every counter the batch charges is locked first (a no-op upsert in a fixed order:
- *   user, counter, period), so concurrent batches and single reservations serialize on
- *   the same rows and can never overshoot a cap.
- * - Existing reservations are read after the locks, so a concurrent duplicate id is seen.
- * - The checks are then decided in order, each against what the earlier ones used, and
- *   all counters and reservations are written by one statement.
- * Results are those of calling checkAndReserve for each check in order.
+ * The static part of a batch: amounts, account classes and each check's charges. Checks that
+ * fail here get their error in `outcomes`; the others are `planned`.
  */
-export async function checkAndReserveMany(
+function planChecks(
   context: IdentityContext,
   checks: readonly LimitCheck[],
-): Promise<BatchLimitOutcome[]> {
+  classOf: ReadonlyMap<string, AccountClass>,
+  now: Date,
+  dateOf = businessDates(context),
+): { outcomes: Array<BatchLimitOutcome | undefined>; planned: Planned[] } {
   const outcomes: Array<BatchLimitOutcome | undefined> = new Array(checks.length);
-  const now = context.clock.now();
-  const userIds = [...new Set(checks.map((check) => check.userId))];
-  const { rows: users } = await context.db.query<{ id: string; account_class: number }>(
-    'SELECT id, account_class FROM identity_users WHERE id = ANY($1::uuid[])',
-    [userIds],
-  );
-  const classOf = new Map(users.map((row) => [row.id, row.account_class as AccountClass]));
-  type Planned = { index: number; id: string; at: Date; charges: CounterCharge[] };
   const planned: Planned[] = [];
-  // Intl formatting is slow; a batch shares a few instants, so each date is computed once.
-  const dates = new Map<number, string>();
-  const dateOf = (at: Date) => {
-    let date = dates.get(at.getTime());
-    if (date === undefined) {
-      date = businessDate(at, context.settings.timeZone);
-      dates.set(at.getTime(), date);
-    }
-    return date;
-  };
   checks.forEach((check, index) => {
     if (check.amount <= 0n) {
       outcomes[index] = { error: conflict('amount_invalid', 'The amount must be positive.') };
@@ -184,125 +162,291 @@ export async function checkAndReserveMany(
     });
     planned.push({ index, id: check.reservationId ?? uuidv7(at.getTime()), at, charges });
   });
+  return { outcomes, planned };
+}
+
+/** Business dates by instant: Intl formatting is slow, and a batch shares a few instants. */
+function businessDates(context: IdentityContext): (at: Date) => string {
+  const dates = new Map<number, string>();
+  return (at) => {
+    let date = dates.get(at.getTime());
+    if (date === undefined) {
+      date = businessDate(at, context.settings.timeZone);
+      dates.set(at.getTime(), date);
+    }
+    return date;
+  };
+}
+
+/** The users' account classes, in one read. */
+function classesOf(q: Queryable, checks: readonly LimitCheck[]) {
+  return store.accountClasses(q, [...new Set(checks.map((check) => check.userId))]);
+}
+
+/**
+ * Decides the planned checks in order, each against the counters as the earlier ones left
+ * them (the counters in `counterOf` are updated in place). This is checkAndReserve's decision
+ * for each check, one after another; checkAndReserveMany and planReservations share it.
+ * `reserved` are the checks that take a new reservation (and charge their counters).
+ */
+function decideInOrder(
+  checks: readonly LimitCheck[],
+  planned: readonly Planned[],
+  counterOf: (userId: string, charge: CounterCharge) => CounterState,
+  existing: Map<string, PriorReservation>,
+): { results: Map<number, BatchLimitOutcome>; reserved: Planned[]; deniedBy: Map<number, CounterState> } {
+  const results = new Map<number, BatchLimitOutcome>();
+  const reserved: Planned[] = [];
+  const deniedBy = new Map<number, CounterState>();
+  for (const plan of planned) {
+    const check = checks[plan.index]!;
+    const prior = existing.get(plan.id);
+    if (prior) {
+      if (prior.user_id !== check.userId || prior.amount !== check.amount) {
+        results.set(plan.index, {
+          error: conflict(
+            'reservation_exists_with_different_fields',
+            'This reservation id was already used for another payment.',
+          ),
+        });
+      } else if (prior.state === 'reserved') {
+        results.set(plan.index, { allowed: true, reservationId: plan.id });
+      } else {
+        results.set(plan.index, {
+          error: conflict('reservation_released', 'This reservation was released; use a new id.'),
+        });
+      }
+      continue;
+    }
+    const over = firstExceeded(
+      plan.charges,
+      check.amount,
+      (charge) => counterOf(check.userId, charge).used,
+      (charge) => counterOf(check.userId, charge).payments,
+    );
+    if (over) {
+      const counter = counterOf(check.userId, over);
+      deniedBy.set(plan.index, counter);
+      results.set(plan.index, {
+        allowed: false,
+        reason: over.denial,
+        cap: over.cap,
+        used: counter.used,
+        counter: over.counter,
+      });
+      continue;
+    }
+    for (const charge of plan.charges) {
+      const counter = counterOf(check.userId, charge);
+      counter.used += check.amount;
+      counter.payments += 1;
+      counter.chargedBy.push(plan.index);
+    }
+    existing.set(plan.id, { user_id: check.userId, amount: check.amount, state: 'reserved' });
+    reserved.push(plan);
+    results.set(plan.index, { allowed: true, reservationId: plan.id });
+  }
+  return { results, reserved, deniedBy };
+}
+
+/**
+ * checkAndReserve for many payments at once, in one transaction for the whole batch instead of
+ * one per payment, with the same guarantees.
+ * - Every counter the batch charges is locked first (a no-op upsert in a fixed order:
+ *   user, counter, period), so concurrent batches and single reservations serialize on
+ *   the same rows and can never overshoot a cap.
+ * - Existing reservations are read after the locks, so a concurrent duplicate id is seen.
+ * - The checks are then decided in order, each against what the earlier ones used, and
+ *   all counters and reservations are written by one statement.
+ * Results are those of calling checkAndReserve for each check in order. (The wallet's friend
+ * transfers now use planReservations instead, which commits with the ledger.)
+ */
+export async function checkAndReserveMany(
+  context: IdentityContext,
+  checks: readonly LimitCheck[],
+): Promise<BatchLimitOutcome[]> {
+  const { outcomes, planned } = planChecks(
+    context,
+    checks,
+    await classesOf(context.db, checks),
+    context.clock.now(),
+  );
   if (planned.length === 0) return outcomes as BatchLimitOutcome[];
-  const key = (userId: string, charge: Pick<CounterCharge, 'counter' | 'period'>) =>
-    `${userId}\u0000${charge.counter}\u0000${charge.period}`;
   const lockKeys = new Map<string, { userId: string; counter: string; period: string }>();
   for (const plan of planned) {
     const userId = checks[plan.index]!.userId;
-    for (const charge of plan.charges) lockKeys.set(key(userId, charge), { userId, ...charge });
+    for (const charge of plan.charges) lockKeys.set(counterKey(userId, charge), { userId, ...charge });
   }
   const sorted = [...lockKeys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 
   const decided = await context.db.transaction(async (tx) => {
-    const results = new Map<number, BatchLimitOutcome>();
-    const { rows: locked } = await tx.query<{
-      user_id: string;
-      counter: string;
-      period: string;
-      used: bigint;
-      payments: number;
-    }>(
-      `INSERT INTO identity_limit_counters AS c (user_id, counter, period, used, payments)
-       SELECT u, k, p, 0, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(u, k, p, n) ORDER BY n
-       ON CONFLICT (user_id, counter, period) DO UPDATE SET used = c.used
-       RETURNING user_id, counter, period, used, payments`,
-      [sorted.map((k) => k.userId), sorted.map((k) => k.counter), sorted.map((k) => k.period)],
+    const locked = await store.lockCounters(tx, sorted);
+    const state = new Map<string, CounterState>(
+      locked.map((row) => [
+        counterKey(row.user_id, row),
+        { used: row.used, payments: row.payments, chargedBy: [] },
+      ]),
     );
-    const state = new Map(
-      locked.map((row) => [key(row.user_id, row), { used: row.used, payments: row.payments, dirty: false }]),
-    );
-    const { rows: existingRows } = await tx.query<{
-      id: string;
-      user_id: string;
-      amount: bigint;
-      state: string;
-    }>('SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = ANY($1::uuid[])', [
+    const existingRows = await store.getReservations(
+      tx,
       planned.map((plan) => plan.id),
-    ]);
-    const existing = new Map(existingRows.map((row) => [row.id, row]));
-    const reservations: Array<{ plan: Planned; check: LimitCheck }> = [];
-    for (const plan of planned) {
-      const check = checks[plan.index]!;
-      const prior = existing.get(plan.id);
-      if (prior) {
-        if (prior.user_id !== check.userId || prior.amount !== check.amount) {
-          results.set(plan.index, {
-            error: conflict(
-              'reservation_exists_with_different_fields',
-              'This reservation id was already used for another payment.',
-            ),
-          });
-        } else if (prior.state === 'reserved') {
-          results.set(plan.index, { allowed: true, reservationId: plan.id });
-        } else {
-          results.set(plan.index, {
-            error: conflict('reservation_released', 'This reservation was released; use a new id.'),
-          });
-        }
-        continue;
-      }
-      const counterOf = (charge: CounterCharge) => state.get(key(check.userId, charge))!;
-      const over = firstExceeded(
-        plan.charges,
-        check.amount,
-        (charge) => counterOf(charge).used,
-        (charge) => counterOf(charge).payments,
-      );
-      if (over) {
-        results.set(plan.index, {
-          allowed: false,
-          reason: over.denial,
-          cap: over.cap,
-          used: counterOf(over).used,
-          counter: over.counter,
-        });
-        continue;
-      }
-      for (const charge of plan.charges) {
-        const counter = counterOf(charge);
-        counter.used += check.amount;
-        counter.payments += 1;
-        counter.dirty = true;
-      }
-      existing.set(plan.id, { id: plan.id, user_id: check.userId, amount: check.amount, state: 'reserved' });
-      reservations.push({ plan, check });
-      results.set(plan.index, { allowed: true, reservationId: plan.id });
-    }
-    if (reservations.length > 0) {
-      const changed = sorted.filter((k) => state.get(key(k.userId, k))!.dirty);
-      await tx.query(
-        `WITH counters AS (
-           UPDATE identity_limit_counters c SET used = v.used, payments = v.payments
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int4[]) AS v(user_id, counter, period, used, payments)
-           WHERE c.user_id = v.user_id AND c.counter = v.counter AND c.period = v.period
-         )
-         INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-         SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
-         FROM unnest($6::uuid[], $7::uuid[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-           AS r(id, user_id, amount, method, strength, counters, created_at)`,
-        [
-          changed.map((k) => k.userId),
-          changed.map((k) => k.counter),
-          changed.map((k) => k.period),
-          changed.map((k) => state.get(key(k.userId, k))!.used.toString()),
-          changed.map((k) => state.get(key(k.userId, k))!.payments),
-          reservations.map((r) => r.plan.id),
-          reservations.map((r) => r.check.userId),
-          reservations.map((r) => r.check.amount.toString()),
-          reservations.map((r) => r.check.method),
-          reservations.map((r) => r.check.authorization.strength),
-          reservations.map((r) =>
-            JSON.stringify(r.plan.charges.map((c) => ({ counter: c.counter, period: c.period }))),
-          ),
-          reservations.map((r) => r.plan.at),
-        ],
-      );
+    );
+    const existing = new Map<string, PriorReservation>(existingRows.map((row) => [row.id, row]));
+    const { results, reserved } = decideInOrder(
+      checks,
+      planned,
+      (userId, charge) => state.get(counterKey(userId, charge))!,
+      existing,
+    );
+    if (reserved.length > 0) {
+      const changed = sorted.flatMap((k) => {
+        const counter = state.get(counterKey(k.userId, k))!;
+        return counter.chargedBy.length > 0 ? [{ ...k, used: counter.used, payments: counter.payments }] : [];
+      });
+      await store.setCountersAndReserve(tx, changed, reservationColumns(checks, reserved));
     }
     return results;
   });
   for (const [index, outcome] of decided) outcomes[index] = outcome;
   return outcomes as BatchLimitOutcome[];
+}
+
+/** The reservation rows of `reserved` as columns: id, user, amount, method, strength, counters, created_at. */
+function reservationColumns(checks: readonly LimitCheck[], reserved: readonly Planned[]): ReservationColumns {
+  return [
+    reserved.map((r) => r.id),
+    reserved.map((r) => checks[r.index]!.userId),
+    reserved.map((r) => checks[r.index]!.amount.toString()),
+    reserved.map((r) => checks[r.index]!.method),
+    reserved.map((r) => checks[r.index]!.authorization.strength),
+    reserved.map((r) => JSON.stringify(r.charges.map((c) => ({ counter: c.counter, period: c.period })))),
+    reserved.map((r) => r.at),
+  ];
+}
+
+/**
+ * A batch's limits decided without taking a lock, to be committed with the payments
+ * themselves (the wallet joins `write` to the ledger commit of its friend transfers).
+ */
+export interface ReservationPlan {
+  /**
+   * One outcome per check, in order: what checkAndReserveMany would answer for these checks
+   * against the counters as read. Nothing is reserved until `write` commits.
+   */
+  decisions: BatchLimitOutcome[];
+  /**
+   * The counter charges and reservation rows of the allowed checks among `committed` (indexes
+   * into the checks; the others are not charged), as a write joined to another module's commit.
+   * It is accepted only if every counter it charges still holds what this plan read; otherwise
+   * the commit is refused and the caller plans again.
+   */
+  write(committed: Iterable<number>): JoinedWrite;
+  /**
+   * Denied checks whose denial may not hold once only `committed` checks are charged: the
+   * counter that denied each was charged, earlier in the plan, by an allowed check that is not
+   * among `committed`. Plan those again after this commit.
+   */
+  deniedByUncommitted(committed: Iterable<number>): number[];
+}
+
+/**
+ * Plans a batch's reservations: reads the counters and the existing reservations (no locks),
+ * then decides each check in order exactly like checkAndReserveMany (same outcomes, same error
+ * codes). Nothing is written here; the plan's `write` is optimistic: it charges the counters
+ * only if they still hold what was read here, compared under the row lock at commit.
+ */
+export async function planReservations(
+  context: IdentityContext,
+  checks: readonly LimitCheck[],
+): Promise<ReservationPlan> {
+  const now = context.clock.now();
+  const dateOf = businessDates(context);
+  // The counters are read by key together with the classes, so before the classes are known:
+  // the keys of every class a user could have (three at most, and they share their counters).
+  const keys = new Map<string, CounterKey>();
+  for (const check of checks) {
+    if (check.amount <= 0n) continue;
+    const date = dateOf(check.at ?? now);
+    for (const accountClass of [1, 2, 3] as const) {
+      const charges = chargesFor(context.settings.limits, {
+        accountClass,
+        amount: check.amount,
+        method: check.method,
+        strength: check.authorization.strength,
+        businessDate: date,
+        deviceId: check.authorization.deviceId,
+        deviceDailyLimit: check.authorization.deviceDailyLimit,
+      });
+      for (const charge of charges) {
+        keys.set(counterKey(check.userId, charge), {
+          userId: check.userId,
+          counter: charge.counter,
+          period: charge.period,
+        });
+      }
+    }
+  }
+  const [classOf, counterRows, reservationRows] = await Promise.all([
+    classesOf(context.db, checks),
+    store.readCounters(context.db, [...keys.values()]),
+    store.getReservations(
+      context.db,
+      checks.flatMap((check) => (check.reservationId === undefined ? [] : [check.reservationId])),
+    ),
+  ]);
+  const { outcomes, planned } = planChecks(context, checks, classOf, now, dateOf);
+  const read = new Map(counterRows.map((row) => [counterKey(row.user_id, row), row]));
+  const state = new Map<string, CounterState & { key: CounterKey; read: CounterRead }>();
+  const counterOf = (userId: string, charge: CounterCharge) => {
+    const key = counterKey(userId, charge);
+    let counter = state.get(key);
+    if (!counter) {
+      if (!keys.has(key)) throw new Error(`limits: counter ${key} was not read`);
+      const row = read.get(key);
+      const base: CounterRead = row ? { used: row.used, payments: row.payments } : null;
+      counter = {
+        used: base?.used ?? 0n,
+        payments: base?.payments ?? 0,
+        chargedBy: [],
+        key: { userId, counter: charge.counter, period: charge.period },
+        read: base,
+      };
+      state.set(key, counter);
+    }
+    return counter;
+  };
+  const existing = new Map<string, PriorReservation>(reservationRows.map((row) => [row.id, row]));
+  const { results, reserved, deniedBy } = decideInOrder(checks, planned, counterOf, existing);
+  for (const [index, outcome] of results) outcomes[index] = outcome;
+  const chargesOf = new Map(reserved.map((plan) => [plan.index, plan]));
+  return {
+    decisions: outcomes as BatchLimitOutcome[],
+    write(committed) {
+      const charged = new Set<number>();
+      for (const index of committed) if (chargesOf.has(index)) charged.add(index);
+      const counters: CounterWrite[] = [];
+      for (const counter of state.values()) {
+        const by = counter.chargedBy.filter((index) => charged.has(index));
+        if (by.length === 0) continue;
+        counters.push({
+          ...counter.key,
+          read: counter.read,
+          amount: by.reduce((sum, index) => sum + checks[index]!.amount, 0n),
+          payments: by.length,
+        });
+      }
+      const rows = reserved.filter((plan) => charged.has(plan.index));
+      return store.reservationsWrite(counters, reservationColumns(checks, rows));
+    },
+    deniedByUncommitted(committed) {
+      const done = new Set(committed);
+      const again: number[] = [];
+      for (const [index, counter] of deniedBy) {
+        if (counter.chargedBy.some((earlier) => earlier < index && !done.has(earlier))) again.push(index);
+      }
+      return again;
+    },
+  };
 }
 
 async function denial(
@@ -317,27 +461,7 @@ async function denial(
 /** Gives a failed payment's reservation back. Idempotent: a second call changes nothing. */
 export async function releaseReservation(context: IdentityContext, reservationId: string): Promise<boolean> {
   const now = context.clock.now();
-  return context.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{
-      user_id: string;
-      amount: bigint;
-      counters: Array<{ counter: string; period: string }>;
-    }>(
-      `UPDATE identity_limit_reservations SET state = 'released', released_at = $2
-       WHERE id = $1 AND state = 'reserved' RETURNING user_id, amount, counters`,
-      [reservationId, now],
-    );
-    const reservation = rows[0];
-    if (!reservation) return false;
-    for (const counter of reservation.counters) {
-      await tx.query(
-        `UPDATE identity_limit_counters SET used = used - $4, payments = payments - 1
-         WHERE user_id = $1 AND counter = $2 AND period = $3`,
-        [reservation.user_id, counter.counter, counter.period, reservation.amount],
-      );
-    }
-    return true;
-  });
+  return context.db.transaction((tx) => store.releaseReservationRow(tx, reservationId, now));
 }
 
 export interface LimitLine {

@@ -1,10 +1,22 @@
-import { TransferCodes } from '../chart.ts';
-import type { PaymentAuthorization } from '../identity/index.ts';
+import type { LimitCheck, LimitDecision, PaymentAuthorization, ReservationPlan } from '../identity/index.ts';
 import { CreateTransferResult, Ledgers, succeeded } from '../ledger/index.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
+import { WalletTransfers as TransferCodes } from './chart.ts';
 import { type AccountEnsurer, transitAccount, type WalletDeps, walletAccount } from './context.ts';
-import { type QueuedTransfer, TransferBatcher } from './transfer-batcher.ts';
+import {
+  dueTransfers,
+  type FriendTransfer,
+  finishTransfer,
+  getTransfer,
+  getTransfers,
+  markAwaitingAcceptance,
+  type NewTransferRow,
+  type TransferState,
+  transferRowsWrite,
+  transfersByLedgerIds,
+} from './store/transfers.ts';
+import { type Queued, TransferBatcher } from './transfer-batcher.ts';
 
 /**
  * Transfers between friends.
@@ -17,62 +29,13 @@ import { type QueuedTransfer, TransferBatcher } from './transfer-batcher.ts';
  *   arrival, or not accepted in time). Whichever comes second finds the account empty
  *   (exceeds_credits), so the money moves once however acceptance, cancellation and the
  *   jobs race. The row records what the ledger decided.
+ *
+ * Sending commits the sender's limits reservation, the ledger transfer and the row in one
+ * commit (the ledger's, with a commit participant), so none exists without the others. The
+ * reservation is given back only when the money returns to the sender (`resolve`).
  */
-export type TransferState = 'scheduled' | 'awaiting_acceptance' | 'completed' | 'returned' | 'cancelled';
+export type { FriendTransfer, TransferState } from './store/transfers.ts';
 export const TRANSFER_DELAYS_HOURS = [0, 2, 24] as const;
-
-export interface FriendTransfer {
-  id: string;
-  senderId: string;
-  recipientId: string;
-  amount: bigint;
-  memo: string;
-  viaTransit: boolean;
-  requireAcceptance: boolean;
-  state: TransferState;
-  arriveAt: Date | null;
-  acceptBy: Date | null;
-  settleTransferId: string | null;
-  createdAt: Date;
-  finishedAt: Date | null;
-}
-
-type TransferRow = {
-  id: string;
-  sender_id: string;
-  recipient_id: string;
-  amount: bigint;
-  memo: string;
-  via_transit: boolean;
-  require_acceptance: boolean;
-  state: TransferState;
-  arrive_at: Date | null;
-  accept_by: Date | null;
-  settle_transfer_id: string | null;
-  created_at: Date;
-  finished_at: Date | null;
-};
-
-const COLUMNS =
-  'id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state, arrive_at, accept_by, settle_transfer_id, created_at, finished_at';
-
-function fromRow(row: TransferRow): FriendTransfer {
-  return {
-    id: row.id,
-    senderId: row.sender_id,
-    recipientId: row.recipient_id,
-    amount: row.amount,
-    memo: row.memo,
-    viaTransit: row.via_transit,
-    requireAcceptance: row.require_acceptance,
-    state: row.state,
-    arriveAt: row.arrive_at,
-    acceptBy: row.accept_by,
-    settleTransferId: row.settle_transfer_id,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-  };
-}
 
 export function transferView(transfer: FriendTransfer) {
   return {
@@ -109,28 +72,74 @@ export interface SendTransfer {
   authorization: PaymentAuthorization;
 }
 
+/** A transfer waiting for its batch. */
+type QueuedTransfer = Queued<SendTransfer & { memo: string; delayHours: number }, FriendTransfer>;
+
+/** A queued transfer whose recipient is known; `slot` is its place in the current limits plan. */
+type Live = QueuedTransfer & {
+  slot: number;
+  recipientId: string;
+  viaTransit: boolean;
+  requireAcceptance: boolean;
+};
+
+/** Times a batch is planned again after its limits moved under it, before `wallet_busy`. */
+const TRANSFER_ATTEMPTS_MAX = 6;
+
+/** The commit participant's refusal: a limit counter moved since the batch was planned. */
+class LimitsMoved extends Error {
+  constructor() {
+    super('wallet: a limit counter moved since this batch was planned');
+  }
+}
+
+const limitCheck = (input: QueuedTransfer['input']): LimitCheck => ({
+  reservationId: input.transferId,
+  userId: input.senderId,
+  amount: input.amount,
+  method: 'balance_transfer',
+  authorization: input.authorization,
+});
+
+function limitDenied(decision: Extract<LimitDecision, { allowed: false }>): AppError {
+  return forbidden(decision.reason, 'This transfer is over your limit.', {
+    cap: decision.cap?.toString() ?? null,
+    used: decision.used.toString(),
+  });
+}
+
+function fromNewRow(row: NewTransferRow): FriendTransfer {
+  return {
+    id: row.id,
+    senderId: row.senderId,
+    recipientId: row.recipientId,
+    amount: row.amount,
+    memo: row.memo,
+    viaTransit: row.viaTransit,
+    requireAcceptance: row.requireAcceptance,
+    state: row.state,
+    arriveAt: row.arriveAt,
+    acceptBy: row.acceptBy,
+    settleTransferId: null,
+    createdAt: row.createdAt,
+    finishedAt: row.state === 'completed' ? row.createdAt : null,
+  };
+}
+
 export class FriendTransfers {
   constructor(
     private readonly deps: WalletDeps,
     private readonly accounts: AccountEnsurer,
   ) {}
 
-  async get(transferId: string): Promise<FriendTransfer | undefined> {
-    const { rows } = await this.deps.db.query<TransferRow>(
-      `SELECT ${COLUMNS} FROM wallet_transfers WHERE id = $1`,
-      [transferId],
-    );
-    return rows[0] ? fromRow(rows[0]) : undefined;
+  get(transferId: string): Promise<FriendTransfer | undefined> {
+    return getTransfer(this.deps.db, transferId);
   }
 
   async byLedgerIds(ids: readonly string[]): Promise<Map<string, FriendTransfer>> {
     if (ids.length === 0) return new Map();
-    const { rows } = await this.deps.db.query<TransferRow>(
-      `SELECT ${COLUMNS} FROM wallet_transfers WHERE id = ANY($1::uuid[]) OR settle_transfer_id = ANY($1::uuid[])`,
-      [ids],
-    );
     const found = new Map<string, FriendTransfer>();
-    for (const row of rows.map(fromRow)) {
+    for (const row of await transfersByLedgerIds(this.deps.db, ids)) {
       found.set(row.id, row);
       if (row.settleTransferId) found.set(row.settleTransferId, row);
     }
@@ -151,9 +160,11 @@ export class FriendTransfers {
   }
 
   /**
-   * Sends a transfer. Concurrent calls are group-committed (see TransferBatcher): each
-   * batch costs one limits transaction, one ledger call and one insert of wallet rows,
-   * whatever its size, and the outcome of every transfer is what it would have been alone.
+   * Sends a transfer. Concurrent calls are group-committed (see TransferBatcher): a batch
+   * costs one round of parallel reads (recipients, existing rows, limits) and ONE commit, the
+   * ledger's, which carries the limit charges and the wallet rows with the transfers, whatever
+   * the batch's size; the outcome of every transfer is what it would have been alone. A crash
+   * leaves a transfer with its reservation and row, or none of the three.
    */
   async send(input: SendTransfer): Promise<FriendTransfer> {
     const delayHours = input.delayHours ?? 0;
@@ -166,7 +177,9 @@ export class FriendTransfers {
     return this.batcher.submit({ ...input, memo, delayHours });
   }
 
-  private readonly batcher = new TransferBatcher((batch) => this.sendBatch(batch));
+  private readonly batcher = new TransferBatcher<QueuedTransfer['input'], FriendTransfer>((batch) =>
+    this.sendBatch(batch),
+  );
 
   /** Recipients of a batch: by id in one query, by phone one by one (rare on the hot path). */
   private async recipientsOf(batch: readonly QueuedTransfer[]): Promise<Array<string | Error>> {
@@ -191,13 +204,22 @@ export class FriendTransfers {
   }
 
   private async sendBatch(batch: QueuedTransfer[]): Promise<void> {
-    // Independent reads, in parallel: recipients, and rows of transfers already sent (retries).
-    const [recipients, existing] = await Promise.all([
+    // Independent steps, in parallel: recipients, rows of transfers already sent (retries), the
+    // limits of every transfer of the batch, and the transit accounts of those that need one
+    // (idempotent; one whose transfer is then refused stays empty, and a retry of that
+    // transfer id uses it). Transfers that drop out here (no recipient, already sent) are
+    // never charged; a denial that counted one of them is decided again below, exactly like
+    // one that counted a transfer the ledger refused.
+    const transits = batch
+      .filter((item) => item.input.requireAcceptance || item.input.delayHours > 0)
+      .map((item) => item.input.transferId);
+    const [recipients, existing, firstPlan] = await Promise.all([
       this.recipientsOf(batch),
       this.getMany(batch.map((item) => item.input.transferId)),
+      this.deps.identity.planReservations(batch.map((item) => limitCheck(item.input))),
+      transits.length > 0 ? this.accounts.transits(transits) : undefined,
     ]);
-    type Live = QueuedTransfer & { recipientId: string; viaTransit: boolean; requireAcceptance: boolean };
-    let live: Live[] = [];
+    let round: Live[] = [];
     batch.forEach((item, index) => {
       const recipient = recipients[index]!;
       if (recipient instanceof Error) {
@@ -205,67 +227,112 @@ export class FriendTransfers {
         return;
       }
       const requireAcceptance = item.input.requireAcceptance ?? false;
-      live.push({
+      const live: Live = {
         ...item,
+        slot: index,
         recipientId: recipient,
         requireAcceptance,
         viaTransit: requireAcceptance || item.input.delayHours > 0,
-      });
-    });
-    if (live.length === 0) return;
-
-    // Already sent (a retry): answer from the row, like a replay.
-    live = live.filter((item) => {
+      };
+      // Already sent (a retry): answer from the row, like a replay.
       const found = existing.get(item.input.transferId);
-      if (!found) return true;
-      try {
-        item.resolve(this.sameOrConflict(found, { ...item.input, ...item }));
-      } catch (error) {
-        item.reject(error);
+      if (!found) round.push(live);
+      else {
+        try {
+          item.resolve(this.sameOrConflict(found, { ...item.input, ...live }));
+        } catch (error) {
+          item.reject(error);
+        }
       }
-      return false;
     });
-    if (live.length === 0) return;
+    if (round.length === 0) return;
 
-    const decisions = await this.deps.identity.checkAndReserveMany(
-      live.map((item) => ({
-        reservationId: item.input.transferId,
-        userId: item.input.senderId,
+    // Both wallets (idempotent, and cached once created).
+    await this.accounts.wallets([
+      ...new Set(round.flatMap((item) => [item.input.senderId, item.recipientId])),
+    ]);
+    let plan: ReservationPlan | null = firstPlan;
+    for (let refusals = 0; round.length > 0; ) {
+      // Each round after the first is planned afresh; `slot` is a transfer's place in the plan.
+      if (plan === null) {
+        round = round.map((item, slot) => ({ ...item, slot }));
+        plan = await this.deps.identity.planReservations(round.map((item) => limitCheck(item.input)));
+      }
+      const decided = plan;
+      const allowed: Live[] = [];
+      round = round.filter((item) => {
+        const decision = decided.decisions[item.slot]!;
+        if ('error' in decision) item.reject(decision.error);
+        else if (decision.allowed) allowed.push(item);
+        return !('error' in decision);
+      });
+      const committed = allowed.length > 0 ? await this.commitRound(allowed, decided) : [];
+      plan = null;
+      if (committed === null) {
+        // A counter this round charges moved since it was planned (another process charged
+        // the same user): nothing was written; plan it all again.
+        if (++refusals < TRANSFER_ATTEMPTS_MAX) continue;
+        for (const item of round) {
+          item.reject(
+            new AppError(
+              'unavailable',
+              'wallet_busy',
+              'Your payments are changing too fast to send this one now; try again in a moment.',
+            ),
+          );
+        }
+        return;
+      }
+      // Denials answered now hold. Those that counted an earlier transfer of the plan that was
+      // then not charged (the ledger refused it, or it dropped out above) are planned again,
+      // against the counters as they are after this commit: each such round is smaller than
+      // the last, as it excludes at least that transfer.
+      const again = new Set(decided.deniedByUncommitted(committed));
+      round = round.filter((item) => {
+        const decision = decided.decisions[item.slot]!;
+        if ('error' in decision || decision.allowed) return false;
+        if (again.has(item.slot)) return true;
+        item.reject(limitDenied(decision));
+        return false;
+      });
+    }
+  }
+
+  /**
+   * One commit for a round of a batch: the allowed transfers go to the ledger with a commit
+   * participant whose writes are the limit charges and reservations (identity's, guarded
+   * against counters that moved since `plan` read them) and the wallet rows (wallet's), so a
+   * transfer, its limits and its row commit together or not at all. Answers every transfer in
+   * `allowed` and returns the plan slots whose limits were charged; or returns null, having
+   * written nothing and answered nobody, when the limits had moved.
+   */
+  private async commitRound(allowed: readonly Live[], plan: ReservationPlan): Promise<number[] | null> {
+    const now = this.deps.clock.now();
+    const rowOf = (item: Live): NewTransferRow => {
+      const arriveAt =
+        item.input.delayHours > 0 ? new Date(now.getTime() + item.input.delayHours * 3_600_000) : null;
+      const acceptBy = item.requireAcceptance
+        ? new Date((arriveAt ?? now).getTime() + this.deps.settings.transferAcceptHours * 3_600_000)
+        : null;
+      return {
+        id: item.input.transferId,
+        senderId: item.input.senderId,
+        recipientId: item.recipientId,
         amount: item.input.amount,
-        method: 'balance_transfer' as const,
-        authorization: item.input.authorization,
-      })),
-    );
-    live = live.filter((item, index) => {
-      const decision = decisions[index]!;
-      if ('error' in decision) {
-        item.reject(decision.error);
-        return false;
-      }
-      if (!decision.allowed) {
-        item.reject(
-          forbidden(decision.reason, 'This transfer is over your limit.', {
-            cap: decision.cap?.toString() ?? null,
-            used: decision.used.toString(),
-          }),
-        );
-        return false;
-      }
-      return true;
-    });
-    if (live.length === 0) return;
-
-    const release = (items: readonly Live[]) =>
-      Promise.all(items.map((item) => this.deps.identity.releaseReservation(item.input.transferId)));
+        memo: item.input.memo,
+        viaTransit: item.viaTransit,
+        requireAcceptance: item.requireAcceptance,
+        state: !item.viaTransit ? 'completed' : arriveAt ? 'scheduled' : 'awaiting_acceptance',
+        arriveAt,
+        acceptBy,
+        createdAt: now,
+      };
+    };
+    const rows = allowed.map(rowOf);
     let results: Awaited<ReturnType<WalletDeps['ledger']['createTransfers']>>;
     try {
-      await this.accounts.wallets([
-        ...new Set(live.flatMap((item) => [item.input.senderId, item.recipientId])),
-      ]);
-      const transits = live.filter((item) => item.viaTransit).map((item) => item.input.transferId);
-      if (transits.length > 0) await this.accounts.transits(transits);
       results = await this.deps.ledger.createTransfers(
-        live.map((item) => ({
+        allowed.map((item) => ({
           id: item.input.transferId,
           debitAccountId: walletAccount(item.input.senderId),
           creditAccountId: item.viaTransit
@@ -276,84 +343,65 @@ export class FriendTransfers {
           code: TransferCodes.friendTransfer,
           userData128: item.recipientId,
         })),
+        {
+          participant: {
+            writes: (outcomes) => [
+              // Only transfers the ledger applies now are charged; one it already had
+              // (`exists`: a concurrent duplicate) was charged by its own commit.
+              plan.write(
+                allowed.flatMap((item, k) =>
+                  outcomes[k]!.result === CreateTransferResult.ok ? [item.slot] : [],
+                ),
+              ),
+              // A row goes in for every transfer the ledger holds; an existing row stays.
+              transferRowsWrite(rows.filter((_, k) => succeeded(outcomes[k]!.result))),
+            ],
+            refusal: () => new LimitsMoved(),
+          },
+        },
       );
     } catch (error) {
-      await release(live);
+      if (error instanceof LimitsMoved) return null;
       throw error;
     }
-    const failed: Live[] = [];
-    live = live.filter((item, index) => {
-      const result = results[index]!.result;
-      if (succeeded(result)) return true;
-      failed.push(item);
-      item.reject(
-        result === CreateTransferResult.exceeds_credits
-          ? conflict('insufficient_balance', 'Your wallet balance is too low for this transfer.')
-          : result === CreateTransferResult.id_already_failed
-            ? // Refused before under this id (the ledger never lets a refused transfer through later).
-              conflict('transfer_already_failed', 'This transfer was refused earlier; start a new one.')
-            : new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result}`),
-      );
-      return false;
+    const charged: number[] = [];
+    const existed: Live[] = [];
+    allowed.forEach((item, k) => {
+      const result = results[k]!.result;
+      if (result === CreateTransferResult.ok) {
+        charged.push(item.slot);
+        item.resolve(fromNewRow(rows[k]!));
+      } else if (result === CreateTransferResult.exists) {
+        existed.push(item);
+      } else {
+        item.reject(
+          result === CreateTransferResult.exceeds_credits
+            ? conflict('insufficient_balance', 'Your wallet balance is too low for this transfer.')
+            : result === CreateTransferResult.id_already_failed
+              ? // Refused before under this id (the ledger never lets a refused transfer through later).
+                conflict('transfer_already_failed', 'This transfer was refused earlier; start a new one.')
+              : new AppError('internal', 'wallet_transfer_failed', `Transfer failed: ${result}`),
+        );
+      }
     });
-    if (failed.length > 0) await release(failed);
-    if (live.length === 0) return;
-
-    const now = this.deps.clock.now();
-    const rows = live.map((item) => {
-      const arriveAt =
-        item.input.delayHours > 0 ? new Date(now.getTime() + item.input.delayHours * 3_600_000) : null;
-      const acceptBy = item.requireAcceptance
-        ? new Date((arriveAt ?? now).getTime() + this.deps.settings.transferAcceptHours * 3_600_000)
-        : null;
-      const state: TransferState = !item.viaTransit
-        ? 'completed'
-        : arriveAt
-          ? 'scheduled'
-          : 'awaiting_acceptance';
-      return { item, arriveAt, acceptBy, state };
-    });
-    const inserted = await this.deps.db.query<TransferRow>(
-      `INSERT INTO wallet_transfers (id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state,
-         arrive_at, accept_by, due_at, created_at, finished_at)
-       SELECT id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state, arrive_at, accept_by,
-         coalesce(arrive_at, accept_by), $12::timestamptz, CASE WHEN state = 'completed' THEN $12::timestamptz END
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::text[], $6::bool[], $7::bool[], $8::text[],
-         $9::timestamptz[], $10::timestamptz[], $11::int4[])
-         AS t(id, sender_id, recipient_id, amount, memo, via_transit, require_acceptance, state, arrive_at, accept_by, n)
-       ORDER BY n
-       ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [
-        rows.map((r) => r.item.input.transferId),
-        rows.map((r) => r.item.input.senderId),
-        rows.map((r) => r.item.recipientId),
-        rows.map((r) => r.item.input.amount.toString()),
-        rows.map((r) => r.item.input.memo),
-        rows.map((r) => r.item.viaTransit),
-        rows.map((r) => r.item.requireAcceptance),
-        rows.map((r) => r.state),
-        rows.map((r) => r.arriveAt),
-        rows.map((r) => r.acceptBy),
-        rows.map((_, index) => index),
-        now,
-      ],
-    );
-    const stored = new Map(inserted.rows.map((row) => [row.id, fromRow(row)]));
-    const missing = rows.filter((r) => !stored.has(r.item.input.transferId));
-    if (missing.length > 0) {
-      // A concurrent retry of the same id inserted the row first: answer with it.
-      for (const [id, row] of await this.getMany(missing.map((r) => r.item.input.transferId)))
-        stored.set(id, row);
+    if (existed.length > 0) {
+      // Sent meanwhile by a concurrent retry of the same id: answer from its row, like a replay.
+      const stored = await this.getMany(existed.map((item) => item.input.transferId));
+      for (const item of existed) {
+        const found = stored.get(item.input.transferId);
+        try {
+          if (!found) throw new AppError('internal', 'wallet_transfer_failed', 'Transfer row missing.');
+          item.resolve(this.sameOrConflict(found, { ...item.input, ...item }));
+        } catch (error) {
+          item.reject(error);
+        }
+      }
     }
-    for (const { item } of rows) item.resolve(stored.get(item.input.transferId)!);
+    return charged;
   }
 
-  private async getMany(ids: readonly string[]): Promise<Map<string, FriendTransfer>> {
-    const { rows } = await this.deps.db.query<TransferRow>(
-      `SELECT ${COLUMNS} FROM wallet_transfers WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return new Map(rows.map((row) => [row.id, fromRow(row)]));
+  private getMany(ids: readonly string[]): Promise<Map<string, FriendTransfer>> {
+    return getTransfers(this.deps.db, ids);
   }
 
   /** The recipient accepts a transfer waiting for acceptance. */
@@ -393,20 +441,11 @@ export class FriendTransfers {
    * expiry (awaiting_acceptance -> returned). Safe to run twice or from several processes.
    */
   async processDue(now: Date = this.deps.clock.now(), limit = 500): Promise<number> {
-    const { rows } = await this.deps.db.query<TransferRow>(
-      `SELECT ${COLUMNS} FROM wallet_transfers WHERE state IN ('scheduled', 'awaiting_acceptance') AND due_at <= $1
-       ORDER BY due_at LIMIT $2`,
-      [now, limit],
-    );
     let done = 0;
-    for (const transfer of rows.map(fromRow)) {
+    for (const transfer of await dueTransfers(this.deps.db, now, limit)) {
       if (transfer.state === 'scheduled' && transfer.requireAcceptance) {
         const acceptBy = new Date(now.getTime() + this.deps.settings.transferAcceptHours * 3_600_000);
-        await this.deps.db.query(
-          `UPDATE wallet_transfers SET state = 'awaiting_acceptance', accept_by = $2, due_at = $2
-           WHERE id = $1 AND state = 'scheduled'`,
-          [transfer.id, acceptBy],
-        );
+        await markAwaitingAcceptance(this.deps.db, transfer.id, acceptBy);
       } else if (transfer.state === 'scheduled') {
         await this.resolve(transfer, 'complete', 'completed');
       } else {
@@ -480,11 +519,7 @@ export class FriendTransfers {
         [state, settleId] = ['cancelled', returnTransferId(transfer.id)]; // never funded: nothing to move
       }
     }
-    await this.deps.db.query(
-      `UPDATE wallet_transfers SET state = $2, settle_transfer_id = $3, finished_at = $4, due_at = NULL
-       WHERE id = $1 AND state IN ('scheduled', 'awaiting_acceptance')`,
-      [transfer.id, state, settleId, this.deps.clock.now()],
-    );
+    await finishTransfer(this.deps.db, transfer.id, state, settleId, this.deps.clock.now());
     const final = (await this.get(transfer.id))!;
     if (final.state === 'returned' || final.state === 'cancelled') {
       await this.deps.identity.releaseReservation(transfer.id);

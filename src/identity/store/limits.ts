@@ -1,0 +1,304 @@
+import type { Queryable } from '../../platform/db/database.ts';
+import type { JoinedWrite } from '../../platform/db/joined-write.ts';
+import type { AccountClass } from '../limit-rules.ts';
+
+/**
+ * SQL of payment limits: identity_limit_counters (what each user used per counter and period)
+ * and identity_limit_reservations (one row per reserved payment, naming the counters it
+ * charged). Also the write the limits planner joins to a ledger commit (`reservationsWrite`).
+ */
+
+export async function accountClass(q: Queryable, userId: string): Promise<AccountClass | undefined> {
+  const { rows } = await q.query<{ account_class: number }>(
+    'SELECT account_class FROM identity_users WHERE id = $1',
+    [userId],
+  );
+  return rows[0]?.account_class as AccountClass | undefined;
+}
+
+export async function accountClasses(
+  q: Queryable,
+  userIds: readonly string[],
+): Promise<Map<string, AccountClass>> {
+  const { rows } = await q.query<{ id: string; account_class: number }>(
+    'SELECT id, account_class FROM identity_users WHERE id = ANY($1::uuid[])',
+    [userIds],
+  );
+  return new Map(rows.map((row) => [row.id, row.account_class as AccountClass]));
+}
+
+/** What one counter holds (zero when it has no row yet). */
+export async function counterUsage(
+  q: Queryable,
+  userId: string,
+  counter: string,
+  period: string,
+): Promise<{ used: bigint; payments: number }> {
+  const { rows } = await q.query<{ used: bigint; payments: number }>(
+    'SELECT used, payments FROM identity_limit_counters WHERE user_id = $1 AND counter = $2 AND period = $3',
+    [userId, counter, period],
+  );
+  return { used: rows[0]?.used ?? 0n, payments: rows[0]?.payments ?? 0 };
+}
+
+/** A reservation row as the limits service compares it with a new check. */
+export type ReservationRow = {
+  id: string;
+  user_id: string;
+  amount: bigint;
+  state: string;
+};
+
+export async function getReservation(q: Queryable, id: string): Promise<ReservationRow | undefined> {
+  const { rows } = await q.query<ReservationRow>(
+    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Charges one counter if the payment fits (used + amount <= cap, payments + 1 <= maxPayments),
+ * creating it if needed; the row stays locked until the transaction ends. False: over the cap.
+ */
+export async function chargeCounterWithin(
+  tx: Queryable,
+  userId: string,
+  charge: { counter: string; period: string; cap: bigint | null; maxPayments: number | null },
+  amount: bigint,
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO identity_limit_counters AS c (user_id, counter, period, used, payments) VALUES ($1, $2, $3, $4, 1)
+     ON CONFLICT (user_id, counter, period) DO UPDATE SET used = c.used + excluded.used, payments = c.payments + 1
+     WHERE ($5::bigint IS NULL OR c.used + excluded.used <= $5::bigint)
+       AND ($6::integer IS NULL OR c.payments + 1 <= $6::integer)`,
+    [userId, charge.counter, charge.period, amount, charge.cap, charge.maxPayments],
+  );
+  return rowCount === 1;
+}
+
+export async function insertReservations(tx: Queryable, reservations: ReservationColumns): Promise<void> {
+  await tx.query(
+    `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
+     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+         AS r (id, user_id, amount, method, strength, counters, created_at)`,
+    reservations,
+  );
+}
+
+/**
+ * Locks counters in the order given (a no-op upsert, so missing ones are created at zero) and
+ * returns what they hold. Pass them sorted by (user, counter, period).
+ */
+export async function lockCounters(tx: Queryable, keys: readonly CounterKey[]): Promise<CounterRow[]> {
+  const { rows } = await tx.query<CounterRow>(
+    `INSERT INTO identity_limit_counters AS c (user_id, counter, period, used, payments)
+     SELECT u, k, p, 0, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(u, k, p, n) ORDER BY n
+     ON CONFLICT (user_id, counter, period) DO UPDATE SET used = c.used
+     RETURNING user_id, counter, period, used, payments`,
+    [keys.map((k) => k.userId), keys.map((k) => k.counter), keys.map((k) => k.period)],
+  );
+  return rows;
+}
+
+/** Sets locked counters to new values and inserts reservations, in one statement. */
+export async function setCountersAndReserve(
+  tx: Queryable,
+  counters: ReadonlyArray<CounterKey & { used: bigint; payments: number }>,
+  reservations: ReservationColumns,
+): Promise<void> {
+  await tx.query(
+    `WITH counters AS (
+       UPDATE identity_limit_counters c SET used = v.used, payments = v.payments
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int4[]) AS v(user_id, counter, period, used, payments)
+       WHERE c.user_id = v.user_id AND c.counter = v.counter AND c.period = v.period
+     )
+     INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
+     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
+     FROM unnest($6::uuid[], $7::uuid[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+       AS r(id, user_id, amount, method, strength, counters, created_at)`,
+    [
+      counters.map((k) => k.userId),
+      counters.map((k) => k.counter),
+      counters.map((k) => k.period),
+      counters.map((k) => k.used.toString()),
+      counters.map((k) => k.payments),
+      ...reservations,
+    ],
+  );
+}
+
+/**
+ * Marks a reservation released and gives its amount back to every counter it charged, in the
+ * caller's transaction. False when it was not reserved (unknown, or released already).
+ */
+export async function releaseReservationRow(
+  tx: Queryable,
+  reservationId: string,
+  at: Date,
+): Promise<boolean> {
+  const { rows } = await tx.query<{
+    user_id: string;
+    amount: bigint;
+    counters: Array<{ counter: string; period: string }>;
+  }>(
+    `UPDATE identity_limit_reservations SET state = 'released', released_at = $2
+     WHERE id = $1 AND state = 'reserved' RETURNING user_id, amount, counters`,
+    [reservationId, at],
+  );
+  const reservation = rows[0];
+  if (!reservation) return false;
+  for (const counter of reservation.counters) {
+    await tx.query(
+      `UPDATE identity_limit_counters SET used = used - $4, payments = payments - 1
+       WHERE user_id = $1 AND counter = $2 AND period = $3`,
+      [reservation.user_id, counter.counter, counter.period, reservation.amount],
+    );
+  }
+  return true;
+}
+
+export interface CounterKey {
+  userId: string;
+  counter: string;
+  period: string;
+}
+
+/** What a counter row held when the plan read it; null when there was no row. */
+export type CounterRead = { used: bigint; payments: number } | null;
+
+/** One counter a committed plan charges. */
+export interface CounterWrite extends CounterKey {
+  /** What the plan read: the row must still hold exactly this at commit. */
+  read: CounterRead;
+  /** Added to `used`. */
+  amount: bigint;
+  /** Added to `payments`. */
+  payments: number;
+}
+
+/** Reservation rows as columns: id, user_id, amount, method, strength, counters (JSON), created_at. */
+export type ReservationColumns = [string[], string[], string[], string[], string[], string[], Date[]];
+
+export type CounterRow = {
+  user_id: string;
+  counter: string;
+  period: string;
+  used: bigint;
+  payments: number;
+};
+
+/** The counter rows among `keys` (committed rows, no lock). */
+export async function readCounters(q: Queryable, keys: readonly CounterKey[]): Promise<CounterRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await q.query<CounterRow>(
+    `SELECT c.user_id, c.counter, c.period, c.used, c.payments
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k (user_id, counter, period)
+       JOIN identity_limit_counters c ON c.user_id = k.user_id AND c.counter = k.counter AND c.period = k.period`,
+    [keys.map((k) => k.userId), keys.map((k) => k.counter), keys.map((k) => k.period)],
+  );
+  return rows;
+}
+
+/** The reservations that already exist among `ids` (committed rows, no lock). */
+export async function getReservations(q: Queryable, ids: readonly string[]): Promise<ReservationRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<ReservationRow>(
+    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return rows;
+}
+
+/**
+ * Charges the counters and inserts the reservation rows, as part of another module's statement
+ * (the wallet's ledger commit). Optimistic: nothing was locked when the plan was made, so it is
+ * accepted only if
+ * - every counter the plan read still holds exactly what it read (used and payments),
+ * - every counter the plan found missing is still missing (it is inserted here), and
+ * - no reservation with one of these ids appeared meanwhile.
+ * Otherwise the whole statement rolls back and the caller plans again.
+ *
+ * The statement's snapshot can predate a commit that changed a counter (the ledger sends its
+ * statement while the previous batch is still committing), so the read values are compared
+ * with what `SELECT ... FOR UPDATE` returns, which is the latest committed version, never in
+ * the UPDATE's own WHERE: an UPDATE whose snapshot version fails its WHERE skips the row
+ * instead of re-checking the latest version, and a moved counter would be charged blind.
+ * The UPDATE then adds to the latest version, which the lock proved equal to what was read.
+ * Counters are locked in (user, counter, period) byte order, the order checkAndReserve and
+ * checkAndReserveMany lock them in, so they cannot deadlock with each other.
+ */
+export function reservationsWrite(
+  counters: readonly CounterWrite[],
+  reservations: ReservationColumns,
+): JoinedWrite {
+  const existing = counters.filter((c) => c.read !== null);
+  const created = counters.filter((c) => c.read === null);
+  const reservationCount = reservations[0].length;
+  return {
+    render(sql, applies) {
+      const ctes: string[] = [];
+      const accepted: string[] = [];
+      if (existing.length > 0) {
+        const [locked, charged] = [sql.name('locked_counters'), sql.name('charged_counters')];
+        const users = sql.param(existing.map((c) => c.userId));
+        const names = sql.param(existing.map((c) => c.counter));
+        const periods = sql.param(existing.map((c) => c.period));
+        ctes.push(
+          `${locked} AS (
+          SELECT c.user_id, c.counter, c.period, c.used, c.payments
+            FROM unnest(${users}::uuid[], ${names}::text[], ${periods}::text[]) AS k (user_id, counter, period)
+            JOIN identity_limit_counters c ON c.user_id = k.user_id AND c.counter = k.counter AND c.period = k.period
+           WHERE ${applies}
+           ORDER BY c.user_id, c.counter COLLATE "C", c.period COLLATE "C" FOR UPDATE OF c)`,
+          `${charged} AS (
+          UPDATE identity_limit_counters c SET used = c.used + v.amount, payments = c.payments + v.n
+            FROM unnest(${users}::uuid[], ${names}::text[], ${periods}::text[],
+                        ${sql.param(existing.map((c) => c.read!.used.toString()))}::int8[],
+                        ${sql.param(existing.map((c) => c.read!.payments))}::int4[],
+                        ${sql.param(existing.map((c) => c.amount.toString()))}::int8[],
+                        ${sql.param(existing.map((c) => c.payments))}::int4[])
+                 AS v (user_id, counter, period, used, payments, amount, n)
+            JOIN ${locked} l ON l.user_id = v.user_id AND l.counter = v.counter AND l.period = v.period
+                            AND l.used = v.used AND l.payments = v.payments
+           WHERE c.user_id = v.user_id AND c.counter = v.counter AND c.period = v.period
+           RETURNING 1)`,
+        );
+        accepted.push(`(SELECT count(*) FROM ${charged}) = ${existing.length}`);
+      }
+      if (created.length > 0) {
+        const inserted = sql.name('created_counters');
+        ctes.push(
+          `${inserted} AS (
+          INSERT INTO identity_limit_counters (user_id, counter, period, used, payments)
+          SELECT * FROM unnest(${sql.param(created.map((c) => c.userId))}::uuid[],
+                               ${sql.param(created.map((c) => c.counter))}::text[],
+                               ${sql.param(created.map((c) => c.period))}::text[],
+                               ${sql.param(created.map((c) => c.amount.toString()))}::int8[],
+                               ${sql.param(created.map((c) => c.payments))}::int4[])
+           WHERE ${applies}
+          ON CONFLICT (user_id, counter, period) DO NOTHING RETURNING 1)`,
+        );
+        accepted.push(`(SELECT count(*) FROM ${inserted}) = ${created.length}`);
+      }
+      if (reservationCount > 0) {
+        const inserted = sql.name('reservations');
+        const [ids, userIds, amounts, methods, strengths, charges, at] = reservations;
+        ctes.push(
+          `${inserted} AS (
+          INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
+          SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
+            FROM unnest(${sql.param(ids)}::uuid[], ${sql.param(userIds)}::uuid[], ${sql.param(amounts)}::int8[],
+                        ${sql.param(methods)}::text[], ${sql.param(strengths)}::text[], ${sql.param(charges)}::text[],
+                        ${sql.param(at)}::timestamptz[])
+                 AS r (id, user_id, amount, method, strength, counters, created_at)
+           WHERE ${applies}
+          ON CONFLICT (id) DO NOTHING RETURNING 1)`,
+        );
+        accepted.push(`(SELECT count(*) FROM ${inserted}) = ${reservationCount}`);
+      }
+      return { ctes, accepted: accepted.length === 0 ? 'true' : accepted.join(' AND ') };
+    },
+  };
+}
