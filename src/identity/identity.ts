@@ -6,9 +6,7 @@ import type { Logger } from '../platform/log.ts';
 import { type AuditEntry, appendAudit, verifyAuditChain } from './audit.ts';
 import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
 import {
-  type BatchLimitOutcome,
   checkAndReserve,
-  checkAndReserveMany,
   type LimitCheck,
   type LimitDecision,
   limitsOverview,
@@ -111,14 +109,6 @@ export class Identity {
     return checkAndReserve(this.context, check);
   }
 
-  /**
-   * checkAndReserve for many payments in one transaction (the wallet's group commit). The
-   * outcome of each check is what checkAndReserve would have answered (or thrown) for the
-   * checks one after another, in order.
-   */
-  checkAndReserveMany(checks: readonly LimitCheck[]): Promise<BatchLimitOutcome[]> {
-    return checkAndReserveMany(this.context, checks);
-  }
 
   /** Gives back a reservation whose payment failed. Idempotent. */
   releaseReservation(reservationId: string): Promise<boolean> {
@@ -196,7 +186,7 @@ export class Identity {
   }
 
   /**
-   * Decides a batch's limits without locking (in order, exactly as checkAndReserveMany would)
+   * Decides a batch's limits without locking (in order, exactly as checkAndReserve would one by one)
    * and returns the reservations as a write to join to the payments' own commit: the wallet's
    * friend transfers commit limits, ledger transfers and rows together. See ReservationPlan.
    */

@@ -186,7 +186,7 @@ function classesOf(q: Queryable, checks: readonly LimitCheck[]) {
 /**
  * Decides the planned checks in order, each against the counters as the earlier ones left
  * them (the counters in `counterOf` are updated in place). This is checkAndReserve's decision
- * for each check, one after another; checkAndReserveMany and planReservations share it.
+ * for each check, one after another (planReservations decides a batch with it).
  * `reserved` are the checks that take a new reservation (and charge their counters).
  */
 function decideInOrder(
@@ -249,68 +249,6 @@ function decideInOrder(
   return { results, reserved, deniedBy };
 }
 
-/**
- * checkAndReserve for many payments at once, in one transaction for the whole batch instead of
- * one per payment, with the same guarantees.
- * - Every counter the batch charges is locked first (a no-op upsert in a fixed order:
- *   user, counter, period), so concurrent batches and single reservations serialize on
- *   the same rows and can never overshoot a cap.
- * - Existing reservations are read after the locks, so a concurrent duplicate id is seen.
- * - The checks are then decided in order, each against what the earlier ones used, and
- *   all counters and reservations are written by one statement.
- * Results are those of calling checkAndReserve for each check in order. (The wallet's friend
- * transfers now use planReservations instead, which commits with the ledger.)
- */
-export async function checkAndReserveMany(
-  context: IdentityContext,
-  checks: readonly LimitCheck[],
-): Promise<BatchLimitOutcome[]> {
-  const { outcomes, planned } = planChecks(
-    context,
-    checks,
-    await classesOf(context.db, checks),
-    context.clock.now(),
-  );
-  if (planned.length === 0) return outcomes as BatchLimitOutcome[];
-  const lockKeys = new Map<string, { userId: string; counter: string; period: string }>();
-  for (const plan of planned) {
-    const userId = checks[plan.index]!.userId;
-    for (const charge of plan.charges) lockKeys.set(counterKey(userId, charge), { userId, ...charge });
-  }
-  const sorted = [...lockKeys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-
-  const decided = await context.db.transaction(async (tx) => {
-    const locked = await store.lockCounters(tx, sorted);
-    const state = new Map<string, CounterState>(
-      locked.map((row) => [
-        counterKey(row.user_id, row),
-        { used: row.used, payments: row.payments, chargedBy: [] },
-      ]),
-    );
-    const existingRows = await store.getReservations(
-      tx,
-      planned.map((plan) => plan.id),
-    );
-    const existing = new Map<string, PriorReservation>(existingRows.map((row) => [row.id, row]));
-    const { results, reserved } = decideInOrder(
-      checks,
-      planned,
-      (userId, charge) => state.get(counterKey(userId, charge))!,
-      existing,
-    );
-    if (reserved.length > 0) {
-      const changed = sorted.flatMap((k) => {
-        const counter = state.get(counterKey(k.userId, k))!;
-        return counter.chargedBy.length > 0 ? [{ ...k, used: counter.used, payments: counter.payments }] : [];
-      });
-      await store.setCountersAndReserve(tx, changed, reservationColumns(checks, reserved));
-    }
-    return results;
-  });
-  for (const [index, outcome] of decided) outcomes[index] = outcome;
-  return outcomes as BatchLimitOutcome[];
-}
-
 /** The reservation rows of `reserved` as columns: id, user, amount, method, strength, counters, created_at. */
 function reservationColumns(checks: readonly LimitCheck[], reserved: readonly Planned[]): ReservationColumns {
   return [
@@ -330,7 +268,7 @@ function reservationColumns(checks: readonly LimitCheck[], reserved: readonly Pl
  */
 export interface ReservationPlan {
   /**
-   * One outcome per check, in order: what checkAndReserveMany would answer for these checks
+   * One outcome per check, in order: what checkAndReserve would answer for each check in turn
    * against the counters as read. Nothing is reserved until `write` commits.
    */
   decisions: BatchLimitOutcome[];
@@ -351,7 +289,7 @@ export interface ReservationPlan {
 
 /**
  * Plans a batch's reservations: reads the counters and the existing reservations (no locks),
- * then decides each check in order exactly like checkAndReserveMany (same outcomes, same error
+ * then decides each check in order exactly like checkAndReserve one by one (same outcomes, same error
  * codes). Nothing is written here; the plan's `write` is optimistic: it charges the counters
  * only if they still hold what was read here, compared under the row lock at commit.
  */

@@ -88,48 +88,6 @@ export async function insertReservations(tx: Queryable, reservations: Reservatio
 }
 
 /**
- * Locks counters in the order given (a no-op upsert, so missing ones are created at zero) and
- * returns what they hold. Pass them sorted by (user, counter, period).
- */
-export async function lockCounters(tx: Queryable, keys: readonly CounterKey[]): Promise<CounterRow[]> {
-  const { rows } = await tx.query<CounterRow>(
-    `INSERT INTO identity_limit_counters AS c (user_id, counter, period, used, payments)
-     SELECT u, k, p, 0, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(u, k, p, n) ORDER BY n
-     ON CONFLICT (user_id, counter, period) DO UPDATE SET used = c.used
-     RETURNING user_id, counter, period, used, payments`,
-    [keys.map((k) => k.userId), keys.map((k) => k.counter), keys.map((k) => k.period)],
-  );
-  return rows;
-}
-
-/** Sets locked counters to new values and inserts reservations, in one statement. */
-export async function setCountersAndReserve(
-  tx: Queryable,
-  counters: ReadonlyArray<CounterKey & { used: bigint; payments: number }>,
-  reservations: ReservationColumns,
-): Promise<void> {
-  await tx.query(
-    `WITH counters AS (
-       UPDATE identity_limit_counters c SET used = v.used, payments = v.payments
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int4[]) AS v(user_id, counter, period, used, payments)
-       WHERE c.user_id = v.user_id AND c.counter = v.counter AND c.period = v.period
-     )
-     INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
-     FROM unnest($6::uuid[], $7::uuid[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-       AS r(id, user_id, amount, method, strength, counters, created_at)`,
-    [
-      counters.map((k) => k.userId),
-      counters.map((k) => k.counter),
-      counters.map((k) => k.period),
-      counters.map((k) => k.used.toString()),
-      counters.map((k) => k.payments),
-      ...reservations,
-    ],
-  );
-}
-
-/**
  * Marks a reservation released and gives its amount back to every counter it charged, in the
  * caller's transaction. False when it was not reserved (unknown, or released already).
  */
@@ -226,8 +184,9 @@ export async function getReservations(q: Queryable, ids: readonly string[]): Pro
  * the UPDATE's own WHERE: an UPDATE whose snapshot version fails its WHERE skips the row
  * instead of re-checking the latest version, and a moved counter would be charged blind.
  * The UPDATE then adds to the latest version, which the lock proved equal to what was read.
- * Counters are locked in (user, counter, period) byte order, the order checkAndReserve and
- * checkAndReserveMany lock them in, so they cannot deadlock with each other.
+ * Counters are locked in (user, counter, period) byte order, so two batches cannot deadlock
+ * with each other; a deadlock with a single checkAndReserve (which charges in its own order)
+ * fails the batch statement, and the writer's retry plans it again.
  */
 export function reservationsWrite(
   counters: readonly CounterWrite[],
