@@ -3,7 +3,7 @@
  * - a module imports another module only through that module's index.ts;
  * - a module's SQL names only its own tables (prefixed with its name);
  * - inside a module, SQL lives only in its store (store.ts or store/), never in services or routes;
- * - there is no import cycle among the files under src/.
+ * - there is no import cycle among the files under src/ (nor under web/src/, the web apps).
  * Tests are exempt: they may reach into a module through its testing helpers.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { MODULES } from '../src/modules.ts';
 
-const SRC = path.resolve(import.meta.dirname, '../src');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SRC = path.join(ROOT, 'src');
+const WEB_SRC = path.join(ROOT, 'web/src');
 /** Folders under src/ that are not modules: the composition root and the CLI may import any index.ts. */
 const NOT_MODULES = new Set(['cli', 'demo']);
 /** The shared base layer: anyone may import its files directly; it imports no module. */
@@ -98,10 +100,10 @@ test('inside a module, SQL lives only in its store', () => {
   assert.deepEqual(violations, [], 'files with SQL outside their module store');
 });
 
-test('no import cycles among the files under src/', () => {
-  const graph = new Map(
-    files.map((file) => [file, importsOf(file).filter((target) => target.startsWith(SRC))]),
-  );
+test('no import cycles among the files under src/ and web/src/', () => {
+  const inTree = (file: string) => file.startsWith(SRC) || file.startsWith(WEB_SRC);
+  const all = [...files, ...sourceFiles(WEB_SRC)];
+  const graph = new Map(all.map((file) => [file, importsOf(file).filter(inTree)]));
   const cycles: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];
@@ -111,14 +113,14 @@ test('no import cycles among the files under src/', () => {
     for (const next of graph.get(file) ?? []) {
       if (state.get(next) === 'visiting') {
         cycles.push(
-          [...stack.slice(stack.indexOf(next)), next].map((f) => path.relative(SRC, f)).join(' -> '),
+          [...stack.slice(stack.indexOf(next)), next].map((f) => path.relative(ROOT, f)).join(' -> '),
         );
       } else if (!state.has(next) && graph.has(next)) visit(next);
     }
     stack.pop();
     state.set(file, 'done');
   };
-  for (const file of files) if (!state.has(file)) visit(file);
+  for (const file of all) if (!state.has(file)) visit(file);
   assert.deepEqual(cycles, []);
 });
 

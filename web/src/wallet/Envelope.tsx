@@ -2,8 +2,7 @@ import { useEffect, useState } from 'react';
 import { useI18n } from '../shared/i18n.tsx';
 import { formatCny } from '../shared/money.ts';
 import { ErrorBanner } from './components.tsx';
-import { type EnvelopeSummary, useNameOf } from './Groups.tsx';
-import { api, useMe } from './state.tsx';
+import { api, useMe, useNameOf } from './state.tsx';
 
 interface EnvelopeView {
   id: string;
@@ -22,6 +21,19 @@ interface GrabResult {
   message: string;
   amount?: string;
   envelope: EnvelopeView;
+}
+
+export interface EnvelopeSummary {
+  id: string;
+  senderId: string;
+  greeting: string;
+  kind: string;
+  shares: number;
+  grabbed: number;
+  /** Whether this user has opened it (amounts are not in the group's stream). */
+  mine: boolean;
+  finished: boolean;
+  luckiest: string | null;
 }
 
 /**

@@ -14,8 +14,8 @@ import {
   TopBar,
   useAction,
 } from './components.tsx';
-import { EnvelopeStage } from './Envelope.tsx';
-import { api, go, useLoad, useMe } from './state.tsx';
+import { EnvelopeStage, type EnvelopeSummary } from './Envelope.tsx';
+import { api, go, useLoad, useMe, useNameOf } from './state.tsx';
 
 interface Group {
   id: string;
@@ -56,13 +56,6 @@ function Avatar({ userId }: { userId: string | null }) {
 }
 
 /** A short, stable label for a user we only know by id. */
-export function useNameOf() {
-  const { t } = useI18n();
-  const me = useMe();
-  return (userId: string | null | undefined) =>
-    userId === me.id ? t('groups.you') : `#${(userId ?? '').slice(-4)}`;
-}
-
 export function Groups({ groupId }: { groupId?: string }) {
   return groupId ? <GroupChat groupId={groupId} /> : <GroupList />;
 }
@@ -166,19 +159,6 @@ function CreateGroup({ onClose }: { onClose(): void }) {
       </button>
     </Sheet>
   );
-}
-
-export interface EnvelopeSummary {
-  id: string;
-  senderId: string;
-  greeting: string;
-  kind: string;
-  shares: number;
-  grabbed: number;
-  /** Whether this user has opened it (amounts are not in the group's stream). */
-  mine: boolean;
-  finished: boolean;
-  luckiest: string | null;
 }
 
 /** Who an `envelope.grabbed` event says opened the envelope (never how much: that is private). */

@@ -1,5 +1,6 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { Api } from '../shared/api.ts';
+import { useI18n } from '../shared/i18n.tsx';
 
 export interface Me {
   id: string;
@@ -164,4 +165,12 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     return () => controller.abort();
   }, [...deps, version]);
   return { data, error, reload: () => setVersion((v) => v + 1) };
+}
+
+/** How the app names a user in chats: "you", or the last four characters of the id. */
+export function useNameOf() {
+  const { t } = useI18n();
+  const me = useMe();
+  return (userId: string | null | undefined) =>
+    userId === me.id ? t('groups.you') : `#${(userId ?? '').slice(-4)}`;
 }
