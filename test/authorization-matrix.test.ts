@@ -640,26 +640,26 @@ const FIXTURES: Record<string, Fixture> = {
       },
     }),
   },
-  'GET /v1/ledger/accounts/:accountId': {
+  'GET /v1/ledger/accounts/:account_id': {
     allowed: LEDGER_READERS,
     owner: 'none',
     ok: 200,
     build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}` }),
   },
-  'GET /v1/ledger/accounts/:accountId/transfers': {
+  'GET /v1/ledger/accounts/:account_id/transfers': {
     allowed: LEDGER_READERS,
     owner: 'none',
     ok: 200,
     build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/transfers` }),
   },
-  'GET /v1/ledger/accounts/:accountId/balances': {
+  'GET /v1/ledger/accounts/:account_id/balances': {
     allowed: LEDGER_READERS,
     owner: 'none',
     ok: 404,
     okCode: 'ledger_account_not_yet_created',
     build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/balances?as_of=1` }),
   },
-  'GET /v1/ledger/transfers/:transferId': {
+  'GET /v1/ledger/transfers/:transfer_id': {
     allowed: LEDGER_READERS,
     owner: 'none',
     ok: 404,

@@ -26,8 +26,8 @@ const tags = ['ledger'];
 const accountParams = {
   type: 'object',
   additionalProperties: false,
-  required: ['accountId'],
-  properties: { accountId: { type: 'string', format: 'uuid' } },
+  required: ['account_id'],
+  properties: { account_id: { type: 'string', format: 'uuid' } },
 } as const;
 
 export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger }): Promise<void> {
@@ -80,8 +80,8 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
       outcomesToJson(await ledger.createTransfers(request.body.transfers.map(transferEventFromJson))),
   );
 
-  app.get<{ Params: { accountId: string } }>(
-    '/v1/ledger/accounts/:accountId',
+  app.get<{ Params: { account_id: string } }>(
+    '/v1/ledger/accounts/:account_id',
     {
       config: { policy: READ },
       schema: {
@@ -92,14 +92,14 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
       },
     },
     async (request) => {
-      const [account] = await ledger.lookupAccounts([request.params.accountId.toLowerCase()]);
+      const [account] = await ledger.lookupAccounts([request.params.account_id.toLowerCase()]);
       if (!account) throw notFound('ledger_account_not_found', 'No account has this id.');
       return accountToJson(account);
     },
   );
 
-  app.get<{ Params: { accountId: string }; Querystring: { after?: string; limit?: string } }>(
-    '/v1/ledger/accounts/:accountId/transfers',
+  app.get<{ Params: { account_id: string }; Querystring: { after?: string; limit?: string } }>(
+    '/v1/ledger/accounts/:account_id/transfers',
     {
       config: { policy: READ },
       schema: {
@@ -134,7 +134,7 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
       },
     },
     async (request) => {
-      const page = await ledger.getAccountHistory(request.params.accountId.toLowerCase(), {
+      const page = await ledger.getAccountHistory(request.params.account_id.toLowerCase(), {
         ...(request.query.after ? { after: BigInt(request.query.after) } : {}),
         limit: Number(request.query.limit ?? 100),
       });
@@ -145,8 +145,8 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
     },
   );
 
-  app.get<{ Params: { accountId: string }; Querystring: { as_of: string } }>(
-    '/v1/ledger/accounts/:accountId/balances',
+  app.get<{ Params: { account_id: string }; Querystring: { as_of: string } }>(
+    '/v1/ledger/accounts/:account_id/balances',
     {
       config: { policy: READ },
       schema: {
@@ -177,7 +177,7 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
     },
     async (request) => {
       const balances = await ledger.getBalancesAsOf(
-        request.params.accountId.toLowerCase(),
+        request.params.account_id.toLowerCase(),
         BigInt(request.query.as_of),
       );
       if (!balances)
@@ -192,8 +192,8 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
     },
   );
 
-  app.get<{ Params: { transferId: string } }>(
-    '/v1/ledger/transfers/:transferId',
+  app.get<{ Params: { transfer_id: string } }>(
+    '/v1/ledger/transfers/:transfer_id',
     {
       config: { policy: READ },
       schema: {
@@ -202,14 +202,14 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
         params: {
           type: 'object',
           additionalProperties: false,
-          required: ['transferId'],
-          properties: { transferId: { type: 'string', format: 'uuid' } },
+          required: ['transfer_id'],
+          properties: { transfer_id: { type: 'string', format: 'uuid' } },
         },
         response: { 200: transferSchema },
       },
     },
     async (request) => {
-      const id = request.params.transferId.toLowerCase();
+      const id = request.params.transfer_id.toLowerCase();
       const [transfer] = await ledger.lookupTransfers([id]);
       if (!transfer) throw notFound('ledger_transfer_not_found', 'No transfer has this id.');
       const pending = (await ledger.lookupPending([id])).get(id);
