@@ -109,7 +109,6 @@ export class Identity {
     return checkAndReserve(this.context, check);
   }
 
-
   /** Gives back a reservation whose payment failed. Idempotent. */
   releaseReservation(reservationId: string): Promise<boolean> {
     return releaseReservation(this.context, reservationId);
