@@ -22,7 +22,9 @@ const clock = new ManualClock('2026-03-01T00:00:00Z');
 
 before(async () => {
   database = await createTestDatabase();
-  ledger = new Ledger({ db: database.db, clock });
+  // These tests are about atomicity, not latency: a loaded CI machine must not turn a slow
+  // queue into 'ledger_overloaded' rejections.
+  ledger = new Ledger({ db: database.db, clock, writer: { queueWaitMsMax: 300_000 } });
   await database.db.query('CREATE TABLE participant_rows (transfer_id uuid PRIMARY KEY, note text NOT NULL)');
 });
 after(async () => {
