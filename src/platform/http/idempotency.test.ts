@@ -91,11 +91,18 @@ test('concurrent duplicates: exactly one runs, the rest get 409 in flight', asyn
   });
   const s = await server(gate);
   try {
-    const racing = Array.from({ length: 25 }, () => s.pay('same-key', { amount: '5' }));
-    // Let every duplicate reach the key table before the first finishes.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    open();
+    // The first request holds the gate; it opens only once the 24 duplicates have all been
+    // answered (or after 30 s, so a wrong answer fails instead of hanging), whatever the load.
+    let answered = 0;
+    const fallback = setTimeout(open, 30_000);
+    const racing = Array.from({ length: 25 }, () =>
+      s.pay('same-key', { amount: '5' }).then((response) => {
+        if (++answered === 24) open();
+        return response;
+      }),
+    );
     const responses = await Promise.all(racing);
+    clearTimeout(fallback);
     const statuses = responses.map((r) => r.statusCode).sort();
     assert.equal(statuses.filter((status) => status === 201).length, 1, `statuses: ${statuses}`);
     assert.equal(statuses.filter((status) => status === 409).length, 24);
