@@ -123,20 +123,20 @@ test('acceptance expiry: unaccepted money returns to the sender exactly once, ho
   await app.wallet.processDueTransfers();
   assert.equal((await app.wallet.transfers.get(sent.json().id))!.state, 'awaiting_acceptance');
   clock.advance(2000);
-  await Promise.all([
+  const [, , , lateAccept] = await Promise.all([
     app.wallet.processDueTransfers(),
     app.wallet.processDueTransfers(),
     app.wallet.processDueTransfers(),
     postAs(`/v1/users/${bob.id}/transfers/${sent.json().id}/accept`, bob, {}),
   ]);
+  assert.equal(lateAccept.statusCode, 409, lateAccept.body);
+  assert.equal(lateAccept.json().error.code, 'transfer_not_acceptable');
   const transfer = (await app.wallet.transfers.get(sent.json().id))!;
   const total = (await available(alice)) + (await available(bob));
   assert.equal(total, 4_000n, 'the money exists exactly once');
-  assert.ok(
-    (transfer.state === 'returned' && (await available(alice)) === 4_000n) ||
-      (transfer.state === 'completed' && (await available(bob)) === 4_000n),
-    `state ${transfer.state} agrees with the balances`,
-  );
+  // Past accept_by the accept is refused whoever gets there first (it used to accept either outcome).
+  assert.equal(transfer.state, 'returned');
+  assert.deepEqual([await available(alice), await available(bob)], [4_000n, 0n]);
   await app.wallet.processDueTransfers();
   assert.equal((await available(alice)) + (await available(bob)), 4_000n);
   await assertBooksBalance(app);
@@ -190,18 +190,92 @@ test('cancel racing arrival: exactly one of them moves the money', async () => {
   for (let i = 0; i < 10; i++)
     ids.push((await send(alice, { to_user_id: bob.id, amount: '1000', delay_hours: 2 })).json().id);
   clock.advance(2 * HOUR + 1000);
-  await Promise.all([
+  const [, ...cancels] = await Promise.all([
     app.wallet.processDueTransfers(),
     ...ids.map((id) => postAs(`/v1/users/${alice.id}/transfers/${id}/cancel`, alice, {})),
   ]);
   let delivered = 0n;
   for (const id of ids) {
     const transfer = (await app.wallet.transfers.get(id))!;
-    assert.ok(['completed', 'cancelled'].includes(transfer.state), transfer.state);
-    if (transfer.state === 'completed') delivered += 1_000n;
+    // Past arrive_at a cancel is refused whoever gets there first (it used to accept either outcome).
+    assert.equal(transfer.state, 'completed');
+    delivered += 1_000n;
   }
+  assert.ok(cancels.every((c) => c.statusCode === 409 && c.json().error.code === 'transfer_not_cancellable'));
   assert.equal(await available(bob), delivered);
   assert.equal(await available(alice), 10_000n - delivered);
+  await assertBooksBalance(app);
+});
+
+/** The transfer as the database holds it, without running any job. */
+const stateOf = async (id: string) => (await app.wallet.transfers.get(id))!.state;
+
+test('deadlines at the moment of acting, with no job: accept one second before and after accept_by', async () => {
+  const [alice, bob] = [await newUser(app), await newUser(app)];
+  await fund(alice, 2_000n);
+  const early = (await send(alice, { to_user_id: bob.id, amount: '700', require_acceptance: true })).json();
+  const late = (await send(alice, { to_user_id: bob.id, amount: '1300', require_acceptance: true })).json();
+  const acceptBy = Date.parse(late.accept_by);
+  clock.set(new Date(acceptBy - 1000));
+  const onTime = await postAs(`/v1/users/${bob.id}/transfers/${early.id}/accept`, bob, {});
+  assert.equal(onTime.statusCode, 200, onTime.body);
+  assert.equal(onTime.json().status, 'completed');
+  clock.set(new Date(acceptBy + 1000));
+  const tooLate = await postAs(`/v1/users/${bob.id}/transfers/${late.id}/accept`, bob, {});
+  assert.equal(tooLate.statusCode, 409, tooLate.body);
+  assert.equal(tooLate.json().error.code, 'transfer_not_acceptable');
+  assert.equal(await stateOf(late.id), 'returned', 'the late accept returned the money, as the job would');
+  assert.deepEqual([await available(alice), await available(bob)], [1_300n, 700n]);
+  // Asking again answers the same.
+  const again = await postAs(`/v1/users/${bob.id}/transfers/${late.id}/accept`, bob, {});
+  assert.equal(again.json().error.code, 'transfer_not_acceptable');
+  assert.equal(await app.wallet.processDueTransfers(), 0, 'nothing left for the job');
+  assert.deepEqual([await available(alice), await available(bob)], [1_300n, 700n]);
+  await assertBooksBalance(app);
+});
+
+test('deadlines at the moment of acting, with no job: cancel one second before and after arrive_at', async () => {
+  const [alice, bob] = [await newUser(app), await newUser(app)];
+  await fund(alice, 3_000n);
+  const early = (await send(alice, { to_user_id: bob.id, amount: '1000', delay_hours: 2 })).json();
+  const late = (await send(alice, { to_user_id: bob.id, amount: '2000', delay_hours: 2 })).json();
+  const arriveAt = Date.parse(late.arrive_at);
+  clock.set(new Date(arriveAt - 1000));
+  const onTime = await postAs(`/v1/users/${alice.id}/transfers/${early.id}/cancel`, alice, {});
+  assert.equal(onTime.statusCode, 200, onTime.body);
+  assert.equal(onTime.json().status, 'cancelled');
+  clock.set(new Date(arriveAt + 1000));
+  const tooLate = await postAs(`/v1/users/${alice.id}/transfers/${late.id}/cancel`, alice, {});
+  assert.equal(tooLate.statusCode, 409, tooLate.body);
+  assert.equal(tooLate.json().error.code, 'transfer_not_cancellable');
+  assert.equal(await stateOf(late.id), 'completed', 'the late cancel delivered it, as the job would');
+  assert.deepEqual([await available(alice), await available(bob)], [1_000n, 2_000n]);
+  assert.equal(await app.wallet.processDueTransfers(), 0, 'nothing left for the job');
+  await assertBooksBalance(app);
+});
+
+test('a delayed transfer needing acceptance: accepted after arrival with no job; its deadline is fixed at sending', async () => {
+  const [alice, bob] = [await newUser(app), await newUser(app)];
+  await fund(alice, 2_000n);
+  const body = { to_user_id: bob.id, amount: '1000', delay_hours: 2, require_acceptance: true };
+  const first = (await send(alice, body)).json();
+  const second = (await send(alice, body)).json();
+  assert.equal(Date.parse(first.accept_by) - Date.parse(first.arrive_at), 24 * HOUR);
+  // Before arrival it cannot be accepted; one second after, it can (the job has not run).
+  clock.set(new Date(Date.parse(first.arrive_at) - 1000));
+  const notYet = await postAs(`/v1/users/${bob.id}/transfers/${first.id}/accept`, bob, {});
+  assert.equal(notYet.json().error.code, 'transfer_not_acceptable');
+  clock.set(new Date(Date.parse(first.arrive_at) + 1000));
+  const arrived = await postAs(`/v1/users/${bob.id}/transfers/${first.id}/accept`, bob, {});
+  assert.equal(arrived.statusCode, 200, arrived.body);
+  assert.equal(arrived.json().status, 'completed');
+  // The second is first touched one second after its accept_by: it goes back to the sender.
+  clock.set(new Date(Date.parse(second.accept_by) + 1000));
+  const tooLate = await postAs(`/v1/users/${bob.id}/transfers/${second.id}/accept`, bob, {});
+  assert.equal(tooLate.statusCode, 409, tooLate.body);
+  assert.equal(tooLate.json().error.code, 'transfer_not_acceptable');
+  assert.equal(await stateOf(second.id), 'returned');
+  assert.deepEqual([await available(alice), await available(bob)], [1_000n, 1_000n]);
   await assertBooksBalance(app);
 });
 

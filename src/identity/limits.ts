@@ -35,7 +35,16 @@ export interface LimitCheck {
 }
 
 export type LimitDecision =
-  | { allowed: true; reservationId: string }
+  | {
+      allowed: true;
+      reservationId: string;
+      /**
+       * True when the reservation already existed under this id (a retry or a concurrent
+       * duplicate): this call made nothing, so it must never release it. Only the call that
+       * made a reservation (and then only if its payment did not happen) may release it.
+       */
+      reused?: boolean;
+    }
   | { allowed: false; reason: LimitDenial; cap: bigint | null; used: bigint; counter: string };
 
 class Denied extends Error {
@@ -58,17 +67,20 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   if (check.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
   const at = check.at ?? context.clock.now();
   const reservationId = check.reservationId ?? uuidv7(at.getTime());
-  const row = await store.getReservation(context.db, reservationId);
-  if (row) {
+  const existing = async (): Promise<LimitDecision | null> => {
+    const row = await store.getReservation(context.db, reservationId);
+    if (!row) return null;
     if (row.user_id !== check.userId || row.amount !== check.amount) {
       throw conflict(
         'reservation_exists_with_different_fields',
         'This reservation id was already used for another payment.',
       );
     }
-    if (row.state === 'reserved') return { allowed: true, reservationId };
+    if (row.state === 'reserved') return { allowed: true, reservationId, reused: true };
     throw conflict('reservation_released', 'This reservation was released; use a new id.');
-  }
+  };
+  const found = await existing();
+  if (found) return found;
   const charges = chargesFor(context.settings.limits, {
     accountClass: await accountClassOf(context, check.userId),
     amount: check.amount,
@@ -93,6 +105,11 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
     });
   } catch (error) {
     if (error instanceof Denied) return denial(context, check.userId, error.charge);
+    // A concurrent call made the same reservation first (its row won): answer as a retry.
+    if ((error as { code?: string }).code === '23505') {
+      const raced = await existing();
+      if (raced) return raced;
+    }
     throw error;
   }
   return { allowed: true, reservationId };

@@ -86,8 +86,7 @@ export class Envelopes {
   async send(input: SendEnvelope): Promise<EnvelopeView> {
     const existing = await this.row(input.envelopeId);
     if (existing) {
-      if (existing.sender_id !== input.senderId)
-        throw conflict('envelope_id_taken', 'That envelope id is taken.');
+      this.assertSameEnvelope(existing, input);
       return this.view(existing, input.senderId);
     }
     const groupSize = await this.checkAudience(input);
@@ -112,13 +111,13 @@ export class Envelopes {
     const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
     // Open the escrow, record the envelope, fund it: a refused payment fails the envelope (its
     // compensation); a fault (5xx) leaves it 'funding' for the sweep to settle either way.
-    await runFlow<{ payment?: PayResult }>('redpacket.send', {}, [
+    await runFlow<{ payment?: PayResult; recordedHere?: boolean }>('redpacket.send', {}, [
       { name: 'open the escrow', run: () => this.openEscrow(escrow, input.envelopeId) },
       {
         name: 'record the envelope',
         run: async () => {
           const now = this.deps.clock.now();
-          await store.insertEnvelope(this.deps.db, {
+          const recordedHere = await store.insertEnvelope(this.deps.db, {
             id: input.envelopeId,
             senderId: input.senderId,
             groupId: input.groupId ?? null,
@@ -133,10 +132,19 @@ export class Envelopes {
             createdAt: now,
             expiresAt: new Date(now.getTime() + this.deps.rules.expiryMs),
           });
+          // A concurrent send of the same id recorded it first: go on only if it is this envelope.
+          if (!recordedHere) this.assertSameEnvelope((await this.row(input.envelopeId))!, input);
+          return { recordedHere };
         },
-        compensate: async (_state, cause) => {
-          if (cause instanceof AppError && cause.kind !== 'internal' && cause.kind !== 'unavailable')
-            await this.markFailed(input.envelopeId);
+        // Only the send that recorded the envelope fails it, and only when its payment did not
+        // happen (a concurrent duplicate's refusal must not fail an envelope another call paid).
+        compensate: async ({ recordedHere }, cause) => {
+          if (!recordedHere) return;
+          if (!(cause instanceof AppError) || cause.kind === 'internal' || cause.kind === 'unavailable')
+            return;
+          const payment = await this.deps.wallet.paymentStatus(fundTransferId);
+          if (payment && payment.status !== 'failed') return;
+          await this.markFailed(input.envelopeId);
         },
       },
       {
@@ -165,7 +173,7 @@ export class Envelopes {
         name: 'open it to grabs',
         // A card payment still pending activates later, from the 'redpacket.funded' job.
         run: async ({ payment }) => {
-          if (payment?.status === 'completed') await this.activate(input.envelopeId);
+          if (payment?.status === 'completed') await this.funded(input.envelopeId);
         },
       },
     ]);
@@ -309,19 +317,58 @@ export class Envelopes {
   async onFunded(paymentId: string, status: string): Promise<void> {
     const id = await store.envelopeIdByFunding(this.deps.db, paymentId);
     if (!id) return;
-    if (status === 'completed') await this.activate(id);
-    else if (status === 'failed') await this.markFailed(id);
+    if (status === 'completed') await this.funded(id);
+    else if (status === 'failed') await this.failed(id);
   }
 
-  /** Envelopes stuck funding (a lost notification): asks the wallet how their payment ended. */
-  async settleFunding(now: Date, olderThanMs = 60_000): Promise<number> {
+  /**
+   * The envelope's payment completed: a funding envelope opens to grabs; one already failed
+   * (its payment committed after the sweep gave up on it) refunds the whole escrow to the
+   * sender, exactly once (the refund's id is f(envelope), the same as an expiry refund's).
+   */
+  private async funded(envelopeId: string): Promise<void> {
+    await this.activate(envelopeId);
+    if ((await this.row(envelopeId))?.status !== 'failed') return;
+    await store.refundFailedEnvelope(this.deps.db, envelopeId);
+    const row = (await this.row(envelopeId))!;
+    if (row.refund_amount !== null && !row.refund_booked) await this.refund(envelopeId);
+  }
+
+  /** The envelope's payment failed (nothing moved): failed, and settled with nothing to refund. */
+  private async failed(envelopeId: string): Promise<void> {
+    await this.markFailed(envelopeId);
+    await store.closeFailedEnvelope(this.deps.db, envelopeId);
+  }
+
+  /**
+   * The sweep, for lost notifications and late payments: envelopes funding for longer than
+   * `olderThanMs` are activated or failed on their payment's outcome (a payment not even
+   * started by then fails the envelope); failed envelopes are settled once their payment is
+   * known: a payment that completed after all is refunded (never stranded), one that failed
+   * or never started (after `abandonedAfterMs`, when no send can still be paying) settles
+   * with nothing to refund. A pending payment is left for its bank to settle.
+   */
+  async settleFunding(now: Date, olderThanMs = 60_000, abandonedAfterMs = 3_600_000): Promise<number> {
     const rows = await store.envelopesStillFunding(this.deps.db, new Date(now.getTime() - olderThanMs));
     for (const row of rows) {
       const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
-      if (!payment || payment.status === 'failed') await this.markFailed(row.id);
-      else if (payment.status === 'completed') await this.activate(row.id);
+      if (!payment) await this.markFailed(row.id);
+      else if (payment.status === 'failed') await this.failed(row.id);
+      else if (payment.status === 'completed') await this.funded(row.id);
     }
-    return rows.length;
+    const failed = await store.failedEnvelopesUnsettled(this.deps.db, 200);
+    for (const row of failed) {
+      if (row.refund_amount !== null) {
+        await this.refund(row.id); // a refund decided, interrupted before it was booked
+        continue;
+      }
+      const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
+      if (payment?.status === 'completed') await this.funded(row.id);
+      else if (payment?.status === 'failed') await store.closeFailedEnvelope(this.deps.db, row.id);
+      else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs)
+        await store.closeFailedEnvelope(this.deps.db, row.id);
+    }
+    return rows.length + failed.length;
   }
 
   /**
@@ -437,6 +484,23 @@ export class Envelopes {
     if (!(await this.deps.identity.getUser(input.recipientId!)))
       throw notFound('recipient_not_found', 'No such user.');
     return undefined;
+  }
+
+  /** A send under an existing envelope id must be that envelope (a retry), or it is refused. */
+  private assertSameEnvelope(row: EnvelopeRow, input: SendEnvelope): void {
+    if (row.sender_id !== input.senderId) throw conflict('envelope_id_taken', 'That envelope id is taken.');
+    if (
+      row.total !== input.total ||
+      row.kind !== input.kind ||
+      row.shares.length !== input.shares ||
+      (row.group_id ?? undefined) !== input.groupId ||
+      (row.recipient_id ?? undefined) !== input.recipientId
+    ) {
+      throw conflict(
+        'envelope_exists_with_different_fields',
+        'This envelope id was already used for a different envelope.',
+      );
+    }
   }
 
   private async markFailed(envelopeId: string): Promise<void> {

@@ -71,7 +71,7 @@ export const redpacketModule = defineModule({
       routes: (http) => redpacketRoutes(http, { envelopes, storms }),
       jobs: envelopes.jobs(),
       verify: async () => {
-        const violations = await verifyRedpackets(context.db, ledger);
+        const violations = await verifyRedpackets(context.db, ledger, { now: context.clock.now() });
         return [
           {
             name: 'redpacket: shares, grabs, refunds and escrows agree',

@@ -37,7 +37,7 @@ export interface EnvelopeRow {
   [key: string]: unknown;
 }
 
-/** A new envelope, in status 'funding'; nothing when the id exists already (a retried send). */
+/** A new envelope, in status 'funding'; nothing (false) when the id exists already (a retried send). */
 export async function insertEnvelope(
   q: Queryable,
   envelope: {
@@ -55,8 +55,8 @@ export async function insertEnvelope(
     createdAt: Date;
     expiresAt: Date;
   },
-): Promise<void> {
-  await q.query(
+): Promise<boolean> {
+  const { rowCount } = await q.query(
     `INSERT INTO redpacket_envelopes (id, sender_id, group_id, recipient_id, kind, total, shares, greeting, status,
          escrow_account_id, fund_transfer_id, funding_source, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'funding', $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
@@ -76,6 +76,7 @@ export async function insertEnvelope(
       envelope.expiresAt,
     ],
   );
+  return rowCount === 1;
 }
 
 export async function getEnvelope(q: Queryable, envelopeId: string): Promise<EnvelopeRow | undefined> {
@@ -160,6 +161,73 @@ export async function expireEnvelope(
     [envelopeId, now],
   );
   return rows[0];
+}
+
+/**
+ * A failed envelope whose payment went through after all (it committed after the envelope was
+ * failed): its whole total is to be refunded. Sets refund_amount = total once; the row if it changed.
+ */
+export async function refundFailedEnvelope(q: Queryable, envelopeId: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE redpacket_envelopes SET refund_amount = total
+       WHERE id = $1 AND status = 'failed' AND refund_amount IS NULL AND NOT refund_booked`,
+    [envelopeId],
+  );
+  return rowCount === 1;
+}
+
+/** A failed envelope whose payment certainly never moved money: nothing to refund, settled. */
+export async function closeFailedEnvelope(q: Queryable, envelopeId: string): Promise<void> {
+  await q.query(
+    `UPDATE redpacket_envelopes SET refund_amount = 0, refund_booked = true
+       WHERE id = $1 AND status = 'failed' AND refund_amount IS NULL`,
+    [envelopeId],
+  );
+}
+
+/** Failed envelopes not settled yet (their payment's outcome not yet known to be nothing, or a refund to book). */
+export async function failedEnvelopesUnsettled(
+  q: Queryable,
+  limit: number,
+): Promise<Array<{ id: string; fund_transfer_id: string; created_at: Date; refund_amount: bigint | null }>> {
+  const { rows } = await q.query<{
+    id: string;
+    fund_transfer_id: string;
+    created_at: Date;
+    refund_amount: bigint | null;
+  }>(
+    `SELECT id, fund_transfer_id, created_at, refund_amount FROM redpacket_envelopes
+       WHERE status = 'failed' AND NOT refund_booked ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/** For `tuyere verify`: envelopes still funding or failed, with what their escrow should hold. */
+export async function envelopesNotFunded(q: Queryable): Promise<
+  Array<{
+    id: string;
+    status: 'funding' | 'failed';
+    escrow_account_id: string;
+    fund_transfer_id: string;
+    created_at: Date;
+    refund_amount: bigint | null;
+    refund_booked: boolean;
+  }>
+> {
+  const { rows } = await q.query<{
+    id: string;
+    status: 'funding' | 'failed';
+    escrow_account_id: string;
+    fund_transfer_id: string;
+    created_at: Date;
+    refund_amount: bigint | null;
+    refund_booked: boolean;
+  }>(
+    `SELECT id, status, escrow_account_id, fund_transfer_id, created_at, refund_amount, refund_booked
+       FROM redpacket_envelopes WHERE status IN ('funding', 'failed')`,
+  );
+  return rows;
 }
 
 export async function markRefundBooked(q: Queryable, envelopeId: string): Promise<void> {

@@ -134,6 +134,8 @@ export class CardSource implements FundingSource {
 /** The pay flow's state: the source's result, once it funded the payment. */
 interface PayFlow {
   result?: PayResult;
+  /** This call made the limits reservation (a retry or concurrent duplicate found it made). */
+  reservedHere?: boolean;
 }
 
 export class Funding {
@@ -166,8 +168,9 @@ export class Funding {
    */
   async pay(request: PayRequest): Promise<PayResult> {
     if (request.amount <= 0n) throw invalid('invalid_amount', 'The amount must be positive.');
-    // A replay of a payment already made answers from what happened.
-    const previous = await this.status(request.paymentId);
+    // A replay of a payment already made answers from what happened; a different payment under
+    // the same id is refused, and takes nothing (its limits are never reserved nor released).
+    const previous = await this.replayOf(request);
     if (previous) return previous;
     const candidates =
       !request.source || request.source === 'auto'
@@ -211,8 +214,18 @@ export class Funding {
             used: decision.used.toString(),
           });
         }
+        return { reservedHere: decision.reused !== true };
       },
-      compensate: async () => void (await this.deps.identity.releaseReservation(request.paymentId)),
+      // Only the call that made the reservation gives it back, and only if the payment did not
+      // happen: a retry or concurrent duplicate that fails (a different target or card under the
+      // same id, a thrown error) must not release what the original's payment holds. A card
+      // payment still pending keeps it; if it fails later, its settlement releases it.
+      compensate: async ({ reservedHere }) => {
+        if (!reservedHere) return;
+        const status = await this.status(request.paymentId);
+        if (status && status.status !== 'failed') return;
+        await this.deps.identity.releaseReservation(request.paymentId);
+      },
     };
   }
 
@@ -241,6 +254,30 @@ export class Funding {
   ): Promise<FundingSource | undefined> {
     for (const source of sources) if (await source.canFund(request)) return source;
     return undefined;
+  }
+
+  /**
+   * What became of this payment when its id was used before: null when it never started; a
+   * conflict when the id was used for a different payment (user, amount or target).
+   */
+  private async replayOf(request: PayRequest): Promise<PayResult | null> {
+    const op = await this.operations.get(request.paymentId);
+    const [transfer] = op ? [] : await this.deps.ledger.lookupTransfers([request.paymentId]);
+    const same = op
+      ? op.userId === request.userId &&
+        op.amount === request.amount &&
+        op.targetAccountId === request.targetAccountId
+      : transfer === undefined ||
+        (transfer.debitAccountId === walletAccount(request.userId) &&
+          transfer.creditAccountId === request.targetAccountId &&
+          transfer.amount === request.amount);
+    if (!same) {
+      throw conflict(
+        'payment_exists_with_different_fields',
+        'This payment id was already used for a different payment.',
+      );
+    }
+    return this.status(request.paymentId);
   }
 
   /** What became of a payment: null when it never started. */

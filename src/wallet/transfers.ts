@@ -404,30 +404,51 @@ export class FriendTransfers {
     return getTransfers(this.deps.db, ids);
   }
 
-  /** The recipient accepts a transfer waiting for acceptance. */
+  /**
+   * The recipient accepts a transfer waiting for acceptance. The deadline is checked now,
+   * against the clock, not left to the job: a delayed transfer that has arrived is first
+   * brought to where the job would have brought it, and one whose acceptance time has passed
+   * (`now >= accept_by`) goes back to the sender here and the answer is 409
+   * `transfer_not_acceptable`, whether or not the expiry job has run yet.
+   */
   async accept(transferId: string, recipientId: string): Promise<FriendTransfer> {
-    const transfer = await this.get(transferId);
-    if (!transfer || transfer.recipientId !== recipientId)
+    const found = await this.get(transferId);
+    if (!found || found.recipientId !== recipientId)
       throw notFound('transfer_not_found', 'No such transfer.');
+    if (found.state === 'completed') return found;
+    const transfer = await this.catchUp(found, this.deps.clock.now());
     if (transfer.state === 'completed') return transfer;
     if (transfer.state !== 'awaiting_acceptance') {
-      throw conflict('transfer_not_acceptable', `This transfer is ${transfer.state} and cannot be accepted.`);
+      throw conflict(
+        'transfer_not_acceptable',
+        transfer.state === 'returned'
+          ? 'The time to accept this transfer has passed; the money went back to the sender.'
+          : `This transfer is ${transfer.state} and cannot be accepted.`,
+        { status: transfer.state, accept_by: transfer.acceptBy?.toISOString() ?? null },
+      );
     }
     const state = await this.resolve(transfer, 'complete', 'completed');
     if (state !== 'completed') throw conflict('transfer_not_acceptable', `This transfer was ${state} first.`);
     return (await this.get(transferId))!;
   }
 
-  /** The sender cancels a delayed transfer before it arrives: the money comes back. */
+  /**
+   * The sender cancels a delayed transfer before it arrives: the money comes back. The arrival
+   * time is checked now, against the clock: at or after `arrive_at` the transfer has arrived,
+   * so it is completed here (as the arrival job would) and the answer is 409
+   * `transfer_not_cancellable`, whether or not the job has run yet.
+   */
   async cancel(transferId: string, senderId: string): Promise<FriendTransfer> {
-    const transfer = await this.get(transferId);
-    if (!transfer || transfer.senderId !== senderId)
-      throw notFound('transfer_not_found', 'No such transfer.');
+    const found = await this.get(transferId);
+    if (!found || found.senderId !== senderId) throw notFound('transfer_not_found', 'No such transfer.');
+    if (found.state === 'cancelled') return found;
+    const transfer = await this.catchUp(found, this.deps.clock.now());
     if (transfer.state === 'cancelled') return transfer;
     if (transfer.state !== 'scheduled') {
       throw conflict(
         'transfer_not_cancellable',
         `This transfer is ${transfer.state}; only a delayed transfer can be cancelled before it arrives.`,
+        { status: transfer.state, arrive_at: transfer.arriveAt?.toISOString() ?? null },
       );
     }
     const state = await this.resolve(transfer, 'return', 'cancelled');
@@ -438,22 +459,47 @@ export class FriendTransfers {
 
   /**
    * The job: arrivals (scheduled -> completed, or -> awaiting_acceptance) and acceptance
-   * expiry (awaiting_acceptance -> returned). Safe to run twice or from several processes.
+   * expiry (awaiting_acceptance -> returned), for transfers nobody acted on in time (accept and
+   * cancel apply the same deadlines themselves). Safe to run twice or from several processes.
    */
   async processDue(now: Date = this.deps.clock.now(), limit = 500): Promise<number> {
     let done = 0;
     for (const transfer of await dueTransfers(this.deps.db, now, limit)) {
-      if (transfer.state === 'scheduled' && transfer.requireAcceptance) {
-        const acceptBy = new Date(now.getTime() + this.deps.settings.transferAcceptHours * 3_600_000);
-        await markAwaitingAcceptance(this.deps.db, transfer.id, acceptBy);
-      } else if (transfer.state === 'scheduled') {
-        await this.resolve(transfer, 'complete', 'completed');
-      } else {
-        await this.resolve(transfer, 'return', 'returned');
-      }
+      await this.catchUp(transfer, now);
       done++;
     }
     return done;
+  }
+
+  /**
+   * Applies to one transfer every deadline that has passed at `now`, exactly as the job does:
+   * arrival (complete it, or start the acceptance wait, whose deadline `accept_by` was fixed
+   * when it was sent: arrival + the acceptance hours), then acceptance expiry (return it).
+   * Returns the transfer as it is afterwards. Races with the job and other callers are safe:
+   * the ledger moves the transit money once (see `resolve`).
+   */
+  private async catchUp(transfer: FriendTransfer, now: Date): Promise<FriendTransfer> {
+    let current = transfer;
+    if (current.state === 'scheduled' && current.arriveAt && current.arriveAt.getTime() <= now.getTime()) {
+      if (current.requireAcceptance) {
+        const acceptBy =
+          current.acceptBy ??
+          new Date(current.arriveAt.getTime() + this.deps.settings.transferAcceptHours * 3_600_000);
+        await markAwaitingAcceptance(this.deps.db, current.id, acceptBy);
+      } else {
+        await this.resolve(current, 'complete', 'completed');
+      }
+      current = (await this.get(current.id))!;
+    }
+    if (
+      current.state === 'awaiting_acceptance' &&
+      current.acceptBy &&
+      current.acceptBy.getTime() <= now.getTime()
+    ) {
+      await this.resolve(current, 'return', 'returned');
+      current = (await this.get(current.id))!;
+    }
+    return current;
   }
 
   /**
