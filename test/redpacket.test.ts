@@ -120,6 +120,40 @@ test('the list of who got what is hidden from those who have not grabbed until i
   );
 });
 
+test('attack: polling a lucky envelope between grabs reveals no share to a member who has not grabbed', async () => {
+  const envelope = (
+    await post(app, '/v1/envelopes', alice, {
+      group_id: groupId,
+      kind: 'lucky',
+      amount: '1000',
+      shares: 2,
+      proof: pin,
+    })
+  ).json();
+  const view = async (user: TestUser) =>
+    (
+      await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: user.headers })
+    ).json();
+  const before = await view(carol);
+  assert.equal(before.grabbed_amount, null);
+  const bobShare = (await grab(bob, envelope.id)).json().amount as string;
+  // Carol polls after Bob's grab: she learns that one share is gone, not how much it was.
+  const polled = await view(carol);
+  assert.equal(polled.grabbed_count, 1);
+  assert.equal(polled.grabbed_amount, null);
+  assert.equal(polled.grabs, null);
+  assert.equal(polled.refund_amount, null);
+  // The sender and the grabber still see the amounts.
+  assert.equal((await view(alice)).grabbed_amount, bobShare);
+  assert.equal((await view(bob)).grabbed_amount, bobShare);
+  // Once Carol has grabbed (the envelope is finished), everything is shown.
+  await grab(carol, envelope.id);
+  const after = await view(carol);
+  assert.equal(after.status, 'finished');
+  assert.equal(after.grabbed_amount, '1000');
+  assert.equal(after.grabs.length, 2);
+});
+
 test('bad envelopes are refused with stable codes and move no money', async () => {
   const before = await walletBalance(app, alice.id);
   const cases: Array<[object, number, string]> = [
