@@ -228,7 +228,9 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
   ] as const) {
     for (let round = 0; round < 2; round++) {
       const users = ids(grabbers);
-      const group = await app.social.create(alice.id, `race ${grabbers}x${shares}`, users);
+      const group = await app.social.create(alice.id, `race ${grabbers}x${shares}`, users, {
+        members: 'synthetic',
+      });
       const total = BigInt(shares) * 137n + 11n;
       const envelope = await app.redpacket.send({
         envelopeId: randomUUID(),
@@ -274,7 +276,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
   });
   try {
     const users = ids(40);
-    const group = await app.social.create(alice.id, 'two processes', users);
+    const group = await app.social.create(alice.id, 'two processes', users, { members: 'synthetic' });
     const envelopes = [];
     for (let i = 0; i < 8; i++) {
       envelopes.push(
@@ -343,7 +345,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
 
 test('an expiry landing between claim and commit refuses the grab: no payout from an expired envelope', async () => {
   const users = ids(3);
-  const group = await app.social.create(alice.id, 'late', users);
+  const group = await app.social.create(alice.id, 'late', users, { members: 'synthetic' });
   const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,
@@ -411,7 +413,7 @@ test('an operator storm: campaign envelopes, every share grabbed, progress visib
 
 test('expiry refunds total − grabbed to the sender exactly once, even when run twice at once', async () => {
   const users = ids(5);
-  const group = await app.social.create(alice.id, 'expiry', users);
+  const group = await app.social.create(alice.id, 'expiry', users, { members: 'synthetic' });
   const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,

@@ -6,11 +6,20 @@ import { uuidv7 } from '../src/platform/ids.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 
 let app: TestApp;
-const [alice, bob, carol, mallory] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+let alice: string;
+let bob: string;
+let carol: string;
+let mallory: string;
 const as = (user: string) => ({ authorization: `Bearer user:${user}` });
 
 before(async () => {
   app = await createTestApp({ authenticators: [testUserAuthenticator] });
+  // Members must be real users (identity's), so the four people are signed up first.
+  const signUp = async (phone: string) => (await app.identity.issueSessionForTesting(phone)).user.id;
+  alice = await signUp('13700000201');
+  bob = await signUp('13700000202');
+  carol = await signUp('13700000203');
+  mallory = await signUp('13700000204');
 });
 after(async () => {
   await app.close();
@@ -145,6 +154,31 @@ test('outsiders see a group as missing; operators may read it; removed members l
       .statusCode,
     404,
   );
+});
+
+test('attack: made-up user ids cannot join a group (on create or invite), so they cannot inflate member_count', async () => {
+  const ghost = uuidv7();
+  const created = await app.http.inject({
+    method: 'POST',
+    url: '/v1/groups',
+    headers: as(alice),
+    payload: { name: 'Ghosts', member_ids: [bob, ghost] },
+  });
+  assert.equal(created.statusCode, 422, created.body);
+  assert.equal(created.json().error.code, 'unknown_user');
+  assert.equal((await app.social.listForUser(bob)).filter((g) => g.name === 'Ghosts').length, 0);
+
+  const group = await createGroup(alice, [bob]);
+  const invite = await app.http.inject({
+    method: 'POST',
+    url: `/v1/groups/${group.id}/members`,
+    headers: as(bob),
+    payload: { user_ids: [carol, ghost] },
+  });
+  assert.equal(invite.statusCode, 422, invite.body);
+  assert.equal(invite.json().error.code, 'unknown_user');
+  const after = (await app.social.get(group.id))!;
+  assert.equal(after.memberCount, 2, 'nothing changed: not even the real invitee was added');
 });
 
 test('concurrent posts get unique, gapless sequence numbers', async () => {
