@@ -76,3 +76,25 @@ test('security headers on every kind of response: pages, static files, API, erro
     assert.equal(response.headers['referrer-policy'], 'no-referrer', url);
   }
 });
+
+test('attack: /ready shows anonymous callers no database error; operators get the details', async () => {
+  const secretish = 'password authentication failed for user "tuyere_admin" at db-primary.internal:5432';
+  const original = app.db.query.bind(app.db);
+  app.db.query = (async () => {
+    throw new Error(secretish);
+  }) as typeof app.db.query;
+  try {
+    const anonymous = await app.http.inject({ method: 'GET', url: '/ready' });
+    assert.equal(anonymous.statusCode, 503);
+    assert.deepEqual(anonymous.json(), { status: 'not_ready', database: 'unavailable' });
+    assert.doesNotMatch(anonymous.body, /tuyere_admin|db-primary|password/);
+    const operator = await app.http.inject({ method: 'GET', url: '/ready', headers: app.operatorHeaders });
+    assert.equal(operator.statusCode, 503);
+    assert.equal(operator.json().database, secretish);
+  } finally {
+    app.db.query = original;
+  }
+  const healthy = await app.http.inject({ method: 'GET', url: '/ready' });
+  assert.equal(healthy.statusCode, 200);
+  assert.deepEqual(healthy.json(), { status: 'ready', database: 'ok' });
+});

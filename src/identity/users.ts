@@ -3,7 +3,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { appendAudit } from './audit.ts';
 import { isValidChineseId, maskIdNumber, normalizeIdNumber } from './chinese-id.ts';
 import { type IdentityContext, keyedDigest } from './context.ts';
-import { decryptField, encryptField } from './id-encryption.ts';
+import { CURRENT_SEAL_FORMAT, decryptField, encryptField } from './id-encryption.ts';
 import type { AccountClass } from './limit-rules.ts';
 import { classForSources } from './realname-verifier.ts';
 import { assertPhone } from './sms-codes.ts';
@@ -12,7 +12,7 @@ import {
   findUserIdByIdNumberDigest,
   getUser,
   insertUser,
-  lockIdNumbersNotUnderKey,
+  lockIdNumbersToReseal,
   readSealedIdNumber,
   recordRealName,
   type UserRecord,
@@ -109,7 +109,7 @@ export async function verifyRealName(
   const granted = Math.min(classForSources(outcome.sources), input.requestedClass) as AccountClass;
   const now = context.clock.now();
   const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
-  const sealed = encryptField(context.secrets.keyring, idNumber);
+  const sealed = encryptField(context.secrets.keyring, idNumber, userId);
   await context.db.transaction(async (tx) => {
     const owner = await findUserIdByIdNumberDigest(tx, digest);
     if (owner !== undefined && owner !== userId) {
@@ -117,8 +117,7 @@ export async function verifyRealName(
     }
     await recordRealName(tx, userId, {
       name: input.name,
-      ciphertext: sealed.ciphertext,
-      keyId: sealed.keyId,
+      sealed,
       masked: maskIdNumber(idNumber),
       digest,
       at: now,
@@ -142,23 +141,30 @@ export async function idNumberMatches(
 ): Promise<boolean> {
   const sealed = await readSealedIdNumber(context.db, userId);
   if (!sealed) return false;
-  return (
-    decryptField(context.secrets.keyring, sealed.keyId, sealed.ciphertext) === normalizeIdNumber(idNumber)
-  );
+  let stored: string;
+  try {
+    stored = decryptField(context.secrets.keyring, sealed, userId);
+  } catch (error) {
+    // Not sealed for this user (copied from another row, or tampered with): it proves nothing.
+    context.log.error({ err: error, user: userId }, 'stored ID number does not authenticate for its user');
+    return false;
+  }
+  return stored === normalizeIdNumber(idNumber);
 }
 
 /**
  * Re-encrypts every ID number not under the newest key (after prepending a key to
- * TUYERE_ID_ENCRYPTION_KEYS). Batched and restartable; returns how many rows moved.
+ * TUYERE_ID_ENCRYPTION_KEYS) or not in the newest format (format 1 rows, not bound to their
+ * user). Batched and restartable; returns how many rows moved.
  */
 export async function reencryptIdNumbers(context: IdentityContext, batchSize = 500): Promise<number> {
   const { keyring } = context.secrets;
   let moved = 0;
   for (;;) {
     const count = await context.db.transaction(async (tx) => {
-      const rows = await lockIdNumbersNotUnderKey(tx, keyring.currentKeyId, batchSize);
+      const rows = await lockIdNumbersToReseal(tx, keyring.currentKeyId, CURRENT_SEAL_FORMAT, batchSize);
       for (const row of rows) {
-        const sealed = encryptField(keyring, decryptField(keyring, row.keyId, row.ciphertext));
+        const sealed = encryptField(keyring, decryptField(keyring, row, row.id), row.id);
         await updateSealedIdNumber(tx, row.id, sealed);
       }
       return rows.length;
