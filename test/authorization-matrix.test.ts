@@ -77,7 +77,11 @@ class World {
       other: (await app.merchants.createMerchant('Other Mart', 'test')).id,
     };
     this.merchantKey = (
-      await app.merchants.createApiKey(this.merchants.own, { name: 'all', scopes: MERCHANT_SCOPES }, 'test')
+      await app.merchants.createApiKey(
+        this.merchants.own,
+        { name: 'all', scopes: MERCHANT_SCOPES },
+        { actor: 'test', scopes: 'any' },
+      )
     ).key;
     const staff = async (role: 'operator-read' | 'operator-admin' | 'auditor', phone: string) =>
       (await createStaff(context, { phone, name: role, roles: [role] }, 'test')).id;
@@ -157,7 +161,7 @@ class World {
       await app.merchants.createApiKey(
         this.merchants[side],
         { name: 'cell', scopes: ['payments:read'] },
-        'test',
+        { actor: 'test', scopes: 'any' },
       )
     ).record.id;
   }
@@ -831,7 +835,7 @@ test('a merchant key without the needed scope is refused', async () => {
   const narrow = await app.merchants.createApiKey(
     world.merchants.own,
     { name: 'narrow', scopes: ['payments:read'] },
-    'test',
+    { actor: 'test', scopes: 'any' },
   );
   const response = await app.http.inject({
     method: 'GET',
