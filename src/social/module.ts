@@ -30,7 +30,11 @@ export const socialModule = defineModule({
     });
     return {
       service: groups,
-      routes: (http) => socialRoutes(http, { groups }),
+      routes: (http) =>
+        socialRoutes(http, {
+          groups,
+          streams: { sessionActive: (principal) => identity.sessionActive(principal) },
+        }),
       async demo(world) {
         const { alice, bob, carol } = world.people;
         if (!alice || !bob || !carol) return;
