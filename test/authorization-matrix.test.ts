@@ -404,6 +404,25 @@ const FIXTURES: Record<string, Fixture> = {
     ok: 200,
     build: (w) => ({ url: `/v1/operator/users?phone=${w.alice.phone}` }),
   },
+  'POST /v1/operator/users/:user_id/real-name': {
+    allowed: ['operator-admin'],
+    owner: 'user',
+    ok: 200,
+    build: (w, side) => ({
+      url: `/v1/operator/users/${w.userOf(side).id}/real-name`,
+      // The same name and ID number as the user's own submission below, so whichever runs first
+      // the other still succeeds (a user's real name is set once).
+      payload: {
+        name: '王五',
+        id_number:
+          side === 'own'
+            ? makeChineseId('310101', '19851111', '123')
+            : makeChineseId('310101', '19851111', '402'),
+        requested_class: 'II',
+        reason: 'matrix',
+      },
+    }),
+  },
   'POST /v1/operator/users/:user_id/status': {
     allowed: ['operator-admin'],
     owner: 'user',

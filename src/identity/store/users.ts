@@ -63,6 +63,25 @@ export async function findUserIdByIdNumberDigest(q: Queryable, digest: string): 
 }
 
 /** Stores a verified real name; the class only ever goes up. */
+/**
+ * True when the user already has a verified real name that differs from (name, digest): the
+ * real name is set once, by the user; a different one is an operator's business.
+ */
+export async function realNameConflicts(
+  q: Queryable,
+  userId: string,
+  name: string,
+  digest: string,
+): Promise<boolean> {
+  const { rows } = await q.query(
+    `SELECT 1 FROM identity_users
+     WHERE id = $1 AND verified_at IS NOT NULL AND (real_name IS DISTINCT FROM $2 OR id_number_digest IS DISTINCT FROM $3)`,
+    [userId, name, digest],
+  );
+  return rows.length > 0;
+}
+
+/** Records a verified real name; false (nothing written) when a different one is already set. */
 export async function recordRealName(
   q: Queryable,
   userId: string,
@@ -73,12 +92,14 @@ export async function recordRealName(
     digest: string;
     at: Date;
     accountClass: AccountClass;
+    /** An operator's correction replaces whatever is set; a user's submission never does. */
+    replace?: boolean;
   },
-): Promise<void> {
-  await q.query(
+): Promise<boolean> {
+  const result = await q.query(
     `UPDATE identity_users SET real_name = $2, id_number_ciphertext = $3, id_number_key_id = $4, id_number_masked = $5,
        id_number_digest = $6, verified_at = $7, account_class = GREATEST(account_class, $8), id_number_format = $9
-     WHERE id = $1`,
+     WHERE id = $1 AND ($10 OR verified_at IS NULL OR (real_name = $2 AND id_number_digest = $6))`,
     [
       userId,
       verified.name,
@@ -89,8 +110,10 @@ export async function recordRealName(
       verified.at,
       verified.accountClass,
       verified.sealed.format,
+      verified.replace ?? false,
     ],
   );
+  return (result.rowCount ?? 0) > 0;
 }
 
 export type SealedIdNumber = Sealed;
