@@ -357,7 +357,7 @@ export async function run(args: string[]): Promise<void> {
     );
     for (let i = 0; i < grabbers.length; i += 8000)
       await app.wallet.accounts.wallets(grabbers.slice(i, i + 8000));
-    const stormGroup = (await app.social.create(senderId, 'storm', grabbers)).id;
+    const stormGroup = (await app.social.create(senderId, 'storm', grabbers, { members: 'synthetic' })).id;
     const stormEnvelopes = await seedEnvelopes(app, senderId, stormGroup, options.envelopes, options.shares);
     const storm = await measure(
       assignments(stormEnvelopes, grabbers, options.shares),
@@ -386,7 +386,7 @@ export async function run(args: string[]): Promise<void> {
     const hotUsers = Array.from({ length: options.hotGrabbers }, () => randomUUID());
     for (let i = 0; i < hotUsers.length; i += 8000)
       await app.wallet.accounts.wallets(hotUsers.slice(i, i + 8000));
-    const hotGroup = (await app.social.create(senderId, 'hot', hotUsers)).id;
+    const hotGroup = (await app.social.create(senderId, 'hot', hotUsers, { members: 'synthetic' })).id;
     const [hotEnvelope] = await seedEnvelopes(app, senderId, hotGroup, 1, options.shares);
     const hot = await measure(
       hotUsers.map((user) => [user]),

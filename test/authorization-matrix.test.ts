@@ -77,7 +77,11 @@ class World {
       other: (await app.merchants.createMerchant('Other Mart', 'test')).id,
     };
     this.merchantKey = (
-      await app.merchants.createApiKey(this.merchants.own, { name: 'all', scopes: MERCHANT_SCOPES }, 'test')
+      await app.merchants.createApiKey(
+        this.merchants.own,
+        { name: 'all', scopes: MERCHANT_SCOPES },
+        { actor: 'test', scopes: 'any' },
+      )
     ).key;
     const staff = async (role: 'operator-read' | 'operator-admin' | 'auditor', phone: string) =>
       (await createStaff(context, { phone, name: role, roles: [role] }, 'test')).id;
@@ -157,7 +161,7 @@ class World {
       await app.merchants.createApiKey(
         this.merchants[side],
         { name: 'cell', scopes: ['payments:read'] },
-        'test',
+        { actor: 'test', scopes: 'any' },
       )
     ).record.id;
   }
@@ -399,6 +403,25 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'none',
     ok: 200,
     build: (w) => ({ url: `/v1/operator/users?phone=${w.alice.phone}` }),
+  },
+  'POST /v1/operator/users/:user_id/real-name': {
+    allowed: ['operator-admin'],
+    owner: 'user',
+    ok: 200,
+    build: (w, side) => ({
+      url: `/v1/operator/users/${w.userOf(side).id}/real-name`,
+      // The same name and ID number as the user's own submission below, so whichever runs first
+      // the other still succeeds (a user's real name is set once).
+      payload: {
+        name: '王五',
+        id_number:
+          side === 'own'
+            ? makeChineseId('310101', '19851111', '123')
+            : makeChineseId('310101', '19851111', '402'),
+        requested_class: 'II',
+        reason: 'matrix',
+      },
+    }),
   },
   'POST /v1/operator/users/:user_id/status': {
     allowed: ['operator-admin'],
@@ -831,7 +854,7 @@ test('a merchant key without the needed scope is refused', async () => {
   const narrow = await app.merchants.createApiKey(
     world.merchants.own,
     { name: 'narrow', scopes: ['payments:read'] },
-    'test',
+    { actor: 'test', scopes: 'any' },
   );
   const response = await app.http.inject({
     method: 'GET',

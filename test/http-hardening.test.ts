@@ -60,3 +60,41 @@ test('garbage bodies on every POST/PUT/PATCH route get a 4xx with a stable code'
   }
   console.log(`checked ${checked} garbage requests`);
 });
+
+test('security headers on every kind of response: pages, static files, API, errors', async () => {
+  // The pages and static files are served from web/dist when built; the "not built" page and a
+  // 404 for a missing asset still go through the same hooks, so the headers hold either way.
+  for (const url of ['/', '/console', '/sw.js', '/assets/missing-file.js', '/health', '/v1/nope', '/docs']) {
+    const response = await app.http.inject({ method: 'GET', url });
+    const csp = String(response.headers['content-security-policy'] ?? '');
+    assert.match(csp, /(^|;)\s*script-src 'self'(;|$)/, `${url}: scripts only from self: ${csp}`);
+    assert.match(csp, /frame-ancestors 'none'/, `${url}: no framing`);
+    assert.match(csp, /object-src 'none'/, url);
+    assert.doesNotMatch(csp, /unsafe-eval|upgrade-insecure-requests/, url);
+    assert.equal(response.headers['x-frame-options'], 'DENY', url);
+    assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
+    assert.equal(response.headers['referrer-policy'], 'no-referrer', url);
+  }
+});
+
+test('attack: /ready shows anonymous callers no database error; operators get the details', async () => {
+  const secretish = 'password authentication failed for user "tuyere_admin" at db-primary.internal:5432';
+  const original = app.db.query.bind(app.db);
+  app.db.query = (async () => {
+    throw new Error(secretish);
+  }) as typeof app.db.query;
+  try {
+    const anonymous = await app.http.inject({ method: 'GET', url: '/ready' });
+    assert.equal(anonymous.statusCode, 503);
+    assert.deepEqual(anonymous.json(), { status: 'not_ready', database: 'unavailable' });
+    assert.doesNotMatch(anonymous.body, /tuyere_admin|db-primary|password/);
+    const operator = await app.http.inject({ method: 'GET', url: '/ready', headers: app.operatorHeaders });
+    assert.equal(operator.statusCode, 503);
+    assert.equal(operator.json().database, secretish);
+  } finally {
+    app.db.query = original;
+  }
+  const healthy = await app.http.inject({ method: 'GET', url: '/ready' });
+  assert.equal(healthy.statusCode, 200);
+  assert.deepEqual(healthy.json(), { status: 'ready', database: 'ok' });
+});

@@ -56,6 +56,51 @@ test('the demo seeds Alice (III), Bob (II) and staff, twice without change, and 
   assert.ok((await verifyAuditChain(app.db)).ok);
 });
 
+test('legacy ID ciphertexts (not bound to a user) are upgraded by reencrypt-ids; a copied ciphertext proves nothing', async () => {
+  const { encryptFieldLegacyForTesting } = await import('../src/identity/id-encryption.ts');
+  const { idNumberMatches } = await import('../src/identity/users.ts');
+  const identity = app.identity;
+  const person = async (phone: string) =>
+    (
+      await app.db.query<{ id: string; id_number_format: number }>(
+        'SELECT id, id_number_format FROM identity_users WHERE phone = $1',
+        [phone],
+      )
+    ).rows[0]!;
+  const alice = await person(DEMO_PEOPLE.alice.phone);
+  const legacy = encryptFieldLegacyForTesting(identity.context.secrets.keyring, DEMO_PEOPLE.alice.idNumber);
+  await app.db.query(
+    'UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3, id_number_format = 1 WHERE id = $1',
+    [alice.id, legacy.ciphertext, legacy.keyId],
+  );
+  assert.ok(await idNumberMatches(identity.context, alice.id, DEMO_PEOPLE.alice.idNumber), 'legacy decrypts');
+  assert.equal(await identity.reencryptIdNumbers(), 1);
+  assert.equal((await person(DEMO_PEOPLE.alice.phone)).id_number_format, 2);
+  assert.ok(await idNumberMatches(identity.context, alice.id, DEMO_PEOPLE.alice.idNumber));
+
+  // Someone with write access to the table copies Alice's ciphertext onto Bob's row: it no
+  // longer authenticates there, so Alice's ID number cannot pass Bob's PIN-reset check.
+  const bob = await person(DEMO_PEOPLE.bob.phone);
+  const bobSealed = (
+    await app.db.query<{ id_number_ciphertext: Buffer; id_number_key_id: string; id_number_format: number }>(
+      'SELECT id_number_ciphertext, id_number_key_id, id_number_format FROM identity_users WHERE id = $1',
+      [bob.id],
+    )
+  ).rows[0]!;
+  await app.db.query(
+    `UPDATE identity_users SET (id_number_ciphertext, id_number_key_id, id_number_format) =
+       (SELECT id_number_ciphertext, id_number_key_id, id_number_format FROM identity_users WHERE id = $2)
+     WHERE id = $1`,
+    [bob.id, alice.id],
+  );
+  assert.equal(await idNumberMatches(identity.context, bob.id, DEMO_PEOPLE.alice.idNumber), false);
+  await app.db.query(
+    'UPDATE identity_users SET id_number_ciphertext = $2, id_number_key_id = $3, id_number_format = $4 WHERE id = $1',
+    [bob.id, bobSealed.id_number_ciphertext, bobSealed.id_number_key_id, bobSealed.id_number_format],
+  );
+  assert.ok(await idNumberMatches(identity.context, bob.id, DEMO_PEOPLE.bob.idNumber), 'restored');
+});
+
 test('ID numbers re-encrypt under a newly prepended key and still decrypt', async () => {
   const { Identity } = await import('../src/identity/index.ts');
   const { idNumberMatches } = await import('../src/identity/users.ts');

@@ -139,7 +139,14 @@ test('real-name verification raises the class; the ID number is encrypted and sh
   assert.equal(errorCode(await verify(makeChineseId('110101', '19900307', '998'))), 'real_name_mismatch');
   assert.equal(errorCode(await verify(makeChineseId('110101', '19900307', '997'))), 'id_number_not_found');
 
-  const partial = await verify(makeChineseId('110101', '19900307', '996'));
+  // (On another account: the real name is set once, so Alice's first success is final.)
+  const carol = await signIn(app, '13800000307');
+  const partial = await app.http.inject({
+    method: 'POST',
+    url: `/v1/users/${carol.userId}/real-name`,
+    headers: carol.headers,
+    payload: { name: '王五', id_number: makeChineseId('110101', '19900307', '996'), requested_class: 'III' },
+  });
   assert.equal(partial.json().account_class, 'II', 'three sources give class II even when III was asked');
   const idNumber = makeChineseId('110101', '19900307', '123');
   const full = await verify(idNumber);
@@ -172,4 +179,81 @@ test('real-name verification raises the class; the ID number is encrypted and sh
   });
   assert.equal(limits.json().limits[0].name, 'class_iii_yearly');
   assert.equal(limits.json().limits[0].cap, '20000000');
+});
+
+test('attack: a verified real name cannot be replaced by the user with another name or ID number', async () => {
+  const dave = await signIn(app, '13800000308');
+  const url = `/v1/users/${dave.userId}/real-name`;
+  const submit = (name: string, idNumber: string, requested = 'II') =>
+    app.http.inject({
+      method: 'POST',
+      url,
+      headers: dave.headers,
+      payload: { name, id_number: idNumber, requested_class: requested },
+    });
+  const original = makeChineseId('310104', '19880815', '996');
+  const first = await submit('赵六', original);
+  assert.equal(first.statusCode, 200, first.body);
+  const state = async () =>
+    (
+      await app.db.query(
+        'SELECT real_name, id_number_digest, id_number_ciphertext, verified_at, account_class FROM identity_users WHERE id = $1',
+        [dave.userId],
+      )
+    ).rows[0];
+  const before = await state();
+
+  const otherName = await submit('钱七', original);
+  assert.equal(otherName.statusCode, 409);
+  assert.equal(errorCode(otherName), 'real_name_already_set');
+  const otherId = await submit('赵六', makeChineseId('310104', '19880815', '123'), 'III');
+  assert.equal(otherId.statusCode, 409);
+  assert.equal(errorCode(otherId), 'real_name_already_set');
+  const concurrent = await Promise.all([
+    submit('孙八', makeChineseId('310104', '19880815', '124'), 'III'),
+    submit('周九', makeChineseId('310104', '19880815', '125'), 'III'),
+  ]);
+  assert.deepEqual(
+    concurrent.map((r) => errorCode(r)),
+    ['real_name_already_set', 'real_name_already_set'],
+  );
+  assert.deepEqual(await state(), before, 'nothing changed');
+
+  // The same name and ID number again is fine (nothing new to set).
+  assert.equal((await submit('赵六', original)).statusCode, 200);
+});
+
+test('an operator corrects a verified real name; the change is audited with the reason', async () => {
+  const erin = await signIn(app, '13800000309');
+  const first = await app.http.inject({
+    method: 'POST',
+    url: `/v1/users/${erin.userId}/real-name`,
+    headers: erin.headers,
+    payload: { name: '吴一', id_number: makeChineseId('440106', '19950620', '996'), requested_class: 'II' },
+  });
+  assert.equal(first.statusCode, 200, first.body);
+  const corrected = await app.http.inject({
+    method: 'POST',
+    url: `/v1/operator/users/${erin.userId}/real-name`,
+    headers: app.operatorHeaders,
+    payload: {
+      name: '吴二',
+      id_number: makeChineseId('440106', '19950620', '124'),
+      requested_class: 'III',
+      reason: 'ticket 42: typo in the name',
+    },
+  });
+  assert.equal(corrected.statusCode, 200, corrected.body);
+  assert.equal(corrected.json().real_name, '吴*');
+  assert.equal(corrected.json().account_class, 'III');
+  const audit = await app.http.inject({
+    method: 'GET',
+    url: `/v1/audit?subject=user:${erin.userId}`,
+    headers: app.operatorHeaders,
+  });
+  const entry = audit
+    .json()
+    .entries.find((e: { action: string }) => e.action === 'operator.real_name_corrected');
+  assert.ok(entry, audit.body);
+  assert.equal(entry.details.reason, 'ticket 42: typo in the name');
 });

@@ -57,6 +57,82 @@ test('codes to one number are throttled', async () => {
   assert.equal(errorCode(again), 'sms_code_too_soon');
 });
 
+async function smsCount(phone: string): Promise<number> {
+  const inbox = await app.http.inject({
+    method: 'GET',
+    url: `/v1/sandbox/sms?phone=${phone}`,
+    headers: app.operatorHeaders,
+  });
+  assert.equal(inbox.statusCode, 200, inbox.body);
+  return inbox.json().messages.length;
+}
+
+function askCode(phone: string, remoteAddress = '203.0.113.9') {
+  return app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/sms-codes',
+    payload: { phone, purpose: 'login' },
+    remoteAddress,
+  });
+}
+
+test('attack: 5 parallel code requests for one number send exactly one SMS', async () => {
+  const phone = '13800000105';
+  const answers = await Promise.all(Array.from({ length: 5 }, () => askCode(phone)));
+  const statuses = answers.map((answer) => answer.statusCode).sort();
+  assert.deepEqual(statuses, [202, 429, 429, 429, 429]);
+  for (const refused of answers.filter((answer) => answer.statusCode === 429))
+    assert.equal(errorCode(refused), 'sms_code_too_soon');
+  assert.equal(await smsCount(phone), 1, 'one code per resend window');
+});
+
+test('attack: daily caps hold under concurrency, and spamming a victim from elsewhere cannot lock them out', async () => {
+  const victim = '13800000106';
+  const attacker = '198.51.100.7';
+  // The attacker exhausts its own (number, source) quota, one resend window at a time, racing
+  // requests in the first windows: each window still sends one code. (Few requests in all: the
+  // route's per-IP request rate limit, 20 a minute in real time, must not be what answers.)
+  for (let window = 0; window < 10; window++) {
+    clock.advance(61_000);
+    const racing = window < 3 ? 3 : 1;
+    const answers = await Promise.all(Array.from({ length: racing }, () => askCode(victim, attacker)));
+    assert.equal(answers.filter((answer) => answer.statusCode === 202).length, 1, `window ${window}`);
+  }
+  assert.equal(await smsCount(victim), 10);
+  clock.advance(61_000);
+  const capped = await askCode(victim, attacker);
+  assert.equal(capped.statusCode, 429);
+  assert.equal(errorCode(capped), 'sms_daily_limit');
+  assert.equal(await smsCount(victim), 10, 'refused: nothing sent');
+  // The victim, from their own network, still gets a code and signs in.
+  const own = await askCode(victim, '203.0.113.50');
+  assert.equal(own.statusCode, 202, own.body);
+  const login = await app.http.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { phone: victim, code: await latestCode(app, victim) },
+  });
+  assert.equal(login.statusCode, 200, login.body);
+});
+
+test('attack: one source cannot SMS-bomb many numbers (per-source daily cap, IPv6 /64 counted as one)', async () => {
+  // Default cap: 50 a day per source. Already used by this source today: none.
+  const source = (i: number) => `2001:db8:1:2::${(i + 1).toString(16)}`;
+  let sent = 0;
+  for (let i = 0; i < 50; i++) {
+    const answer = await askCode(`1390000${String(i).padStart(4, '0')}`, source(i));
+    assert.equal(answer.statusCode, 202, answer.body);
+    sent++;
+  }
+  const refused = await askCode('13900009999', '2001:db8:1:2:ffff::1');
+  assert.equal(refused.statusCode, 429);
+  assert.equal(errorCode(refused), 'sms_source_daily_limit');
+  assert.equal(await smsCount('13900009999'), 0, 'nothing sent');
+  // Another network is not affected.
+  assert.equal((await askCode('13900009999', '2001:db8:9::1')).statusCode, 202);
+  assert.equal(sent, 50);
+});
+
 test('refresh rotates; reusing an old refresh token ends the session and its access token', async () => {
   clock.advance(3600_000);
   const user = await signIn(app, '13800000104');

@@ -58,7 +58,8 @@ test('a key works until rotated or revoked; every step is in the audit log', asy
     listed.json().api_keys.map((k: { id: string }) => k.id),
     [first.key.id],
   );
-  assert.ok(!listed.body.includes(first.api_key.split('_').at(-1)!), 'the secret is never listed');
+  // The secret is the last 43 characters (it may itself contain '_', so no split('_')).
+  assert.ok(!listed.body.includes(first.api_key.slice(-43)), 'the secret is never listed');
 
   // The merchant rotates its own key: the old one stops at once, the new one has the same scopes.
   const rotated = await app.http.inject({
@@ -174,4 +175,68 @@ test('a merchant reaches only its own account, and only with the scope a route n
   });
   assert.equal(keys.statusCode, 403);
   assert.equal(errorCode(keys), 'insufficient_scope');
+});
+
+test('attack: a key holding only keys:manage cannot mint a broader key, nor rotate one to learn its secret', async () => {
+  const merchantId = await createMerchant('Escalation Deli');
+  const manager = await createKey(merchantId, ['keys:manage']);
+  const payments = await createKey(merchantId, ['payments:read', 'payments:write']);
+  const listKeys = async () =>
+    (
+      await app.http.inject({
+        method: 'GET',
+        url: `/v1/merchants/${merchantId}/api-keys`,
+        headers: app.operatorHeaders,
+      })
+    ).json().api_keys as Array<{ id: string; revoked_at: string | null }>;
+  const before = await listKeys();
+
+  const mint = await app.http.inject({
+    method: 'POST',
+    url: `/v1/merchants/${merchantId}/api-keys`,
+    headers: bearer(manager.api_key),
+    payload: {
+      name: 'everything',
+      scopes: ['payments:read', 'payments:write', 'refunds:write', 'keys:manage'],
+    },
+  });
+  assert.equal(mint.statusCode, 403, mint.body);
+  assert.equal(errorCode(mint), 'scope_not_held');
+  assert.deepEqual(mint.json().error.details.missing, ['payments:read', 'payments:write', 'refunds:write']);
+
+  const rotate = await app.http.inject({
+    method: 'POST',
+    url: `/v1/api-keys/${payments.key.id}/rotate`,
+    headers: bearer(manager.api_key),
+    payload: {},
+  });
+  assert.equal(rotate.statusCode, 403, rotate.body);
+  assert.equal(errorCode(rotate), 'scope_not_held');
+  assert.ok(!rotate.body.includes('tym_'), 'no secret in the refusal');
+
+  // Nothing changed: no new key, the payments key still works.
+  assert.deepEqual(await listKeys(), before);
+  const stillWorks = await app.http.inject({
+    method: 'GET',
+    url: `/v1/merchants/${merchantId}`,
+    headers: bearer(payments.api_key),
+  });
+  assert.equal(stillWorks.statusCode, 200, stillWorks.body);
+
+  // Within its own scopes a managing key may still act: a keys:manage key mints keys:manage,
+  // and rotates itself.
+  const same = await app.http.inject({
+    method: 'POST',
+    url: `/v1/merchants/${merchantId}/api-keys`,
+    headers: bearer(manager.api_key),
+    payload: { name: 'deputy', scopes: ['keys:manage'] },
+  });
+  assert.equal(same.statusCode, 201, same.body);
+  const self = await app.http.inject({
+    method: 'POST',
+    url: `/v1/api-keys/${manager.key.id}/rotate`,
+    headers: bearer(manager.api_key),
+    payload: {},
+  });
+  assert.equal(self.statusCode, 201, self.body);
 });

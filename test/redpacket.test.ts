@@ -120,6 +120,40 @@ test('the list of who got what is hidden from those who have not grabbed until i
   );
 });
 
+test('attack: polling a lucky envelope between grabs reveals no share to a member who has not grabbed', async () => {
+  const envelope = (
+    await post(app, '/v1/envelopes', alice, {
+      group_id: groupId,
+      kind: 'lucky',
+      amount: '1000',
+      shares: 2,
+      proof: pin,
+    })
+  ).json();
+  const view = async (user: TestUser) =>
+    (
+      await app.http.inject({ method: 'GET', url: `/v1/envelopes/${envelope.id}`, headers: user.headers })
+    ).json();
+  const before = await view(carol);
+  assert.equal(before.grabbed_amount, null);
+  const bobShare = (await grab(bob, envelope.id)).json().amount as string;
+  // Carol polls after Bob's grab: she learns that one share is gone, not how much it was.
+  const polled = await view(carol);
+  assert.equal(polled.grabbed_count, 1);
+  assert.equal(polled.grabbed_amount, null);
+  assert.equal(polled.grabs, null);
+  assert.equal(polled.refund_amount, null);
+  // The sender and the grabber still see the amounts.
+  assert.equal((await view(alice)).grabbed_amount, bobShare);
+  assert.equal((await view(bob)).grabbed_amount, bobShare);
+  // Once Carol has grabbed (the envelope is finished), everything is shown.
+  await grab(carol, envelope.id);
+  const after = await view(carol);
+  assert.equal(after.status, 'finished');
+  assert.equal(after.grabbed_amount, '1000');
+  assert.equal(after.grabs.length, 2);
+});
+
 test('bad envelopes are refused with stable codes and move no money', async () => {
   const before = await walletBalance(app, alice.id);
   const cases: Array<[object, number, string]> = [
@@ -194,7 +228,9 @@ test('races: concurrent grabbers × shares never over-allocate, never grab twice
   ] as const) {
     for (let round = 0; round < 2; round++) {
       const users = ids(grabbers);
-      const group = await app.social.create(alice.id, `race ${grabbers}x${shares}`, users);
+      const group = await app.social.create(alice.id, `race ${grabbers}x${shares}`, users, {
+        members: 'synthetic',
+      });
       const total = BigInt(shares) * 137n + 11n;
       const envelope = await app.redpacket.send({
         envelopeId: randomUUID(),
@@ -240,7 +276,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
   });
   try {
     const users = ids(40);
-    const group = await app.social.create(alice.id, 'two processes', users);
+    const group = await app.social.create(alice.id, 'two processes', users, { members: 'synthetic' });
     const envelopes = [];
     for (let i = 0; i < 8; i++) {
       envelopes.push(
@@ -309,7 +345,7 @@ test('two processes grabbing the same envelopes: stale caches are refused and re
 
 test('an expiry landing between claim and commit refuses the grab: no payout from an expired envelope', async () => {
   const users = ids(3);
-  const group = await app.social.create(alice.id, 'late', users);
+  const group = await app.social.create(alice.id, 'late', users, { members: 'synthetic' });
   const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,
@@ -377,7 +413,7 @@ test('an operator storm: campaign envelopes, every share grabbed, progress visib
 
 test('expiry refunds total − grabbed to the sender exactly once, even when run twice at once', async () => {
   const users = ids(5);
-  const group = await app.social.create(alice.id, 'expiry', users);
+  const group = await app.social.create(alice.id, 'expiry', users, { members: 'synthetic' });
   const envelope = await app.redpacket.send({
     envelopeId: randomUUID(),
     senderId: alice.id,

@@ -19,6 +19,7 @@ export interface IdentitySettings {
   smsCodeMaxAttempts: number;
   smsResendSeconds: number;
   smsDailyMaxPerPhone: number;
+  smsDailyMaxPerIp: number;
   pinMaxAttempts: number;
   pinLockSeconds: number;
   challengeTtlSeconds: number;
@@ -40,6 +41,7 @@ export function identitySettings(config: IdentityConfig): IdentitySettings {
     smsCodeMaxAttempts: 5,
     smsResendSeconds: config.smsResendSeconds,
     smsDailyMaxPerPhone: config.smsDailyMaxPerPhone,
+    smsDailyMaxPerIp: config.smsDailyMaxPerIp,
     pinMaxAttempts: config.pinMaxAttempts,
     pinLockSeconds: config.pinLockSeconds,
     challengeTtlSeconds: config.challengeTtlSeconds,

@@ -1,6 +1,6 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
-import type { Authenticator } from '../platform/http/policy.ts';
+import type { Authenticator, Principal } from '../platform/http/policy.ts';
 import { cryptoRandom, type RandomSource } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
 import { type AuditEntry, appendAudit, verifyAuditChain } from './audit.ts';
@@ -21,7 +21,7 @@ import {
   type PaymentRequest,
 } from './payment-authorization.ts';
 import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verifier.ts';
-import { bearerToken, openSession, principalFromAccessToken } from './sessions.ts';
+import { bearerToken, openSession, principalFromAccessToken, sessionStillActive } from './sessions.ts';
 import type { IdentityConfig } from './settings.ts';
 import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
 import { findAuditRows } from './store/audit.ts';
@@ -116,6 +116,15 @@ export class Identity {
 
   limitsOverview(userId: string) {
     return limitsOverview(this.context, userId);
+  }
+
+  /**
+   * True while the session a principal signed in with still stands (not logged out, expired or
+   * frozen); false for a principal without a session. Long-lived streams re-check it.
+   */
+  async sessionActive(principal: Principal): Promise<boolean> {
+    if (!principal.credentialId) return false;
+    return sessionStillActive(this.context, principal.credentialId, principal.id);
   }
 
   getUser(userId: string): Promise<UserRecord | undefined> {

@@ -253,6 +253,20 @@ export async function principalFromAccessToken(context: IdentityContext, token: 
   return { key: `${kind}:${subjectId}`, kind, id: subjectId, roles, credentialId: sessionId };
 }
 
+/**
+ * True while the session behind a principal still stands: not revoked (logout), not expired,
+ * its account not frozen. For long-lived connections (group streams) that re-check it.
+ */
+export async function sessionStillActive(context: IdentityContext, sessionId: string, subjectId: string) {
+  const session = await sessionCheck(context.db, sessionId, subjectId);
+  return (
+    !!session &&
+    !session.revoked_at &&
+    session.expires_at.getTime() > context.clock.now().getTime() &&
+    !!session.active
+  );
+}
+
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;

@@ -62,8 +62,14 @@ export const IDENTITY_SETTINGS = {
   smsDailyMaxPerPhone: {
     env: 'TUYERE_SMS_DAILY_MAX_PER_PHONE',
     default: '10',
-    description: 'SMS codes sent to one number per business day',
+    description: 'SMS codes sent to one number from one source (IP; IPv6 /64) per business day',
     parse: integer(1, 1000),
+  },
+  smsDailyMaxPerIp: {
+    env: 'TUYERE_SMS_DAILY_MAX_PER_IP',
+    default: '50',
+    description: 'SMS codes requested from one source (IP; IPv6 /64) per business day, all numbers together',
+    parse: integer(1, 100_000),
   },
   pinMaxAttempts: {
     env: 'TUYERE_PIN_MAX_ATTEMPTS',

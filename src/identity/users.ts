@@ -3,7 +3,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { appendAudit } from './audit.ts';
 import { isValidChineseId, maskIdNumber, normalizeIdNumber } from './chinese-id.ts';
 import { type IdentityContext, keyedDigest } from './context.ts';
-import { decryptField, encryptField } from './id-encryption.ts';
+import { CURRENT_SEAL_FORMAT, decryptField, encryptField } from './id-encryption.ts';
 import type { AccountClass } from './limit-rules.ts';
 import { classForSources } from './realname-verifier.ts';
 import { assertPhone } from './sms-codes.ts';
@@ -12,8 +12,9 @@ import {
   findUserIdByIdNumberDigest,
   getUser,
   insertUser,
-  lockIdNumbersNotUnderKey,
+  lockIdNumbersToReseal,
   readSealedIdNumber,
+  realNameConflicts,
   recordRealName,
   type UserRecord,
   updatePasswordFree,
@@ -66,12 +67,16 @@ function maskName(name: string): string {
 /**
  * Real-name verification: validates the ID number, asks the verifier connector, and on a
  * match stores the name with the ID number encrypted (and a keyed digest so one identity
- * cannot back several accounts). The class only ever goes up.
+ * cannot back several accounts). The class only ever goes up. The real name is set once: a
+ * later submission must carry the same name and ID number (to raise the class); any other is
+ * refused with 409 real_name_already_set (a change goes through an operator).
  */
 export async function verifyRealName(
   context: IdentityContext,
   userId: string,
   input: { name: string; idNumber: string; requestedClass: 2 | 3 },
+  /** An operator correcting a verified real name (audited with the reason); users never pass it. */
+  correction?: { actor: string; reason: string },
 ): Promise<UserRecord> {
   const idNumber = normalizeIdNumber(input.idNumber);
   if (!isValidChineseId(idNumber)) {
@@ -80,6 +85,10 @@ export async function verifyRealName(
       'The ID number is not a valid 18-character resident ID; check each digit.',
     );
   }
+  // Set once: a different name or ID number is refused before the verifier is even asked.
+  const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
+  if (!correction && (await realNameConflicts(context.db, userId, input.name, digest)))
+    throw realNameAlreadySet();
   const outcome = await context.verifier.verify({
     name: input.name,
     idNumber,
@@ -108,30 +117,43 @@ export async function verifyRealName(
   }
   const granted = Math.min(classForSources(outcome.sources), input.requestedClass) as AccountClass;
   const now = context.clock.now();
-  const digest = keyedDigest(context.secrets.hmacKey, 'id-number', idNumber);
-  const sealed = encryptField(context.secrets.keyring, idNumber);
+  const sealed = encryptField(context.secrets.keyring, idNumber, userId);
   await context.db.transaction(async (tx) => {
     const owner = await findUserIdByIdNumberDigest(tx, digest);
     if (owner !== undefined && owner !== userId) {
       throw conflict('id_number_in_use', 'This ID number is already verified on another account.');
     }
-    await recordRealName(tx, userId, {
+    const recorded = await recordRealName(tx, userId, {
       name: input.name,
-      ciphertext: sealed.ciphertext,
-      keyId: sealed.keyId,
+      sealed,
       masked: maskIdNumber(idNumber),
       digest,
       at: now,
       accountClass: granted,
+      replace: correction !== undefined,
     });
+    // A concurrent first submission with another name won the race: this one changes nothing.
+    if (!recorded) throw realNameAlreadySet();
     await appendAudit(tx, now, {
-      actor: `user:${userId}`,
-      action: 'user.real_name_verified',
+      actor: correction?.actor ?? `user:${userId}`,
+      action: correction ? 'operator.real_name_corrected' : 'user.real_name_verified',
       subject: `user:${userId}`,
-      details: { sources: outcome.sources, granted_class: granted, id_number: maskIdNumber(idNumber) },
+      details: {
+        sources: outcome.sources,
+        granted_class: granted,
+        id_number: maskIdNumber(idNumber),
+        ...(correction ? { reason: correction.reason } : {}),
+      },
     });
   });
   return (await getUser(context.db, userId))!;
+}
+
+function realNameAlreadySet(): AppError {
+  return conflict(
+    'real_name_already_set',
+    'A real name is already verified on this account; only support can change it.',
+  );
 }
 
 /** True when `idNumber` is the one verified on the account (PIN reset re-verification). */
@@ -142,23 +164,30 @@ export async function idNumberMatches(
 ): Promise<boolean> {
   const sealed = await readSealedIdNumber(context.db, userId);
   if (!sealed) return false;
-  return (
-    decryptField(context.secrets.keyring, sealed.keyId, sealed.ciphertext) === normalizeIdNumber(idNumber)
-  );
+  let stored: string;
+  try {
+    stored = decryptField(context.secrets.keyring, sealed, userId);
+  } catch (error) {
+    // Not sealed for this user (copied from another row, or tampered with): it proves nothing.
+    context.log.error({ err: error, user: userId }, 'stored ID number does not authenticate for its user');
+    return false;
+  }
+  return stored === normalizeIdNumber(idNumber);
 }
 
 /**
  * Re-encrypts every ID number not under the newest key (after prepending a key to
- * TUYERE_ID_ENCRYPTION_KEYS). Batched and restartable; returns how many rows moved.
+ * TUYERE_ID_ENCRYPTION_KEYS) or not in the newest format (format 1 rows, not bound to their
+ * user). Batched and restartable; returns how many rows moved.
  */
 export async function reencryptIdNumbers(context: IdentityContext, batchSize = 500): Promise<number> {
   const { keyring } = context.secrets;
   let moved = 0;
   for (;;) {
     const count = await context.db.transaction(async (tx) => {
-      const rows = await lockIdNumbersNotUnderKey(tx, keyring.currentKeyId, batchSize);
+      const rows = await lockIdNumbersToReseal(tx, keyring.currentKeyId, CURRENT_SEAL_FORMAT, batchSize);
       for (const row of rows) {
-        const sealed = encryptField(keyring, decryptField(keyring, row.keyId, row.ciphertext));
+        const sealed = encryptField(keyring, decryptField(keyring, row, row.id), row.id);
         await updateSealedIdNumber(tx, row.id, sealed);
       }
       return rows.length;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../platform/errors.ts';
-import { newApiKey, parseApiKey, secretDigest, validateScopes } from './api-keys.ts';
+import { assertMayGrant, newApiKey, parseApiKey, secretDigest, validateScopes } from './api-keys.ts';
 
 const counting = (start: number) => {
   let next = start;
@@ -38,4 +38,15 @@ test('scopes must be known and at least one', () => {
       (error: unknown) => error instanceof AppError && error.code === 'scope_invalid',
     );
   }
+});
+
+test('a key grants only scopes it holds; staff may grant any', () => {
+  const manager = { actor: 'merchant:m', scopes: ['keys:manage'] };
+  assert.doesNotThrow(() => assertMayGrant(manager, ['keys:manage']));
+  assert.throws(
+    () => assertMayGrant(manager, ['keys:manage', 'payments:write']),
+    (error: unknown) =>
+      error instanceof AppError && error.code === 'scope_not_held' && error.kind === 'forbidden',
+  );
+  assert.doesNotThrow(() => assertMayGrant({ actor: 'operator:root', scopes: 'any' }, ['payments:write']));
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalid } from '../platform/errors.ts';
+import { forbidden, invalid } from '../platform/errors.ts';
 import type { RandomSource } from '../platform/ids.ts';
 
 /**
@@ -42,5 +42,24 @@ export function validateScopes(scopes: readonly string[]): void {
   const unknown = scopes.filter((s) => !(MERCHANT_SCOPES as readonly string[]).includes(s));
   if (unknown.length > 0 || scopes.length === 0) {
     throw invalid('scope_invalid', `Scopes must be some of: ${MERCHANT_SCOPES.join(', ')}.`, { unknown });
+  }
+}
+
+/**
+ * Who is granting scopes: a merchant's API key holds its own scopes; staff (an operator admin)
+ * may grant any. A key can only hand out scopes it holds itself.
+ */
+export type Grantor = { actor: string; scopes: readonly string[] | 'any' };
+
+/**
+ * Throws scope_not_held (403) unless the grantor holds every scope in `granted`: a key with
+ * only keys:manage must not mint, or rotate its way into the secret of, a payments:write key.
+ */
+export function assertMayGrant(grantor: Grantor, granted: readonly string[]): void {
+  if (grantor.scopes === 'any') return;
+  const held = grantor.scopes;
+  const missing = granted.filter((scope) => !held.includes(scope));
+  if (missing.length > 0) {
+    throw forbidden('scope_not_held', 'An API key can grant only scopes it holds itself.', { missing });
   }
 }

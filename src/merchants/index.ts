@@ -4,7 +4,7 @@
  *
  * @example An operator creates a merchant and gives it a key (the full key is shown once):
  *   const merchant = await merchants.createMerchant('Corner Shop', principal.key);
- *   const { key } = await merchants.createApiKey(merchant.id, { name: 'till', scopes: ['payments:write'] }, principal.key);
+ *   const { key } = await merchants.createApiKey(merchant.id, { name: 'till', scopes: ['payments:write'] }, { actor: principal.key, scopes: principal.scopes ?? [] });
  *   // The merchant then calls with `Authorization: Bearer ${key}` (tym_...).
  */
 export { MERCHANT_SCOPES, type MerchantScope } from './api-keys.ts';

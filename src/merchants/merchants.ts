@@ -5,7 +5,15 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import { notFound, unauthenticated } from '../platform/errors.ts';
 import type { Authenticator, Principal } from '../platform/http/policy.ts';
 import { cryptoRandom, type RandomSource, uuidv7 } from '../platform/ids.ts';
-import { API_KEY_PREFIX, newApiKey, parseApiKey, secretDigest, validateScopes } from './api-keys.ts';
+import {
+  API_KEY_PREFIX,
+  assertMayGrant,
+  type Grantor,
+  newApiKey,
+  parseApiKey,
+  secretDigest,
+  validateScopes,
+} from './api-keys.ts';
 import {
   type ApiKeyRecord,
   apiKeyOwner,
@@ -74,9 +82,11 @@ export class Merchants {
   async createApiKey(
     merchantId: string,
     input: { name: string; scopes: readonly string[] },
-    actor: string,
+    grantor: Grantor,
   ): Promise<{ record: ApiKeyRecord; key: string }> {
     validateScopes(input.scopes);
+    assertMayGrant(grantor, input.scopes);
+    const { actor } = grantor;
     const created = await this.deps.db.transaction(async (tx) => {
       const key = await this.insertKey(tx, merchantId, input.name, input.scopes);
       await this.deps.identity.audit(
@@ -93,12 +103,17 @@ export class Merchants {
     return { record: (await getApiKey(this.deps.db, created.id))!, key: created.key };
   }
 
-  /** Replaces a key with a new one of the same scopes; the old one stops working at once. */
-  async rotateApiKey(keyId: string, actor: string): Promise<{ record: ApiKeyRecord; key: string }> {
+  /**
+   * Replaces a key with a new one of the same scopes; the old one stops working at once. The
+   * caller gets the new secret, so it must hold every scope of the key (scope_not_held).
+   */
+  async rotateApiKey(keyId: string, grantor: Grantor): Promise<{ record: ApiKeyRecord; key: string }> {
     const now = this.deps.clock.now();
+    const { actor } = grantor;
     const created = await this.deps.db.transaction(async (tx) => {
       const old = await lockActiveApiKey(tx, keyId);
       if (!old) throw notFound('api_key_not_found', 'No such active API key.');
+      assertMayGrant(grantor, old.scopes);
       const key = await this.insertKey(tx, old.merchant_id, old.name, old.scopes);
       await markApiKeyReplaced(tx, keyId, now, key.id);
       await this.deps.identity.audit(

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { MERCHANT_SCOPES } from './api-keys.ts';
+import type { Principal } from '../platform/http/policy.ts';
+import { type Grantor, MERCHANT_SCOPES } from './api-keys.ts';
 import { apiKeyView, type Merchants, merchantView } from './merchants.ts';
 
 /** JSON schemas of the merchant routes. Request objects are strict (no unknown properties). */
@@ -7,6 +8,11 @@ const UUID = {
   type: 'string',
   pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
 } as const;
+/** A merchant key grants from its own scopes; an operator admin may grant any. */
+function grantorOf(principal: Principal): Grantor {
+  return { actor: principal.key, scopes: principal.kind === 'merchant' ? (principal.scopes ?? []) : 'any' };
+}
+
 const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const TIMESTAMP = { type: 'string', format: 'date-time' } as const;
 const NULLABLE_TIMESTAMP = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -121,7 +127,7 @@ export async function merchantRoutes(app: FastifyInstance, merchants: Merchants)
       const { record, key } = await merchants.createApiKey(
         request.params.merchant_id,
         request.body,
-        request.principal!.key,
+        grantorOf(request.principal!),
       );
       return reply.status(201).send({ api_key: key, key: apiKeyView(record) });
     },
@@ -140,7 +146,10 @@ export async function merchantRoutes(app: FastifyInstance, merchants: Merchants)
       },
     },
     async (request, reply) => {
-      const { record, key } = await merchants.rotateApiKey(request.params.key_id, request.principal!.key);
+      const { record, key } = await merchants.rotateApiKey(
+        request.params.key_id,
+        grantorOf(request.principal!),
+      );
       return reply.status(201).send({ api_key: key, key: apiKeyView(record) });
     },
   );

@@ -51,7 +51,11 @@ export interface EnvelopeView {
   greeting: string;
   status: EnvelopeStatus;
   grabbedCount: number;
-  grabbedAmount: bigint;
+  /**
+   * How much has been grabbed so far: null for a member who has not grabbed while the envelope is
+   * still open, since polling it between grabs would reveal each share.
+   */
+  grabbedAmount: bigint | null;
   refundAmount: bigint | null;
   createdAt: Date;
   expiresAt: Date;
@@ -527,7 +531,7 @@ export class Envelopes {
       greeting: row.greeting,
       status: row.status,
       grabbedCount: row.grabbed_count,
-      grabbedAmount: row.grabbed_amount,
+      grabbedAmount: mayList ? row.grabbed_amount : null,
       refundAmount: row.refund_amount,
       createdAt: row.created_at,
       expiresAt: row.expires_at,

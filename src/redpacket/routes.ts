@@ -36,7 +36,12 @@ const ENVELOPE_SCHEMA = {
     greeting: { type: 'string' },
     status: { type: 'string', enum: ['funding', 'active', 'finished', 'expired', 'failed'] },
     grabbed_count: { type: 'integer' },
-    grabbed_amount: AMOUNT,
+    grabbed_amount: {
+      type: ['string', 'null'],
+      pattern: '^[0-9]+$',
+      description:
+        'Minor units grabbed so far; null for a member who has not grabbed while the envelope is open (polling it would reveal each share).',
+    },
     refund_amount: { type: ['string', 'null'] },
     created_at: { type: 'string', format: 'date-time' },
     expires_at: { type: 'string', format: 'date-time' },
@@ -70,7 +75,7 @@ function envelopeJson(view: EnvelopeView) {
     greeting: view.greeting,
     status: view.status,
     grabbed_count: view.grabbedCount,
-    grabbed_amount: view.grabbedAmount.toString(),
+    grabbed_amount: view.grabbedAmount?.toString() ?? null,
     refund_amount: view.refundAmount?.toString() ?? null,
     created_at: view.createdAt.toISOString(),
     expires_at: view.expiresAt.toISOString(),

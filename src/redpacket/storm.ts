@@ -97,7 +97,9 @@ export class StormRunner {
     const { envelopes, groups, wallet } = this.deps;
     const grabbers = Array.from({ length: status.request.grabbers }, () => randomUUID());
     await wallet.accounts.wallets(grabbers);
-    const group = await groups.create(CAMPAIGN_SENDER, `Storm ${status.id.slice(0, 8)}`, grabbers);
+    const group = await groups.create(CAMPAIGN_SENDER, `Storm ${status.id.slice(0, 8)}`, grabbers, {
+      members: 'synthetic',
+    });
     this.deps.log.info({ storm: status.id, operator: operatorId, request: status.request }, 'storm started');
     status.groupId = group.id;
     const ids: string[] = [];

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { JoinedWrite } from '../platform/db/joined-write.ts';
-import { conflict, forbidden, invalid, notFound } from '../platform/errors.ts';
+import { conflict, forbidden, invalid, notFound, unprocessable } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { GROUP_LIMITS, type GroupEventType, type MemberRole, mayLeave, mayRemove } from './rules.ts';
 import type { EventStamp, GroupRow, NewGroupEvent } from './store.ts';
@@ -31,6 +31,21 @@ export interface GroupEvent {
   createdAt: Date;
 }
 
+/**
+ * Which of these ids are users (identity's public API; social never reads identity's tables).
+ * Members must be real people: a made-up id would still count toward member_count, which caps
+ * the shares of the group's envelopes.
+ */
+export type ExistingUsers = (userIds: readonly string[]) => Promise<ReadonlySet<string>>;
+
+/**
+ * `members: 'synthetic'` skips the check, for service callers that make up grabbers on purpose
+ * (the operator's storm, benches, load tests); the HTTP routes never pass it.
+ */
+export interface MemberOptions {
+  members?: 'users' | 'synthetic';
+}
+
 const toGroup = (row: GroupRow): Group => ({
   id: row.id,
   name: row.name,
@@ -55,17 +70,46 @@ export class Groups {
   /** Service callers (bench, storms) may add many at once; the HTTP route caps at GROUP_LIMITS.inviteBatchMax. */
   private readonly inviteBatchMax = 10_000;
 
-  constructor(private readonly deps: { db: Database; clock: Clock; membersMax?: number }) {
+  constructor(
+    private readonly deps: {
+      db: Database;
+      clock: Clock;
+      membersMax?: number;
+      /** Without it (unit tests of social alone) every id counts as a user. */
+      existingUsers?: ExistingUsers;
+    },
+  ) {
     this.membersMax = deps.membersMax ?? GROUP_LIMITS.membersMax;
   }
 
-  async create(ownerId: string, name: string, memberIds: readonly string[] = []): Promise<Group> {
+  /** Refuses ids that are not users (422 unknown_user), unless the caller asks for synthetic members. */
+  private async assertUsers(userIds: readonly string[], options: MemberOptions): Promise<void> {
+    if (options.members === 'synthetic' || !this.deps.existingUsers || userIds.length === 0) return;
+    const existing = await this.deps.existingUsers(userIds);
+    const unknown = userIds.filter((id) => !existing.has(id));
+    if (unknown.length > 0) {
+      throw unprocessable('unknown_user', 'Only existing users can be members of a group.', {
+        user_ids: unknown.slice(0, 20),
+      });
+    }
+  }
+
+  async create(
+    ownerId: string,
+    name: string,
+    memberIds: readonly string[] = [],
+    options: MemberOptions = {},
+  ): Promise<Group> {
     const trimmed = name.trim();
     if (trimmed.length === 0) throw invalid('invalid_group_name', 'Give the group a name.');
     const members = [...new Set([ownerId, ...memberIds])];
     if (members.length > this.membersMax) {
       throw invalid('group_too_large', `A group has at most ${this.membersMax} members.`);
     }
+    await this.assertUsers(
+      members.filter((id) => id !== ownerId),
+      options,
+    );
     const now = this.deps.clock.now();
     const id = uuidv7(now.getTime());
     return this.deps.db.transaction(async (tx) => {
@@ -131,13 +175,19 @@ export class Groups {
     return store.membersGuard(pairs);
   }
 
-  async invite(groupId: string, actorId: string, userIds: readonly string[]): Promise<Member[]> {
+  async invite(
+    groupId: string,
+    actorId: string,
+    userIds: readonly string[],
+    options: MemberOptions = {},
+  ): Promise<Member[]> {
     if (userIds.length === 0 || userIds.length > this.inviteBatchMax) {
       throw invalid(
         'invalid_invite',
         `Invite between 1 and ${GROUP_LIMITS.inviteBatchMax} people at a time.`,
       );
     }
+    await this.assertUsers([...new Set(userIds)], options);
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (tx) => {
       const group = await this.lockGroup(tx, groupId);

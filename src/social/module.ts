@@ -18,14 +18,23 @@ export const socialModule = defineModule({
   migrations: new URL('./migrations/', import.meta.url),
   settings: SOCIAL_SETTINGS,
   create(context) {
+    const identity = context.use('identity');
     const groups = new Groups({
       db: context.db,
       clock: context.clock,
       membersMax: context.config.groupMembersMax,
+      existingUsers: async (userIds) => {
+        const users = await identity.getUsers(userIds);
+        return new Set(users.map((user) => user.id));
+      },
     });
     return {
       service: groups,
-      routes: (http) => socialRoutes(http, { groups }),
+      routes: (http) =>
+        socialRoutes(http, {
+          groups,
+          streams: { sessionActive: (principal) => identity.sessionActive(principal) },
+        }),
       async demo(world) {
         const { alice, bob, carol } = world.people;
         if (!alice || !bob || !carol) return;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { unavailable } from '../platform/errors.ts';
-import type { Role, RoutePolicy } from '../platform/http/policy.ts';
+import { AppError, unavailable } from '../platform/errors.ts';
+import type { Principal, Role, RoutePolicy } from '../platform/http/policy.ts';
 import type { Group, GroupEvent, Groups, Member } from './groups.ts';
 import { GROUP_LIMITS } from './rules.ts';
 
@@ -45,6 +45,17 @@ const eventSchema = {
 const STREAMS_MAX = 2000;
 const POLL_MS = 500;
 const HEARTBEAT_MS = 15_000;
+/** How often an open stream re-checks that its reader is still a member with a live session. */
+const RECHECK_MS = 2000;
+
+export interface StreamGuards {
+  /** Identity's answer: the principal's session still stands (no logout, expiry or freeze). */
+  sessionActive: (principal: Principal) => Promise<boolean>;
+  /** Overrides RECHECK_MS (tests). */
+  recheckMs?: number;
+  /** Overrides GROUP_LIMITS.streamsPerUser (tests). */
+  perUserMax?: number;
+}
 
 function groupJson(group: Group) {
   return {
@@ -89,8 +100,12 @@ function groupMemberPolicy(groups: Groups, roles: readonly Role[]): RoutePolicy 
   };
 }
 
-export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups }) {
+export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups; streams: StreamGuards }) {
   const { groups } = deps;
+  const recheckMs = deps.streams.recheckMs ?? RECHECK_MS;
+  const perUserMax = deps.streams.perUserMax ?? GROUP_LIMITS.streamsPerUser;
+  /** Open streams per principal key, for the per-user cap. */
+  const streamsByUser = new Map<string, number>();
   const members = groupMemberPolicy(groups, ['user']);
   const membersAndStaff = groupMemberPolicy(groups, ['user', 'operator-read', 'operator-admin']);
   const me = (request: FastifyRequest) => request.principal!.id;
@@ -281,7 +296,10 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
         summary:
           'Live group stream (Server-Sent Events): one event per message, envelope sent, grabbed, finished',
         description:
-          'Resume with the Last-Event-ID header or ?after=<seq>. Each SSE event id is the sequence number.',
+          'Resume with the Last-Event-ID header or ?after=<seq>. Each SSE event id is the sequence number. ' +
+          `At most ${GROUP_LIMITS.streamsPerUser} open streams per person (429 too_many_user_streams). ` +
+          'Membership and session are re-checked while open: after a removal, leaving, logout or freeze ' +
+          'the stream sends `event: stream.ended` with data {"reason": "membership_ended" | "session_ended"} and closes.',
         params: groupParams,
         querystring: {
           type: 'object',
@@ -293,6 +311,16 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
     async (request, reply) => {
       if (openStreams.size >= STREAMS_MAX)
         throw unavailable('too_many_streams', 'Too many live connections; retry shortly.');
+      const principal = request.principal!;
+      const mine = streamsByUser.get(principal.key) ?? 0;
+      if (mine >= perUserMax) {
+        throw new AppError(
+          'rate_limited',
+          'too_many_user_streams',
+          `At most ${perUserMax} live group streams per person; close one first.`,
+          { max: perUserMax },
+        );
+      }
       const { group_id: groupId } = request.params as { group_id: string };
       const lastEventId = request.headers['last-event-id'];
       const startAfter =
@@ -311,6 +339,12 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       raw.write(': connected\n\n');
       let closed = false;
       let busy = false;
+      /** Ends the stream with a last event saying why (the client should not reconnect blindly). */
+      const endWith = (reason: 'membership_ended' | 'session_ended') => {
+        if (closed) return;
+        raw.write(`event: stream.ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+        end();
+      };
       const pump = async () => {
         if (closed || busy) return;
         busy = true;
@@ -318,10 +352,19 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
           for (;;) {
             const batch = await groups.events(groupId, cursor, 200);
             for (const event of batch) {
+              if (closed) return;
               raw.write(
                 `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`,
               );
               cursor = event.seq;
+              // The reader's own removal (or leaving) is the last event they see: nothing after it.
+              if (
+                (event.type === 'member.removed' || event.type === 'member.left') &&
+                event.payload.user_id === principal.id
+              ) {
+                endWith('membership_ended');
+                return;
+              }
             }
             if (batch.length < 200 || closed) break;
           }
@@ -337,12 +380,27 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups 
       groups.appended.on('group', onAppend);
       const poller = setInterval(() => void pump(), POLL_MS);
       const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
+      // Membership and session are re-checked while the stream is open: a removal, a logout or
+      // a freeze ends it within recheckMs.
+      const recheck = setInterval(async () => {
+        try {
+          if (!(await groups.roleOf(groupId, principal.id))) endWith('membership_ended');
+          else if (!(await deps.streams.sessionActive(principal))) endWith('session_ended');
+        } catch (error) {
+          request.log.warn({ err: error }, 'group stream re-check failed');
+        }
+      }, recheckMs);
+      streamsByUser.set(principal.key, mine + 1);
       const close = () => {
         if (closed) return;
         closed = true;
         openStreams.delete(end);
+        const left = (streamsByUser.get(principal.key) ?? 1) - 1;
+        if (left > 0) streamsByUser.set(principal.key, left);
+        else streamsByUser.delete(principal.key);
         clearInterval(poller);
         clearInterval(heartbeat);
+        clearInterval(recheck);
         groups.appended.off('group', onAppend);
       };
       const end = () => {

@@ -4,6 +4,8 @@ export const GROUP_LIMITS = {
   nameLengthMax: 64,
   messageLengthMax: 2000,
   inviteBatchMax: 50,
+  /** Live group streams one user may hold open at once (all groups, all devices). */
+  streamsPerUser: 5,
 } as const;
 
 export type MemberRole = 'owner' | 'member';

@@ -95,13 +95,10 @@ test('the dashboard shows a red-envelope storm as it happens', { timeout: 90_000
     .filter({ hasText: /state: finished/ })
     .waitFor({ timeout: 60_000 });
   // The next samples carry the storm's grabs: the peak grab rate and the chart move.
-  await page.waitForFunction(
-    `Number(document.querySelector('[data-testid="stat-grabs-peak"]')?.textContent) > 0`,
-    undefined,
-    { timeout: 15_000 },
-  );
-  await page.waitForFunction(
-    `Number(document.querySelector('[data-testid="chart-throughput"]')?.getAttribute('data-points')) >= 3`,
+  // Polled from the test, not with a string predicate: that is eval'd in the page, which its CSP refuses.
+  await pollUntil(async () => Number(await page.getByTestId('stat-grabs-peak').textContent()) > 0);
+  await pollUntil(
+    async () => Number(await page.getByTestId('chart-throughput').getAttribute('data-points')) >= 3,
   );
   await screenshot(page, 'console-02-dashboard-storm');
   const progress = (await page.getByTestId('storm-progress').textContent()) ?? '';
@@ -114,3 +111,11 @@ test('the dashboard shows a red-envelope storm as it happens', { timeout: 90_000
   assertNoConsoleErrors(operator);
   await operator.context.close();
 });
+
+async function pollUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -40,7 +40,7 @@ export async function authRoutes(app: FastifyInstance, identity: Identity) {
         const expiresAt = new Date(context.clock.now().getTime() + context.settings.smsCodeTtlSeconds * 1000);
         return reply.status(202).send({ expires_at: expiresAt.toISOString() });
       }
-      const { expiresAt } = await sendSmsCode(context, phone, purpose);
+      const { expiresAt } = await sendSmsCode(context, phone, purpose, request.ip);
       return reply.status(202).send({ expires_at: expiresAt.toISOString() });
     },
   );

@@ -3,7 +3,7 @@ import { notFound } from '../../platform/errors.ts';
 import type { Identity } from '../identity.ts';
 import { revokeAllSessions } from '../sessions.ts';
 import { createStaff, STAFF_ROLES, type StaffRole, staffView } from '../staff.ts';
-import { findUserByPhone, getUser, setUserStatus, userView } from '../users.ts';
+import { findUserByPhone, getUser, setUserStatus, userView, verifyRealName } from '../users.ts';
 import { owners } from './owners.ts';
 import { AUDIT_ENTRY, NAME, PHONE, params, STAFF, strictObject, TIMESTAMP, USER, UUID } from './schemas.ts';
 
@@ -56,6 +56,45 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
       if (request.body.status === 'frozen')
         await revokeAllSessions(context, user_id, 'account_frozen', request.principal!.key);
       return userView((await getUser(context.db, user_id))!);
+    },
+  );
+
+  app.post<{
+    Params: { user_id: string };
+    Body: { name: string; id_number: string; requested_class: 'II' | 'III'; reason: string };
+  }>(
+    '/v1/operator/users/:user_id/real-name',
+    {
+      config: { policy: { roles: ['operator-admin'], owner: own.user } },
+      schema: {
+        tags: ['operator'],
+        summary:
+          "Correct a user's verified real name (users set theirs once; changes go through here, audited)",
+        description:
+          'The name and ID number are checked with the real-name verifier as for a user; the audit log records ' +
+          'operator.real_name_corrected with the reason and the masked ID number.',
+        params: params('user_id'),
+        body: strictObject({
+          name: NAME,
+          id_number: { type: 'string', minLength: 18, maxLength: 22 },
+          requested_class: { type: 'string', enum: ['II', 'III'] },
+          reason: { type: 'string', minLength: 1, maxLength: 200 },
+        }),
+        response: { 200: USER },
+      },
+    },
+    async (request) => {
+      const user = await verifyRealName(
+        context,
+        request.params.user_id,
+        {
+          name: request.body.name,
+          idNumber: request.body.id_number,
+          requestedClass: request.body.requested_class === 'III' ? 3 : 2,
+        },
+        { actor: request.principal!.key, reason: request.body.reason },
+      );
+      return userView(user);
     },
   );
 

@@ -230,7 +230,7 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     },
     async (request, reply) => {
       const user = await loadUser(request.params.user_id);
-      const { expiresAt } = await sendSmsCode(context, user.phone, 'pin_reset');
+      const { expiresAt } = await sendSmsCode(context, user.phone, 'pin_reset', request.ip);
       return reply.status(202).send({ expires_at: expiresAt.toISOString() });
     },
   );

@@ -2,15 +2,6 @@ import type { Queryable } from '../../platform/db/database.ts';
 
 /** identity_sms_codes: one-time codes, stored only as keyed digests. */
 
-/** When codes were sent to a phone since `since`, newest first. */
-export async function smsCodesSentSince(q: Queryable, phone: string, since: Date): Promise<Date[]> {
-  const { rows } = await q.query<{ created_at: Date }>(
-    'SELECT created_at FROM identity_sms_codes WHERE phone = $1 AND created_at > $2 ORDER BY created_at DESC',
-    [phone, since],
-  );
-  return rows.map((row) => row.created_at);
-}
-
 export async function insertSmsCode(
   q: Queryable,
   code: { id: string; phone: string; purpose: string; digest: string; createdAt: Date; expiresAt: Date },
@@ -52,4 +43,51 @@ export async function countFailedSmsAttempt(tx: Queryable, codeId: string): Prom
 
 export async function markSmsCodeConsumed(tx: Queryable, codeId: string, at: Date): Promise<void> {
   await tx.query('UPDATE identity_sms_codes SET consumed_at = $2 WHERE id = $1', [codeId, at]);
+}
+
+/**
+ * identity_sms_throttle: claims one send in the resend-window bucket of a number. The conditional
+ * upsert locks the bucket row, so of concurrent claims exactly one passes per window; the others
+ * get the time of the send that holds the window.
+ */
+export async function claimSmsResendWindow(
+  tx: Queryable,
+  bucket: string,
+  now: Date,
+  resendSeconds: number,
+): Promise<{ claimed: true } | { claimed: false; lastSentAt: Date }> {
+  const { rows } = await tx.query(
+    `INSERT INTO identity_sms_throttle (bucket, window_key, sent, last_sent_at) VALUES ($1, '', 1, $2)
+     ON CONFLICT (bucket) DO UPDATE SET sent = identity_sms_throttle.sent + 1, last_sent_at = EXCLUDED.last_sent_at
+     WHERE identity_sms_throttle.last_sent_at <= $2::timestamptz - make_interval(secs => $3::int)
+     RETURNING bucket`,
+    [bucket, now, resendSeconds],
+  );
+  if (rows.length > 0) return { claimed: true };
+  const held = await tx.query<{ last_sent_at: Date }>(
+    'SELECT last_sent_at FROM identity_sms_throttle WHERE bucket = $1',
+    [bucket],
+  );
+  return { claimed: false, lastSentAt: held.rows[0]?.last_sent_at ?? now };
+}
+
+/** Claims one send in a per-day counting bucket; false when `max` were already sent in `day`. */
+export async function claimSmsDailyBucket(
+  tx: Queryable,
+  bucket: string,
+  day: string,
+  now: Date,
+  max: number,
+): Promise<boolean> {
+  const { rows } = await tx.query(
+    `INSERT INTO identity_sms_throttle (bucket, window_key, sent, last_sent_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (bucket) DO UPDATE SET
+       sent = CASE WHEN identity_sms_throttle.window_key = EXCLUDED.window_key
+                   THEN identity_sms_throttle.sent + 1 ELSE 1 END,
+       window_key = EXCLUDED.window_key, last_sent_at = EXCLUDED.last_sent_at
+     WHERE identity_sms_throttle.window_key <> EXCLUDED.window_key OR identity_sms_throttle.sent < $4
+     RETURNING bucket`,
+    [bucket, day, now, max],
+  );
+  return rows.length > 0;
 }

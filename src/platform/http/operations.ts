@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/database.ts';
 import { type MigrationSource, pendingMigrations } from '../db/migrate.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Role } from './policy.ts';
+
+const OPERATOR_ROLES: ReadonlySet<Role> = new Set(['operator-read', 'operator-admin']);
 
 /** Liveness, readiness and Prometheus metrics. */
 export async function operationsRoutes(
@@ -34,19 +37,32 @@ export async function operationsRoutes(
         },
       },
     },
-    async (_request, reply) => {
-      let database = 'ok';
+    async (request, reply) => {
+      let failure: Error | null = null;
       let pending: string[] = [];
       try {
         await deps.db.query('SELECT 1');
         pending = await pendingMigrations(deps.db, deps.migrations);
       } catch (error) {
-        database = (error as Error).message;
+        failure = error as Error;
       }
-      const ready = database === 'ok' && pending.length === 0;
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not_ready', database, pending_migrations: pending });
+      const ready = failure === null && pending.length === 0;
+      // Anyone may ask whether we are ready; only operators learn why not. A raw database error
+      // names hosts, roles and database names, and migration names describe the schema.
+      const operator = request.principal?.roles.some((role) => OPERATOR_ROLES.has(role)) ?? false;
+      if (failure) request.log.warn({ err: failure }, 'readiness: database check failed');
+      const body = operator
+        ? {
+            status: ready ? 'ready' : 'not_ready',
+            database: failure?.message ?? 'ok',
+            pending_migrations: pending,
+          }
+        : {
+            status: ready ? 'ready' : 'not_ready',
+            database: failure ? 'unavailable' : 'ok',
+            ...(pending.length > 0 ? { migrations: 'pending' } : {}),
+          };
+      return reply.status(ready ? 200 : 503).send(body);
     },
   );
 
@@ -68,7 +84,15 @@ export const READINESS_SCHEMA = {
   type: 'object',
   properties: {
     status: { type: 'string', enum: ['ready', 'not_ready'] },
-    database: { type: 'string' },
-    pending_migrations: { type: 'array', items: { type: 'string' } },
+    database: {
+      type: 'string',
+      description: "'ok'; otherwise 'unavailable' for anyone, the database's own error for operators",
+    },
+    migrations: { type: 'string', enum: ['pending'], description: 'Set when migrations are pending' },
+    pending_migrations: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Names of pending migrations (operators only)',
+    },
   },
 } as const;

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -40,6 +41,40 @@ export interface HttpServerOptions {
 const STAFF_ROLES: ReadonlySet<Role> = new Set(['operator-read', 'operator-admin', 'auditor']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const DOC_ROUTES = /^\/(docs|openapi\.json)(\/|$)/;
+
+/**
+ * Security headers on every response (pages, static assets, API, errors), set by the maintained
+ * @fastify/helmet plugin. Scripts only from our own origin (the Vite build emits no inline
+ * script; the service worker is /sw.js); styles allow 'unsafe-inline' because React `style`
+ * props and Swagger UI set inline styles (style injection cannot run script). No framing at all
+ * (frame-ancestors 'none' and X-Frame-Options: DENY). WebAuthn needs no CSP source. No
+ * upgrade-insecure-requests: local and test servers speak plain HTTP (TLS ends at the proxy,
+ * which HSTS then pins).
+ */
+export const SECURITY_HEADERS = {
+  global: true,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      workerSrc: ["'self'"],
+      manifestSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginEmbedderPolicy: false,
+} as const;
 
 function bigintReplacer(_key: string, value: unknown) {
   return typeof value === 'bigint' ? value.toString() : value;
@@ -87,6 +122,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     ),
   );
   app.addSchema(ERROR_SCHEMA);
+  await app.register(helmet, SECURITY_HEADERS);
 
   app.addHook('onRoute', (route) => {
     route.config ??= {};

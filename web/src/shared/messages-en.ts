@@ -183,6 +183,7 @@ export const en = {
   'envelope.expired': 'This envelope has expired.',
   'envelope.already': 'You already opened this one.',
   'envelope.progress': '{n}/{m} opened, {amount}/{total}',
+  'envelope.progressCount': '{n}/{m} opened',
   'envelope.luckiest': 'Luckiest',
   'envelope.details': 'Who got what',
   'envelope.viewDetails': 'See details',

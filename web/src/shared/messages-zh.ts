@@ -184,6 +184,7 @@ export const zh: Record<keyof typeof en, string> = {
   'envelope.expired': '红包已过期。',
   'envelope.already': '你已经领过这个红包了。',
   'envelope.progress': '已领取 {n}/{m} 个，共 {amount}/{total}',
+  'envelope.progressCount': '已领取 {n}/{m} 个',
   'envelope.luckiest': '手气最佳',
   'envelope.details': '领取详情',
   'envelope.viewDetails': '查看领取详情',

@@ -13,7 +13,8 @@ interface EnvelopeView {
   greeting: string;
   status: string;
   grabbed_count: number;
-  grabbed_amount: string;
+  /** null for a member who has not grabbed while the envelope is open. */
+  grabbed_amount: string | null;
   grabs: Array<{ user_id: string; amount: string; grabbed_at: string; luckiest: boolean }> | null;
 }
 interface GrabResult {
@@ -132,12 +133,14 @@ export function EnvelopeStage({ summary, onClose }: { summary: EnvelopeSummary; 
           {headline && <div style={{ margin: '12px 0', fontWeight: 600 }}>{headline}</div>}
           {envelope?.total !== undefined && (
             <div className="muted small" data-testid="envelope-progress">
-              {t('envelope.progress', {
-                n: envelope.grabbed_count,
-                m: envelope.shares,
-                amount: formatCny(envelope.grabbed_amount),
-                total: formatCny(envelope.total),
-              })}
+              {envelope.grabbed_amount === null
+                ? t('envelope.progressCount', { n: envelope.grabbed_count, m: envelope.shares })
+                : t('envelope.progress', {
+                    n: envelope.grabbed_count,
+                    m: envelope.shares,
+                    amount: formatCny(envelope.grabbed_amount),
+                    total: formatCny(envelope.total),
+                  })}
             </div>
           )}
           {envelope?.grabs && (
