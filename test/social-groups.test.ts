@@ -335,23 +335,23 @@ test('attack: one person cannot hold more than 5 open group streams', async () =
   const group = await createGroup(mallory);
   const port = await listening();
   const streams = Array.from({ length: 5 }, () => openStream(port, group.id, mallory));
-  await Promise.all(streams.map((s) => s.opened));
+  await within(Promise.all(streams.map((s) => s.opened)), 5000, 'five streams open');
   assert.deepEqual(
     streams.map((s) => s.status),
     [200, 200, 200, 200, 200],
   );
-  const sixth = await app.http.inject({
-    method: 'GET',
-    url: `/v1/groups/${group.id}/stream`,
-    headers: as(mallory),
-  });
+  const sixth = await within(
+    app.http.inject({ method: 'GET', url: `/v1/groups/${group.id}/stream`, headers: as(mallory) }),
+    5000,
+    'the sixth is answered',
+  );
   assert.equal(sixth.statusCode, 429);
   assert.equal(sixth.json().error.code, 'too_many_user_streams');
   // Closing one frees a slot.
   streams[0]!.close();
   await new Promise((resolve) => setTimeout(resolve, 200));
   const again = openStream(port, group.id, mallory);
-  await again.opened;
+  await within(again.opened, 5000, 'a freed slot opens');
   assert.equal(again.status, 200);
   for (const stream of [...streams, again]) stream.close();
 });

@@ -321,13 +321,28 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups;
           { max: perUserMax },
         );
       }
+      // Counted at once (before any await), so parallel opens cannot all pass the check.
+      streamsByUser.set(principal.key, mine + 1);
+      let counted = true;
+      const uncount = () => {
+        if (!counted) return;
+        counted = false;
+        const left = (streamsByUser.get(principal.key) ?? 1) - 1;
+        if (left > 0) streamsByUser.set(principal.key, left);
+        else streamsByUser.delete(principal.key);
+      };
       const { group_id: groupId } = request.params as { group_id: string };
       const lastEventId = request.headers['last-event-id'];
       const startAfter =
         (request.query as { after?: string }).after ??
         (typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : undefined);
-      let cursor =
-        startAfter !== undefined ? BigInt(startAfter) : ((await groups.get(groupId))?.lastSeq ?? 0n);
+      let cursor: bigint;
+      try {
+        cursor = startAfter !== undefined ? BigInt(startAfter) : ((await groups.get(groupId))?.lastSeq ?? 0n);
+      } catch (error) {
+        uncount();
+        throw error;
+      }
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -390,14 +405,11 @@ export async function socialRoutes(app: FastifyInstance, deps: { groups: Groups;
           request.log.warn({ err: error }, 'group stream re-check failed');
         }
       }, recheckMs);
-      streamsByUser.set(principal.key, mine + 1);
       const close = () => {
         if (closed) return;
         closed = true;
         openStreams.delete(end);
-        const left = (streamsByUser.get(principal.key) ?? 1) - 1;
-        if (left > 0) streamsByUser.set(principal.key, left);
-        else streamsByUser.delete(principal.key);
+        uncount();
         clearInterval(poller);
         clearInterval(heartbeat);
         clearInterval(recheck);
