@@ -29,19 +29,19 @@ export interface BankOperationRecord {
 }
 
 /** An operation as it is first written (state pending). */
-export interface NewOperation {
-  id: string;
-  userId: string;
-  kind: OperationKind;
-  cardId: string;
-  requestId: string;
-  amount: bigint;
-  fee: bigint;
-  targetAccountId: string | null;
-  notifyKind: string | null;
-  nextPollAt: Date;
-  createdAt: Date;
-}
+export type NewOperation = Pick<
+  BankOperationRecord,
+  | 'id'
+  | 'userId'
+  | 'kind'
+  | 'cardId'
+  | 'requestId'
+  | 'amount'
+  | 'fee'
+  | 'targetAccountId'
+  | 'notifyKind'
+  | 'createdAt'
+> & { nextPollAt: Date };
 
 type OperationRow = {
   id: string;
