@@ -203,27 +203,19 @@ export async function failedEnvelopesUnsettled(
   return rows;
 }
 
+type UnfundedEnvelope = {
+  id: string;
+  status: 'funding' | 'failed';
+  escrow_account_id: string;
+  fund_transfer_id: string;
+  created_at: Date;
+  refund_amount: bigint | null;
+  refund_booked: boolean;
+};
+
 /** For `tuyere verify`: envelopes still funding or failed, with what their escrow should hold. */
-export async function envelopesNotFunded(q: Queryable): Promise<
-  Array<{
-    id: string;
-    status: 'funding' | 'failed';
-    escrow_account_id: string;
-    fund_transfer_id: string;
-    created_at: Date;
-    refund_amount: bigint | null;
-    refund_booked: boolean;
-  }>
-> {
-  const { rows } = await q.query<{
-    id: string;
-    status: 'funding' | 'failed';
-    escrow_account_id: string;
-    fund_transfer_id: string;
-    created_at: Date;
-    refund_amount: bigint | null;
-    refund_booked: boolean;
-  }>(
+export async function envelopesNotFunded(q: Queryable): Promise<UnfundedEnvelope[]> {
+  const { rows } = await q.query<UnfundedEnvelope>(
     `SELECT id, status, escrow_account_id, fund_transfer_id, created_at, refund_amount, refund_booked
        FROM redpacket_envelopes WHERE status IN ('funding', 'failed')`,
   );
