@@ -23,6 +23,8 @@ export interface IdentitySettings {
   pinMaxAttempts: number;
   pinLockSeconds: number;
   challengeTtlSeconds: number;
+  /** How long a newly added device signs no stronger than the PIN. */
+  newDeviceCoolingOffSeconds: number;
   webauthnRpId: string;
   webauthnOrigins: string[];
   limits: LimitPolicy;
@@ -45,6 +47,7 @@ export function identitySettings(config: IdentityConfig): IdentitySettings {
     pinMaxAttempts: config.pinMaxAttempts,
     pinLockSeconds: config.pinLockSeconds,
     challengeTtlSeconds: config.challengeTtlSeconds,
+    newDeviceCoolingOffSeconds: config.newDeviceCoolingOffSeconds,
     webauthnRpId: config.webauthnRpId,
     webauthnOrigins: config.webauthnOrigins
       .split(',')

@@ -4,7 +4,7 @@ import {
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
 import type { Queryable } from '../platform/db/database.ts';
-import { AppError, conflict, notFound } from '../platform/errors.ts';
+import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { canonicalPaymentChallenge, challengeMatches, webauthnChallengeFor } from './challenge.ts';
 import { type IdentityContext, randomToken } from './context.ts';
@@ -35,8 +35,30 @@ export type PaymentProof =
   | { type: 'device_signature'; challengeId: string; deviceId: string; signature: string }
   | { type: 'webauthn'; challengeId: string; response: AuthenticationResponseJSON };
 
+/**
+ * Sensitive actions that need a step-up: the PIN or a signature over a challenge whose
+ * purpose names the action. withdraw and top_up move money (the challenge binds amount and
+ * payee `card:<id>`); the others bind amount 0 and payee `user:<the user>`.
+ */
+export const STEP_UP_ACTIONS = [
+  'device.add',
+  'password_free.enable',
+  'card.bind',
+  'phone.change',
+  'withdraw',
+  'top_up',
+] as const;
+export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
+const MONEY_ACTIONS: readonly string[] = ['withdraw', 'top_up'] satisfies StepUpAction[];
+
+export function isStepUpAction(purpose: string): purpose is StepUpAction {
+  return (STEP_UP_ACTIONS as readonly string[]).includes(purpose);
+}
+
 export interface PaymentRequest {
   userId: string;
+  /** A step-up action (withdraw, top_up): no password-free, and the challenge's purpose must be it. */
+  action?: StepUpAction;
   amount: bigint;
   currency: string;
   /** Who receives the money, e.g. 'user:<id>' or 'merchant:<id>'. */
@@ -70,7 +92,7 @@ export async function createPaymentChallenge(
   userId: string,
   input: { amount: bigint; currency: string; payee: string; purpose: string },
 ): Promise<PaymentChallenge> {
-  if (input.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
+  assertChallengeBinding(userId, input);
   const now = context.clock.now();
   const challengeId = uuidv7(now.getTime());
   const nonce = randomToken(context.random);
@@ -111,6 +133,19 @@ export async function createPaymentChallenge(
   };
 }
 
+/** Money challenges bind a positive amount; a non-money step-up binds 0 to the user themself. */
+function assertChallengeBinding(userId: string, input: { amount: bigint; payee: string; purpose: string }) {
+  if (isStepUpAction(input.purpose) && !MONEY_ACTIONS.includes(input.purpose)) {
+    if (input.amount !== 0n || input.payee !== `user:${userId}`)
+      throw invalid(
+        'challenge_binding_invalid',
+        `A "${input.purpose}" challenge binds amount "0" and payee "user:${userId}".`,
+      );
+    return;
+  }
+  if (input.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
+}
+
 const rejected = (code: string, message: string, details?: Record<string, unknown>) =>
   new AppError('forbidden', code, message, details);
 
@@ -128,15 +163,56 @@ export async function authorizePayment(
   if (request.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
   switch (proof.type) {
     case 'none':
+      if (request.action) throw stepUpRequired(request.action);
       await assertPasswordFreeAllowed(context, request);
       return { userId: request.userId, strength: 'single_factor', via: 'password_free' };
     case 'pin':
-      await checkPin(context, request.userId, proof.pin, 'payment');
+      await checkPin(context, request.userId, proof.pin, request.action ?? 'payment');
       return { userId: request.userId, strength: 'two_factor', via: 'pin' };
     case 'device_signature':
     case 'webauthn':
       return authorizeBySignature(context, request, proof);
   }
+}
+
+export function stepUpRequired(action: StepUpAction): AppError {
+  return rejected(
+    'step_up_required',
+    `This needs your payment PIN or a signature from one of your devices (challenge purpose "${action}").`,
+    { action, accepted_proofs: ['pin', 'device_signature', 'webauthn'] },
+  );
+}
+
+export interface StepUp {
+  userId: string;
+  action: StepUpAction;
+  via: 'pin' | 'device_signature' | 'webauthn';
+  deviceId?: string;
+}
+
+/**
+ * Step-up for a sensitive action that moves no money (adding a device, turning on
+ * password-free payments, binding a card, changing the phone): the PIN, or a device's
+ * signature over a challenge with this purpose, amount 0 and payee `user:<userId>`.
+ * A missing or `none` proof throws step_up_required; another purpose challenge_purpose_mismatch.
+ */
+export async function requireStepUp(
+  context: IdentityContext,
+  userId: string,
+  action: StepUpAction,
+  proof: PaymentProof | undefined,
+): Promise<StepUp> {
+  if (!proof || proof.type === 'none') throw stepUpRequired(action);
+  if (proof.type === 'pin') {
+    await checkPin(context, userId, proof.pin, action);
+    return { userId, action, via: 'pin' };
+  }
+  const signed = await authorizeBySignature(
+    context,
+    { userId, amount: 0n, currency: 'CNY', payee: `user:${userId}`, action, proof },
+    proof,
+  );
+  return { userId, action, via: proof.type, deviceId: signed.deviceId };
 }
 
 async function assertPasswordFreeAllowed(context: IdentityContext, request: PaymentRequest): Promise<void> {
@@ -177,6 +253,16 @@ async function authorizeBySignature(
       throw rejected('challenge_replayed', 'This payment challenge was already used; ask for a new one.');
     if (challenge.expires_at.getTime() <= now.getTime())
       throw rejected('challenge_expired', 'This payment challenge has expired; ask for a new one.');
+    // A step-up action's challenge serves that action only, and that action only its own challenge.
+    const purpose = challenge.payload.purpose;
+    if ((request.action ?? null) !== (isStepUpAction(purpose) ? purpose : null)) {
+      throw rejected(
+        'challenge_purpose_mismatch',
+        request.action
+          ? `This challenge was issued for "${purpose}"; ask for one with purpose "${request.action}".`
+          : `This challenge was issued for "${purpose}", not for this payment; ask for a new one.`,
+      );
+    }
     const bound = {
       userId: request.userId,
       amount: BigInt(challenge.payload.amount),
@@ -205,9 +291,12 @@ async function authorizeBySignature(
         : await verifyWebauthnProof(context, tx, request.userId, proof, canonical);
     await markChallengeUsed(tx, proof.challengeId, now);
     await touchDevice(tx, device.id, now);
+    // A device still cooling off signs no stronger than the PIN would (see README: new devices).
+    const coolingOff =
+      now.getTime() < device.created_at.getTime() + context.settings.newDeviceCoolingOffSeconds * 1000;
     return {
       userId: request.userId,
-      strength: userVerified ? 'signature' : 'two_factor',
+      strength: userVerified && !coolingOff ? 'signature' : 'two_factor',
       via: proof.type,
       deviceId: device.id,
       deviceDailyLimit: device.daily_limit,

@@ -89,6 +89,13 @@ export const IDENTITY_SETTINGS = {
     description: 'Lifetime of a payment or device-registration challenge',
     parse: integer(10, 3600),
   },
+  newDeviceCoolingOffSeconds: {
+    env: 'TUYERE_NEW_DEVICE_COOLING_OFF_SECONDS',
+    default: '86400',
+    description:
+      'How long a newly added device or passkey signs no stronger than the PIN (PIN-level daily caps); 0 turns it off',
+    parse: integer(0, 30 * 86_400),
+  },
   webauthnRpId: {
     env: 'TUYERE_WEBAUTHN_RP_ID',
     default: 'localhost',
