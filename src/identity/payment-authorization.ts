@@ -6,7 +6,18 @@ import {
 import type { Queryable } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
-import { canonicalPaymentChallenge, challengeMatches, webauthnChallengeFor } from './challenge.ts';
+import {
+  canonicalPaymentChallenge,
+  challengeMatches,
+  challengeServes,
+  isStepUpAction,
+  MONEY_STEP_UP_ACTIONS,
+  type StepUpAction,
+  webauthnChallengeFor,
+} from './challenge.ts';
+
+export { isStepUpAction, STEP_UP_ACTIONS, type StepUpAction } from './challenge.ts';
+
 import { type IdentityContext, randomToken } from './context.ts';
 import { verifyRawSignature } from './device-keys.ts';
 import type { VerificationStrength } from './limit-rules.ts';
@@ -34,26 +45,6 @@ export type PaymentProof =
   | { type: 'pin'; pin: string }
   | { type: 'device_signature'; challengeId: string; deviceId: string; signature: string }
   | { type: 'webauthn'; challengeId: string; response: AuthenticationResponseJSON };
-
-/**
- * Sensitive actions that need a step-up: the PIN or a signature over a challenge whose
- * purpose names the action. withdraw and top_up move money (the challenge binds amount and
- * payee `card:<id>`); the others bind amount 0 and payee `user:<the user>`.
- */
-export const STEP_UP_ACTIONS = [
-  'device.add',
-  'password_free.enable',
-  'card.bind',
-  'phone.change',
-  'withdraw',
-  'top_up',
-] as const;
-export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
-const MONEY_ACTIONS: readonly string[] = ['withdraw', 'top_up'] satisfies StepUpAction[];
-
-export function isStepUpAction(purpose: string): purpose is StepUpAction {
-  return (STEP_UP_ACTIONS as readonly string[]).includes(purpose);
-}
 
 export interface PaymentRequest {
   userId: string;
@@ -135,7 +126,7 @@ export async function createPaymentChallenge(
 
 /** Money challenges bind a positive amount; a non-money step-up binds 0 to the user themself. */
 function assertChallengeBinding(userId: string, input: { amount: bigint; payee: string; purpose: string }) {
-  if (isStepUpAction(input.purpose) && !MONEY_ACTIONS.includes(input.purpose)) {
+  if (isStepUpAction(input.purpose) && !MONEY_STEP_UP_ACTIONS.includes(input.purpose)) {
     if (input.amount !== 0n || input.payee !== `user:${userId}`)
       throw invalid(
         'challenge_binding_invalid',
@@ -151,7 +142,9 @@ const rejected = (code: string, message: string, details?: Record<string, unknow
 
 /**
  * Verifies a payment's proof and returns how strongly it was verified, for the limits
- * service. Throws payment_authorization_required (step-up needed), challenge_not_found,
+ * service. With `action` (withdraw, top_up) a none proof throws step_up_required and the
+ * challenge must carry that purpose. Throws payment_authorization_required (step-up needed),
+ * step_up_required, challenge_purpose_mismatch, challenge_not_found,
  * challenge_replayed, challenge_expired, challenge_mismatch, device_not_usable,
  * signature_invalid, pin_incorrect, pin_locked or pin_not_set.
  */
@@ -255,7 +248,7 @@ async function authorizeBySignature(
       throw rejected('challenge_expired', 'This payment challenge has expired; ask for a new one.');
     // A step-up action's challenge serves that action only, and that action only its own challenge.
     const purpose = challenge.payload.purpose;
-    if ((request.action ?? null) !== (isStepUpAction(purpose) ? purpose : null)) {
+    if (!challengeServes(purpose, request.action)) {
       throw rejected(
         'challenge_purpose_mismatch',
         request.action
