@@ -65,6 +65,8 @@ test('sign up, passkey, bind a card, top up, and a first transfer confirmed with
   await page.getByTestId('pan').fill('6222 0200 0006 0001');
   await page.getByTestId('card-phone').fill(number);
   await page.getByTestId('card-send-code').click();
+  await page.getByTestId('pay-passkey').waitFor();
+  await screenshot(page, 'wallet-05a-card-step-up');
   await page.getByTestId('pay-passkey').click();
   await page.getByTestId('card-code').fill(await bankSmsCode(world, number));
   await page.getByTestId('bind-card').click();

@@ -117,6 +117,7 @@ export const en = {
   'stepup.title': 'Confirm it is you',
   'stepup.what': 'Action',
   'stepup.confirm': 'Confirm',
+  'stepup.usePasskey': 'Confirm with passkey',
   'stepup.bindCard': 'Bind a bank card',
   'stepup.addDevice': 'Add a payment device',
   'passkey.pin': 'Your payment PIN (adding a device needs it)',

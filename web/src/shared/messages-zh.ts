@@ -118,6 +118,7 @@ export const zh: Record<keyof typeof en, string> = {
   'stepup.title': '确认是您本人',
   'stepup.what': '操作',
   'stepup.confirm': '确认',
+  'stepup.usePasskey': '用通行密钥确认',
   'stepup.bindCard': '绑定银行卡',
   'stepup.addDevice': '添加付款设备',
   'passkey.pin': '支付密码（添加设备需要）',

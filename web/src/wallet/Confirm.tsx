@@ -122,7 +122,7 @@ export function ConfirmPayment({
             disabled={action.busy}
             onClick={() => void action.run('passkey')}
           >
-            {action.busy ? t('confirm.working') : t('confirm.usePasskey')}
+            {action.busy ? t('confirm.working') : t(stepUp ? 'stepup.usePasskey' : 'confirm.usePasskey')}
           </button>
           <button className="btn ghost" type="button" onClick={() => setMethod('pin')}>
             {t('confirm.usePin')}
@@ -141,7 +141,7 @@ export function ConfirmPayment({
           </button>
           {passkey && (
             <button className="btn ghost" type="button" onClick={() => setMethod('passkey')}>
-              {t('confirm.usePasskey')}
+              {t(stepUp ? 'stepup.usePasskey' : 'confirm.usePasskey')}
             </button>
           )}
         </>
