@@ -410,3 +410,37 @@ test('ids inside bodies: another user’s card in a top-up or withdrawal is not 
   assert.deepEqual(await snapshot(victim), before);
   assert.equal((await snapshot(attacker)).bankOperations, 0);
 });
+
+test('an old session (a stolen token, refreshed) cannot set the first PIN that every step-up rests on', async () => {
+  const clock = new ManualClock('2026-03-02T01:00:00Z');
+  const app = await createTestApp({ clock, config: { firstPinLoginWindowSeconds: 900 } });
+  try {
+    const stolen = await signIn(app, '13800000302');
+    clock.advance(901_000);
+    // The access token has expired by now; the thief refreshes it: same session, same old login.
+    const refreshed = await app.http.inject({
+      method: 'POST',
+      url: '/v1/auth/refresh',
+      payload: { refresh_token: stolen.refreshToken },
+    });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    const headers = { authorization: `Bearer ${refreshed.json().access_token}` };
+    const url = `/v1/users/${stolen.userId}/pin`;
+    const set = await app.http.inject({ method: 'POST', url, headers, payload: { pin: '135792' } });
+    assert.equal(set.statusCode, 403, set.body);
+    assert.equal(errorCode(set), 'recent_login_required');
+    const state = await app.http.inject({ method: 'GET', url, headers });
+    assert.equal(state.json().set, false, 'no PIN was set');
+    // The owner signs in again (a fresh SMS login) and sets it.
+    const owner = await signIn(app, '13800000302');
+    const ok = await app.http.inject({
+      method: 'POST',
+      url,
+      headers: owner.headers,
+      payload: { pin: '135792' },
+    });
+    assert.equal(ok.statusCode, 204, ok.body);
+  } finally {
+    await app.close();
+  }
+});

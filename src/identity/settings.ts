@@ -89,6 +89,13 @@ export const IDENTITY_SETTINGS = {
     description: 'Lifetime of a payment or device-registration challenge',
     parse: integer(10, 3600),
   },
+  firstPinLoginWindowSeconds: {
+    env: 'TUYERE_FIRST_PIN_LOGIN_WINDOW_SECONDS',
+    default: '900',
+    description:
+      'The first payment PIN can be set only this long after the SMS login of the session setting it (later: sign in again, or reset the PIN by SMS)',
+    parse: integer(60, 86_400),
+  },
   newDeviceCoolingOffSeconds: {
     env: 'TUYERE_NEW_DEVICE_COOLING_OFF_SECONDS',
     default: '86400',

@@ -249,14 +249,16 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
       config: { policy: { roles: ['user'], owner: own.user }, rateLimit: RATE_LIMITS.pin },
       schema: {
         tags: ['pin'],
-        summary: 'Set the first payment PIN',
+        summary: 'Set the first payment PIN (within TUYERE_FIRST_PIN_LOGIN_WINDOW_SECONDS of the SMS login)',
+        description:
+          'Every step-up rests on the PIN, so an old session (a stolen token) cannot set it: 403 recent_login_required; sign in again with an SMS code, or reset the PIN by SMS.',
         params: params('user_id'),
         body: strictObject({ pin: PIN }),
         response: NO_CONTENT,
       },
     },
     async (request, reply) => {
-      await setInitialPin(context, request.params.user_id, request.body.pin);
+      await setInitialPin(context, request.params.user_id, request.body.pin, request.principal!.credentialId);
       return reply.status(204).send();
     },
   );

@@ -245,6 +245,7 @@ export const en = {
   'error.realname_required': 'Verify your real name first: cards can only be bound in your own name.',
   'error.step_up_required': 'Confirm with your payment PIN or passkey.',
   'error.challenge_purpose_mismatch': 'That confirmation was for something else. Please try again.',
+  'error.recent_login_required': 'Sign in again with an SMS code to set your payment PIN.',
   'error.phone_in_use': 'Another account already uses this phone number.',
   'error.daily_limit_exceeded': 'This would go over your daily limit.',
   'error.class_lifetime_limit_exceeded':

@@ -245,6 +245,7 @@ export const zh: Record<keyof typeof en, string> = {
   'error.realname_required': '请先完成实名认证：只能绑定本人名下的银行卡。',
   'error.step_up_required': '请用支付密码或通行密钥确认。',
   'error.challenge_purpose_mismatch': '该确认用于其他操作，请重试。',
+  'error.recent_login_required': '请重新用短信验证码登录后再设置支付密码。',
   'error.phone_in_use': '该手机号已被其他账户使用。',
   'error.daily_limit_exceeded': '超出每日限额。',
   'error.class_lifetime_limit_exceeded': 'I 类账户累计最多支付 1000 元，完成实名认证可提高限额。',
