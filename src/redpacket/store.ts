@@ -363,3 +363,25 @@ export function envelopeGrabsWrite(entries: readonly EnvelopeGrabs[], now: Date)
     },
   };
 }
+
+/** For `tuyere verify`: envelopes with grabs, their shares, grabbers and escrow, the page after `after`. */
+export async function envelopeGrabsPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<
+  Array<{ id: string; created_at: Date; escrow_account_id: string; shares: bigint[]; grabbers: string[] }>
+> {
+  const { rows } = await q.query<{
+    id: string;
+    created_at: Date;
+    escrow_account_id: string;
+    shares: bigint[];
+    grabbers: string[];
+  }>(
+    `SELECT id, created_at, escrow_account_id, shares, grabbers FROM redpacket_envelopes
+      WHERE grabbed_count > 0 AND id > $1 ORDER BY id LIMIT $2`,
+    [after ?? '00000000-0000-0000-0000-000000000000', limit],
+  );
+  return rows;
+}
