@@ -111,9 +111,9 @@ export class Ledger {
   }
 
   /** Live state of pending transfers (pending, posted, voided or expired). */
-  lookupPending(ids: readonly string[]): Promise<Map<string, PendingState>> {
+  lookupPending(ids: readonly string[], executor: Queryable = this.db): Promise<Map<string, PendingState>> {
     assertIds(ids);
-    return lookupPending(this.db, ids);
+    return lookupPending(executor, ids);
   }
 
   /**
