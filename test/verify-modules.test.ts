@@ -1,24 +1,38 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ManualClock } from '../src/platform/clock.ts';
-import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
+import type { TestApp } from '../src/platform/testing/app.ts';
 import { fundWallets } from './redpacket-fixtures.ts';
-import { newUser, PIN, post, type TestUser } from './wallet-fixtures.ts';
+import {
+  bindCard,
+  newUser,
+  PIN,
+  post,
+  settled,
+  startWalletWorld,
+  type TestUser,
+  topUp,
+  type WalletWorld,
+  withdraw,
+} from './wallet-fixtures.ts';
 
 /**
  * Module verify checks against tampering: each test edits one row with SQL, as an attacker
  * with database access would, and expects exactly the named check to fail among all of
  * `tuyere verify`'s checks; then puts the row back.
  */
+let world: WalletWorld;
 let app: TestApp;
 let alice: TestUser;
 let bob: TestUser;
 let carol: TestUser;
 let mallory: TestUser;
 let envelopeId: string;
+let paidOut: string;
+let held: string;
 
 before(async () => {
-  app = await createTestApp({ clock: new ManualClock(new Date()) });
+  world = await startWalletWorld({ config: { walletWithdrawalFeeBps: 100, walletWithdrawalFeeMin: 100 } });
+  app = world.app;
   [alice, bob, carol, mallory] = [
     await newUser(app),
     await newUser(app),
@@ -45,9 +59,18 @@ before(async () => {
     });
     assert.equal(grabbed.statusCode, 200, grabbed.body);
   }
+  // A withdrawal paid out (its fee posted) and one whose callback is lost (both holds open).
+  const card = await bindCard(world, carol, '0001');
+  await settled(world, (await topUp(world, carol, card, 50_000n)).json().id);
+  const ok = await withdraw(world, carol, card, 10_000n);
+  paidOut = ok.json().id;
+  assert.equal((await settled(world, paidOut)).state, 'succeeded');
+  const lost = await withdraw(world, carol, await bindCard(world, carol, '0006'), 2_000n);
+  assert.equal(lost.statusCode, 202, lost.body);
+  held = lost.json().id;
 });
 after(async () => {
-  await app.close();
+  await world.close();
 });
 
 async function failing(): Promise<string[]> {
@@ -81,5 +104,51 @@ test('redpacket payouts: a grab credited to someone who was never paid is caught
     () => setGrabbers([grabbers[0]!, mallory.id]),
     () => setGrabbers(grabbers),
     ["redpacket: each grabber's payout matches the grab"],
+  );
+});
+
+test('wallet fees: a withdrawal whose recorded fee no longer follows the rule or its fee transfer', async () => {
+  await expectExactly(
+    () => app.db.query('UPDATE wallet_bank_operations SET fee = fee - 1 WHERE id = $1', [paidOut]),
+    () => app.db.query('UPDATE wallet_bank_operations SET fee = fee + 1 WHERE id = $1', [paidOut]),
+    ['wallet: withdrawal fees follow the fee rule and their fee transfers'],
+  );
+});
+
+test('wallet holds: an open hold whose bank operation was deleted is an orphan', async () => {
+  let saved: unknown;
+  await expectExactly(
+    async () => {
+      const { rows } = await app.db.query(
+        'DELETE FROM wallet_bank_operations WHERE id = $1 RETURNING row_to_json(wallet_bank_operations.*) AS row',
+        [held],
+      );
+      assert.equal(rows.length, 1);
+      saved = rows[0]!.row;
+    },
+    () =>
+      app.db.query(
+        'INSERT INTO wallet_bank_operations SELECT * FROM json_populate_record(NULL::wallet_bank_operations, $1)',
+        [saved],
+      ),
+    ['wallet: every open wallet hold belongs to a pending bank operation'],
+  );
+});
+
+test('identity limits: a counter that under-counts its reservations', async () => {
+  const { rows } = await app.db.query<{ user_id: string; counter: string; period: string }>(
+    'SELECT user_id, counter, period FROM identity_limit_counters WHERE used > 0 LIMIT 1',
+  );
+  assert.equal(rows.length, 1, 'payments reserved limits');
+  const key = [rows[0]!.user_id, rows[0]!.counter, rows[0]!.period];
+  const shift = (by: number) =>
+    app.db.query(
+      'UPDATE identity_limit_counters SET used = used + $4 WHERE user_id = $1 AND counter = $2 AND period = $3',
+      [...key, by],
+    );
+  await expectExactly(
+    () => shift(-1),
+    () => shift(1),
+    ['identity: limit counters agree with their reservations'],
   );
 });
