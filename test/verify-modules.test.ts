@@ -29,6 +29,7 @@ let mallory: TestUser;
 let envelopeId: string;
 let paidOut: string;
 let held: string;
+let cardEnvelope: string;
 
 before(async () => {
   world = await startWalletWorld({ config: { walletWithdrawalFeeBps: 100, walletWithdrawalFeeMin: 100 } });
@@ -68,6 +69,18 @@ before(async () => {
   const lost = await withdraw(world, carol, await bindCard(world, carol, '0006'), 2_000n);
   assert.equal(lost.statusCode, 202, lost.body);
   held = lost.json().id;
+  // An envelope paid by a card whose bank notice is lost: funding, its hold open.
+  const dave = await newUser(app);
+  await bindCard(world, dave, '0006');
+  const byCard = await post(app, '/v1/envelopes', dave, {
+    recipient_id: alice.id,
+    kind: 'personal',
+    amount: '500',
+    source: 'card',
+    proof: { type: 'pin', pin: PIN },
+  });
+  assert.ok([201, 202].includes(byCard.statusCode), byCard.body);
+  cardEnvelope = byCard.json().id;
 });
 after(async () => {
   await world.close();
@@ -150,5 +163,21 @@ test('identity limits: a counter that under-counts its reservations', async () =
     () => shift(-1),
     () => shift(1),
     ['identity: limit counters agree with their reservations'],
+  );
+});
+
+test('redpacket holds: an open funding hold whose envelope no longer names it is an orphan', async () => {
+  const { rows } = await app.db.query<{ fund_transfer_id: string; status: string }>(
+    'SELECT fund_transfer_id, status FROM redpacket_envelopes WHERE id = $1',
+    [cardEnvelope],
+  );
+  assert.equal(rows[0]!.status, 'funding');
+  const fundTransferId = rows[0]!.fund_transfer_id;
+  const setFund = (id: string) =>
+    app.db.query('UPDATE redpacket_envelopes SET fund_transfer_id = $2 WHERE id = $1', [cardEnvelope, id]);
+  await expectExactly(
+    () => setFund('00000000-0000-4000-8000-000000000001'),
+    () => setFund(fundTransferId),
+    ['redpacket: every open funding hold funds an envelope'],
   );
 });

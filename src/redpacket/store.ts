@@ -385,3 +385,15 @@ export async function envelopeGrabsPage(
   );
   return rows;
 }
+
+/** For `tuyere verify`: which of `fundTransferIds` fund an envelope (the rest fund none). */
+export async function envelopesFundedBy(
+  q: Queryable,
+  fundTransferIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await q.query<{ fund_transfer_id: string }>(
+    'SELECT fund_transfer_id FROM redpacket_envelopes WHERE fund_transfer_id = ANY($1::uuid[])',
+    [fundTransferIds],
+  );
+  return new Set(rows.map((row) => row.fund_transfer_id));
+}
