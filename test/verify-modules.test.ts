@@ -181,3 +181,60 @@ test('redpacket holds: an open funding hold whose envelope no longer names it is
     ['redpacket: every open funding hold funds an envelope'],
   );
 });
+
+test('a busy database: grabs and friend transfers commit while tuyere verify runs, with no false violation', async () => {
+  const members = [];
+  for (let i = 0; i < 10; i++) members.push(await newUser(app));
+  await fundWallets(app, [alice.id], 100_000n);
+  const groupId = (
+    await app.social.create(
+      alice.id,
+      'Busy',
+      members.map((m) => m.id),
+    )
+  ).id;
+  const sent = await post(app, '/v1/envelopes', alice, {
+    group_id: groupId,
+    kind: 'lucky',
+    amount: '5000',
+    shares: members.length,
+    greeting: 'Busy',
+    proof: { type: 'pin', pin: PIN },
+  });
+  assert.equal(sent.statusCode, 201, sent.body);
+  let writing = true;
+  const writes = (async () => {
+    const done: number[] = [];
+    const grabs = members.map((member) =>
+      app.http.inject({
+        method: 'POST',
+        url: `/v1/envelopes/${sent.json().id}/grab`,
+        headers: member.headers,
+      }),
+    );
+    for (let i = 0; writing && i < 40; i++) {
+      const paid = await post(app, `/v1/users/${alice.id}/transfers`, alice, {
+        to_user_id: members[i % members.length]!.id,
+        amount: '7',
+        proof: { type: 'pin', pin: PIN },
+      });
+      done.push(paid.statusCode);
+    }
+    for (const grabbed of await Promise.all(grabs)) assert.equal(grabbed.statusCode, 200, grabbed.body);
+    return done;
+  })();
+  try {
+    for (let run = 0; run < 4; run++) {
+      const checks = await app.verify({ full: run % 2 === 1, record: true });
+      assert.deepEqual(
+        checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.violations.slice(0, 3).join('; ')}`),
+        [],
+      );
+    }
+  } finally {
+    writing = false;
+  }
+  const statuses = await writes;
+  assert.ok(statuses.length > 0 && statuses.every((s) => s === 201 || s === 200), JSON.stringify(statuses));
+  assert.deepEqual(await failing(), []);
+});
