@@ -89,7 +89,12 @@ const VIOLATIONS_REPORTED_MAX = 100;
 const EVENTS_PER_QUERY = 10_000;
 
 interface Scope {
-  /** Ledger timestamp verified up to (0: nothing). */
+  /** What lies after the checkpoint (all 0: everything). */
+  cuts: store.Cuts;
+  /**
+   * One timestamp after which everything new lies (the transfer cut, the lowest): checks that
+   * only look for new rows use it, and may see some already verified again.
+   */
   since: bigint;
   from: store.Checkpoint | undefined;
   head: store.Checkpoint;
@@ -147,12 +152,18 @@ export async function verifyLedger(db: Database, options: LedgerVerifyOptions = 
   const full = options.full ?? true;
   const checks: CheckReport[] = [];
   const all: Violation[] = [];
-  let head: store.Checkpoint = { sequence: 0n, hash: GENESIS_HASH, timestamp_last: 0n };
+  let head: store.Checkpoint = {
+    sequence: 0n,
+    hash: GENESIS_HASH,
+    timestamp_last: 0n,
+    transfer_timestamp_max: 0n,
+    account_timestamp_max: 0n,
+  };
   for (const group of GROUPS) {
     const result = await store.inSnapshot(db, async (q) => {
-      const at = await store.ledgerHead(q);
       const pinned: Violation[] = [];
       let from = !full && group.incremental ? await store.checkpoint(q, group.names[0]!) : undefined;
+      const at = await store.ledgerHead(q, group.incremental ? (from?.transfer_timestamp_max ?? 0n) : null);
       if (from && from.sequence > 0n) {
         // The checkpoint pins the chain: a journal rewritten before it no longer has its hash.
         const hash = await store.journalHashAt(q, from.sequence);
@@ -165,7 +176,8 @@ export async function verifyLedger(db: Database, options: LedgerVerifyOptions = 
         }
       }
       const scope: Scope = {
-        since: from?.timestamp_last ?? 0n,
+        cuts: store.cutsAt(from),
+        since: store.cutsAt(from).transfers,
         from,
         head: at,
         record: !!options.record,
@@ -246,10 +258,10 @@ async function checkLedgerBalances(q: Queryable): Promise<CheckOutcome> {
 }
 
 async function checkAccountBalances(q: Queryable, scope: Scope): Promise<CheckOutcome> {
-  const rows = await store.accountBalanceMismatches(q, scope.since, !!scope.from, VIOLATIONS_REPORTED_MAX);
+  const rows = await store.accountBalanceMismatches(q, scope.cuts, !!scope.from, VIOLATIONS_REPORTED_MAX);
   const { accounts } = await store.ledgerCounts(q);
   const balances =
-    scope.record && rows.length === 0 ? await store.balancesToRecord(q, scope.since, !scope.from) : undefined;
+    scope.record && rows.length === 0 ? await store.balancesToRecord(q, scope.cuts, !scope.from) : undefined;
   return {
     examined: accounts,
     unit: 'accounts',
@@ -363,7 +375,7 @@ async function checkJournal(q: Queryable, scope: Scope): Promise<CheckOutcome> {
   const violations: Violation[] = [];
   const report = (message: string, details?: Violation['details']) =>
     violations.push({ check: 'journal_chain', message, ...(details ? { details } : {}) });
-  const start = scope.from ?? { sequence: 0n, hash: GENESIS_HASH, timestamp_last: 0n };
+  const start = scope.from ?? { sequence: 0n, hash: GENESIS_HASH };
   const total = Number(scope.head.sequence - start.sequence);
   let previousHash: Buffer = start.hash;
   let expectedSequence = start.sequence + 1n;
@@ -421,7 +433,7 @@ async function checkJournal(q: Queryable, scope: Scope): Promise<CheckOutcome> {
       first = end;
     }
   }
-  const unjournaled = (await store.journaledEventTotal(q, scope.since)) - journaledEvents;
+  const unjournaled = (await store.journaledEventTotal(q, scope.cuts)) - journaledEvents;
   if (unjournaled !== 0) report(`${unjournaled} events lie outside every journal batch`);
   if (scope.head.sequence !== expectedSequence - 1n || !scope.head.hash.equals(previousHash)) {
     report('the journal head does not point at the last journal batch');

@@ -7,6 +7,12 @@ CREATE TABLE ledger_verify_checkpoints (
   sequence bigint NOT NULL,
   hash bytea NOT NULL,
   timestamp_last bigint NOT NULL,
+  -- The newest transfer and account timestamps at that position. Imported events carry past
+  -- timestamps, but each must come after every earlier one of its kind, so "after the
+  -- checkpoint" is: transfers after this transfer timestamp, accounts after this account
+  -- timestamp, expiries and failures (always ledger-stamped) after timestamp_last.
+  transfer_timestamp_max bigint NOT NULL,
+  account_timestamp_max bigint NOT NULL,
   verified_at timestamptz NOT NULL
 );
 

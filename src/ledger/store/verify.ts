@@ -50,9 +50,9 @@ export async function ledgerImbalances(db: Queryable) {
 }
 
 /**
- * Every balance change after ledger timestamp `since` (0: all of them), one row per account leg:
- * a pending transfer adds to pending; a single-phase transfer or a post adds to posted; a post,
- * a void or an expiry takes the pending transfer's amount out of pending. $1 is `since`.
+ * Every balance change of transfers after timestamp $1 and expiries after $2 (0: all of them),
+ * one row per account leg: a pending transfer adds to pending; a single-phase transfer or a post
+ * adds to posted; a post, a void or an expiry takes the pending transfer's amount out of pending.
  */
 const BALANCE_CHANGES = `
   changes AS (
@@ -70,11 +70,11 @@ const BALANCE_CHANGES = `
     UNION ALL
     SELECT s.resolved_at, p.debit_account_id, -p.amount, 0, 0, 0
       FROM ledger_pending s JOIN ledger_transfers p ON p.id = s.id
-     WHERE s.status = 'expired' AND s.resolved_at > $1
+     WHERE s.status = 'expired' AND s.resolved_at > $2
     UNION ALL
     SELECT s.resolved_at, p.credit_account_id, 0, 0, -p.amount, 0
       FROM ledger_pending s JOIN ledger_transfers p ON p.id = s.id
-     WHERE s.status = 'expired' AND s.resolved_at > $1)`;
+     WHERE s.status = 'expired' AND s.resolved_at > $2)`;
 
 /**
  * Account balances that differ from their base plus the changes after `since`. The base is
@@ -83,7 +83,7 @@ const BALANCE_CHANGES = `
  */
 export async function accountBalanceMismatches(
   db: Queryable,
-  since: bigint,
+  cuts: Cuts,
   fromCheckpoint: boolean,
   limit: number,
 ) {
@@ -99,7 +99,7 @@ export async function accountBalanceMismatches(
               coalesce(b.credits_posted, 0) + coalesce(s.cpo, 0) AS e_cpo,
               a.id IS NULL AS missing
          FROM ledger_accounts a
-         LEFT JOIN ledger_verify_balances b ON $2 AND b.account_id = a.id
+         LEFT JOIN ledger_verify_balances b ON $3 AND b.account_id = a.id
          FULL JOIN sums s ON s.account_id = a.id)
      SELECT CASE WHEN missing THEN 'missing account ' || id::text ELSE id::text END AS id, field, stored, expected
        FROM compared,
@@ -109,7 +109,7 @@ export async function accountBalanceMismatches(
                        ('credits_posted', credits_posted::text, e_cpo::text)) AS v (field, stored, expected)
       WHERE stored IS DISTINCT FROM expected
       LIMIT ${limit}`,
-    [since.toString(), fromCheckpoint],
+    [cuts.transfers.toString(), cuts.events.toString(), fromCheckpoint],
   );
   return rows;
 }
@@ -122,12 +122,8 @@ export interface VerifiedBalances {
   cpo: bigint[];
 }
 
-/** Balances of the accounts changed after `since` (every account when `all`), to record as verified. */
-export async function balancesToRecord(
-  db: Queryable,
-  since: bigint,
-  all: boolean,
-): Promise<VerifiedBalances> {
+/** Balances of the accounts changed after `cuts` (every account when `all`), to record as verified. */
+export async function balancesToRecord(db: Queryable, cuts: Cuts, all: boolean): Promise<VerifiedBalances> {
   const { rows } = await db.query<{
     id: string;
     debits_pending: bigint;
@@ -137,8 +133,8 @@ export async function balancesToRecord(
   }>(
     `WITH ${BALANCE_CHANGES}
      SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts a
-      WHERE $2 OR a.id IN (SELECT account_id FROM changes)`,
-    [since.toString(), all],
+      WHERE $3 OR a.id IN (SELECT account_id FROM changes)`,
+    [cuts.transfers.toString(), cuts.events.toString(), all],
   );
   return {
     ids: rows.map((r) => r.id),
@@ -200,7 +196,7 @@ export async function balanceHistoryProblems(db: Queryable, since: bigint, limit
          OR (h.debits_pending, h.debits_posted, h.credits_pending, h.credits_posted)
             IS DISTINCT FROM (r.dp, r.dpo, r.cp, r.cpo)
       LIMIT ${limit}`,
-    [since.toString()],
+    [since.toString(), since.toString()],
   );
   return rows;
 }
@@ -374,12 +370,32 @@ export type Checkpoint = {
   sequence: bigint;
   hash: Buffer;
   timestamp_last: bigint;
+  transfer_timestamp_max: bigint;
+  account_timestamp_max: bigint;
 };
+
+/**
+ * What lies after a journal position: transfers after `transfers`, accounts after `accounts`,
+ * expiries and failures after `events` (imported events keep past timestamps, but never before
+ * the newest of their kind). All 0: everything.
+ */
+export interface Cuts {
+  transfers: bigint;
+  accounts: bigint;
+  events: bigint;
+}
+
+export const cutsAt = (at: Checkpoint | undefined): Cuts => ({
+  transfers: at?.transfer_timestamp_max ?? 0n,
+  accounts: at?.account_timestamp_max ?? 0n,
+  events: at?.timestamp_last ?? 0n,
+});
 
 /** The journal position a check was last verified up to, if it ever was. */
 export async function checkpoint(db: Queryable, check: string): Promise<Checkpoint | undefined> {
   const { rows } = await db.query<Checkpoint>(
-    'SELECT sequence, hash, timestamp_last FROM ledger_verify_checkpoints WHERE check_name = $1',
+    `SELECT sequence, hash, timestamp_last, transfer_timestamp_max, account_timestamp_max
+       FROM ledger_verify_checkpoints WHERE check_name = $1`,
     [check],
   );
   return rows[0];
@@ -387,11 +403,21 @@ export async function checkpoint(db: Queryable, check: string): Promise<Checkpoi
 
 export async function recordCheckpoint(db: Queryable, check: string, at: Checkpoint, now: Date) {
   await db.query(
-    `INSERT INTO ledger_verify_checkpoints (check_name, sequence, hash, timestamp_last, verified_at)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO ledger_verify_checkpoints
+       (check_name, sequence, hash, timestamp_last, transfer_timestamp_max, account_timestamp_max, verified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (check_name) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash,
-       timestamp_last = excluded.timestamp_last, verified_at = excluded.verified_at`,
-    [check, at.sequence.toString(), at.hash, at.timestamp_last.toString(), now],
+       timestamp_last = excluded.timestamp_last, transfer_timestamp_max = excluded.transfer_timestamp_max,
+       account_timestamp_max = excluded.account_timestamp_max, verified_at = excluded.verified_at`,
+    [
+      check,
+      at.sequence.toString(),
+      at.hash,
+      at.timestamp_last.toString(),
+      at.transfer_timestamp_max.toString(),
+      at.account_timestamp_max.toString(),
+      now,
+    ],
   );
 }
 
@@ -456,23 +482,31 @@ export async function eventsBetween(db: Queryable, first: bigint, last: bigint):
   );
 }
 
-/** Every event the journal should cover after `since`: accounts, transfers, expiries and failed transfers. */
-export async function journaledEventTotal(db: Queryable, since: bigint): Promise<number> {
+/** Every event the journal should cover after `cuts`: accounts, transfers, expiries and failed transfers. */
+export async function journaledEventTotal(db: Queryable, cuts: Cuts): Promise<number> {
   const { rows } = await db.query<{ events: number }>(
     `SELECT ((SELECT count(*) FROM ledger_accounts WHERE timestamp > $1)
-           + (SELECT count(*) FROM ledger_transfers WHERE timestamp > $1)
-           + (SELECT count(*) FROM ledger_pending WHERE status = 'expired' AND resolved_at > $1)
-           + (SELECT count(*) FROM ledger_transfers_failed WHERE timestamp > $1))::int AS events`,
-    [since.toString()],
+           + (SELECT count(*) FROM ledger_transfers WHERE timestamp > $2)
+           + (SELECT count(*) FROM ledger_pending WHERE status = 'expired' AND resolved_at > $3)
+           + (SELECT count(*) FROM ledger_transfers_failed WHERE timestamp > $3))::int AS events`,
+    [cuts.accounts.toString(), cuts.transfers.toString(), cuts.events.toString()],
   );
   return rows[0]!.events;
 }
 
-/** The head of the journal as this snapshot sees it. */
-export async function ledgerHead(db: Queryable): Promise<Checkpoint> {
+/**
+ * The head of the journal as this snapshot sees it, with the newest transfer and account
+ * timestamps. Transfers have only a BRIN index on timestamp, so their newest is searched after
+ * `transfersAfter` (the previous checkpoint's): the new part only; null skips it (0).
+ */
+export async function ledgerHead(db: Queryable, transfersAfter: bigint | null): Promise<Checkpoint> {
   const { rows } = await db.query<Checkpoint>(
-    `SELECT h.sequence, h.hash, coalesce(j.timestamp_last, 0) AS timestamp_last
+    `SELECT h.sequence, h.hash, coalesce(j.timestamp_last, 0) AS timestamp_last,
+            CASE WHEN $1::int8 IS NULL THEN 0 ELSE
+              coalesce((SELECT max(timestamp) FROM ledger_transfers WHERE timestamp > $1), $1) END AS transfer_timestamp_max,
+            coalesce((SELECT max(timestamp) FROM ledger_accounts), 0) AS account_timestamp_max
        FROM ledger_head h LEFT JOIN ledger_journal j ON j.sequence = h.sequence`,
+    [transfersAfter?.toString() ?? null],
   );
   return rows[0]!;
 }
