@@ -418,6 +418,26 @@ test('incremental: a run from the checkpoint verifies only what came after, and 
     assert.equal(journal.from, recorded.head.sequence);
     assert.equal(journal.examined, 1);
 
+    // Two runs recording at once leave consistent checkpoints (the later position wins).
+    for (let i = 0; i < 3; i++) {
+      await b.ledger.createTransfers([
+        {
+          id: uuidv7(),
+          debitAccountId: b.accounts[0]!,
+          creditAccountId: b.accounts[1]!,
+          amount: 1n,
+          ledger: 1,
+          code: 1,
+        },
+      ]);
+      const both = await Promise.all([
+        b.ledger.verify({ full: false, record: true }),
+        b.ledger.verify({ full: i === 1, record: true }),
+      ]);
+      assert.ok(both.every((report) => report.ok));
+    }
+    assert.equal((await b.ledger.verify({ full: false, record: true })).ok, true);
+
     // An old, already verified row edited without touching the journal: the incremental run
     // trusts what it verified before (the documented trade-off); --full does not.
     await b.database.db.query('UPDATE ledger_transfers SET user_data_32 = 9 WHERE id = $1', [b.plain]);

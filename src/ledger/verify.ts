@@ -190,6 +190,7 @@ export async function verifyLedger(db: Database, options: LedgerVerifyOptions = 
     const { outcome } = result;
     if (options.record && group.incremental && outcome.violations.length === 0) {
       await db.transaction(async (tx) => {
+        if (!(await store.mayRecord(tx, group.names[0]!, result.at.sequence))) return;
         await outcome.onPass?.(tx);
         for (const name of group.names)
           await store.recordCheckpoint(tx, name, result.at, options.now ?? new Date());

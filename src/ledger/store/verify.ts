@@ -401,6 +401,20 @@ export async function checkpoint(db: Queryable, check: string): Promise<Checkpoi
   return rows[0];
 }
 
+/**
+ * Takes the checkpoint table for the rest of the transaction (plain reads go on) and says
+ * whether `check` may record position `sequence`: not when another run already recorded a
+ * later one (two runs at once must not leave a checkpoint with an older run's balances).
+ */
+export async function mayRecord(tx: Queryable, check: string, sequence: bigint): Promise<boolean> {
+  await tx.query('LOCK TABLE ledger_verify_checkpoints IN EXCLUSIVE MODE');
+  const { rows } = await tx.query<{ sequence: bigint }>(
+    'SELECT sequence FROM ledger_verify_checkpoints WHERE check_name = $1',
+    [check],
+  );
+  return !rows[0] || rows[0].sequence <= sequence;
+}
+
 export async function recordCheckpoint(db: Queryable, check: string, at: Checkpoint, now: Date) {
   await db.query(
     `INSERT INTO ledger_verify_checkpoints
