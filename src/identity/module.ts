@@ -3,6 +3,7 @@ import { seedIdentityDemo } from './demo.ts';
 import { Identity } from './identity.ts';
 import { identityRoutes } from './routes/index.ts';
 import { IDENTITY_SETTINGS } from './settings.ts';
+import { verifyLimitCounters } from './verify-limits.ts';
 
 declare module '../platform/module.ts' {
   interface Services {
@@ -35,6 +36,7 @@ export const identityModule = defineModule({
             ok: report.ok,
             violations: report.violations,
           },
+          await verifyLimitCounters(context.db),
         ];
       },
       demo: (world) => seedIdentityDemo(identity, world),
