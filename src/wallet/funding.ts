@@ -206,6 +206,8 @@ export class Funding {
           amount: request.amount,
           method:
             source.name === 'balance' ? (request.limitMethod ?? source.limitMethod) : source.limitMethod,
+          // An envelope counts toward the class I envelope cap however it is paid (a card too).
+          envelope: request.limitMethod === 'red_envelope',
           authorization,
         });
         if (!decision.allowed) {

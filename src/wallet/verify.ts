@@ -1,6 +1,7 @@
 import type { Ledger } from '../ledger/index.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { VerifyCheck } from '../platform/module.ts';
+import { HOLD_NEVER_BOOKED_REASONS } from './bank-operations.ts';
 import { transitAccount } from './context.ts';
 import { operationStatesPage, transitTransfersPage, unpolledPendingOperations } from './store/verify.ts';
 
@@ -10,8 +11,10 @@ const UNPOLLED_PENDING_MAX_MS = 3_600_000;
 
 /**
  * The wallet's invariants, checked against the ledger:
- * - every bank operation's state agrees with its pending transfer (succeeded <-> posted,
- *   failed <-> voided/expired or never booked, pending <-> pending);
+ * - every bank operation's state agrees with its pending transfer, exactly: pending <-> pending
+ *   (a pending operation without its hold is what the bank must never be asked to pay),
+ *   succeeded <-> posted, failed <-> voided or expired; failed without any hold only when the
+ *   hold was never booked (refused, or healed `hold_missing`) and the bank never heard of it;
  * - no operation has been pending for an hour without a poll;
  * - every friend transfer still in transit has exactly its amount in its transit account,
  *   and every finished one has none left.
@@ -26,12 +29,23 @@ export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Pro
     const pending = await ledger.lookupPending(rows.map((r) => r.id));
     for (const row of rows) {
       const status = pending.get(row.id)?.status ?? 'missing';
+      const neverHeld =
+        status === 'missing' &&
+        !row.bank_involved &&
+        HOLD_NEVER_BOOKED_REASONS.includes(row.failure_reason ?? '');
       const agrees =
-        (row.state === 'pending' && (status === 'pending' || status === 'missing')) ||
+        (row.state === 'pending' && status === 'pending') ||
         (row.state === 'succeeded' && status === 'posted') ||
-        (row.state === 'failed' && (status === 'voided' || status === 'expired' || status === 'missing'));
-      if (!agrees)
-        operations.push(`bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}`);
+        (row.state === 'failed' && (status === 'voided' || status === 'expired' || neverHeld));
+      if (!agrees) {
+        const why =
+          row.state === 'failed' && status === 'missing'
+            ? ` (${row.failure_reason ?? 'no reason'}${row.bank_involved ? ', sent to the bank' : ''})`
+            : '';
+        operations.push(
+          `bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}${why}`,
+        );
+      }
     }
     after = rows[rows.length - 1]!.id;
   }
