@@ -31,6 +31,8 @@ export interface LimitCheck {
   method: PaymentMethod;
   /** From authorizePayment. */
   authorization: { strength: VerificationStrength; deviceId?: string; deviceDailyLimit?: bigint | null };
+  /** The payment funds a red envelope even though its method is a card's (the class I envelope cap). */
+  envelope?: boolean;
   at?: Date;
 }
 
@@ -89,6 +91,7 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
     businessDate: businessDate(at, context.settings.timeZone),
     deviceId: check.authorization.deviceId,
     deviceDailyLimit: check.authorization.deviceDailyLimit,
+    envelope: check.envelope,
   });
   const obvious = firstExceeded(charges, check.amount, () => 0n);
   if (obvious) return denial(context, check.userId, obvious);
@@ -176,6 +179,7 @@ function planChecks(
       businessDate: dateOf(at),
       deviceId: check.authorization.deviceId,
       deviceDailyLimit: check.authorization.deviceDailyLimit,
+      envelope: check.envelope,
     });
     planned.push({ index, id: check.reservationId ?? uuidv7(at.getTime()), at, charges });
   });
@@ -331,6 +335,7 @@ export async function planReservations(
         businessDate: date,
         deviceId: check.authorization.deviceId,
         deviceDailyLimit: check.authorization.deviceDailyLimit,
+        envelope: check.envelope,
       });
       for (const charge of charges) {
         keys.set(counterKey(check.userId, charge), {
