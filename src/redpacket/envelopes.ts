@@ -2,6 +2,7 @@ import type { Identity, PaymentProof } from '../identity/index.ts';
 import { AccountFlags, type Ledger, Ledgers, succeeded } from '../ledger/index.ts';
 import { accountId, SYSTEM_OWNER } from '../platform/chart.ts';
 import type { Clock } from '../platform/clock.ts';
+import { crashPoint } from '../platform/crash-points.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
 import { runFlow } from '../platform/flow.ts';
@@ -138,6 +139,7 @@ export class Envelopes {
           });
           // A concurrent send of the same id recorded it first: go on only if it is this envelope.
           if (!recordedHere) this.assertSameEnvelope((await this.row(input.envelopeId))!, input);
+          crashPoint('redpacket.send.after-record');
           return { recordedHere };
         },
         // Only the send that recorded the envelope fails it, and only when its payment did not
@@ -165,6 +167,7 @@ export class Envelopes {
             limitMethod: 'red_envelope',
             notifyKind: 'redpacket.funded',
           });
+          crashPoint('redpacket.send.after-pay');
           if (payment.status === 'failed')
             throw conflict(
               payment.failureReason ?? 'funding_failed',
@@ -382,8 +385,10 @@ export class Envelopes {
    */
   async expireDue(now: Date, limit = 500): Promise<{ expired: number; refunded: number }> {
     let expired = 0;
-    for (const id of await store.envelopesDue(this.deps.db, now, limit))
+    for (const id of await store.envelopesDue(this.deps.db, now, limit)) {
       if (await this.expire(id, now)) expired++;
+      crashPoint('redpacket.refund.after-expire');
+    }
     const unrefunded = await store.envelopesUnrefunded(this.deps.db, limit);
     for (const id of unrefunded) await this.refund(id);
     return { expired, refunded: unrefunded.length };
@@ -438,6 +443,7 @@ export class Envelopes {
           `Refund of envelope ${envelopeId} refused: ${result!.result}`,
         );
       }
+      crashPoint('redpacket.refund.after-transfer');
     }
     await store.markRefundBooked(this.deps.db, envelopeId);
   }
