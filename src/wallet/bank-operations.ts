@@ -232,6 +232,8 @@ export class BankOperations {
           userId: input.userId,
           amount: input.amount,
           method: 'withdrawal_to_own_card',
+          // A duplicate to another card under this id must not share (nor release) this reservation.
+          fingerprint: `withdrawal:${input.cardId}`,
           authorization: input.authorization,
         });
         if (!decision.allowed) {

@@ -208,6 +208,8 @@ export class Funding {
             source.name === 'balance' ? (request.limitMethod ?? source.limitMethod) : source.limitMethod,
           // An envelope counts toward the class I envelope cap however it is paid (a card too).
           envelope: request.limitMethod === 'red_envelope',
+          // A duplicate paying elsewhere under this id must not share (nor release) this reservation.
+          fingerprint: `pay:${request.targetAccountId}`,
           authorization,
         });
         if (!decision.allowed) {
