@@ -267,14 +267,17 @@ export class Funding {
   private async replayOf(request: PayRequest): Promise<PayResult | null> {
     const op = await this.operations.get(request.paymentId);
     const [transfer] = op ? [] : await this.deps.ledger.lookupTransfers([request.paymentId]);
+    // Nothing under this id yet: a new payment. (Reading the status again here could find a
+    // concurrent payment that committed meanwhile, and answer a different payment as a replay.)
+    if (!op && !transfer) return null;
     const same = op
       ? op.userId === request.userId &&
         op.amount === request.amount &&
         op.targetAccountId === request.targetAccountId
-      : transfer === undefined ||
-        (transfer.debitAccountId === walletAccount(request.userId) &&
+      : transfer !== undefined &&
+        transfer.debitAccountId === walletAccount(request.userId) &&
           transfer.creditAccountId === request.targetAccountId &&
-          transfer.amount === request.amount);
+        transfer.amount === request.amount;
     if (!same) {
       throw conflict(
         'payment_exists_with_different_fields',
