@@ -206,6 +206,16 @@ test('SIGKILL at each step of an envelope send (balance or card) and of its refu
       if (paid) assert.equal(envelope?.status, 'active', `${source} ${point}: a paid envelope opens`);
       else assert.ok(!envelope || envelope.status === 'failed', `${source} ${point}: ${envelope?.status}`);
       if (paid) opened.push(envelopeId);
+      // Its limits are held exactly when it was paid: a send killed before paying gives them back.
+      const { rows: reservations } = await app.db.query<{ state: string }>(
+        `SELECT r.state FROM identity_limit_reservations r JOIN redpacket_envelopes e ON e.fund_transfer_id = r.id
+          WHERE e.id = $1`,
+        [envelopeId],
+      );
+      assert.ok(
+        paid ? reservations[0]?.state === 'reserved' : reservations[0]?.state !== 'reserved',
+        `${source} ${point}: limits ${reservations[0]?.state ?? 'none'} for a ${paid ? 'paid' : 'failed'} envelope`,
+      );
       const taken = paid ? total : 0n;
       if (source === 'balance') {
         assert.equal(

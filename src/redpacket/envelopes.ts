@@ -389,8 +389,11 @@ export class Envelopes {
       const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
       if (payment?.status === 'completed') await this.funded(row.id);
       else if (payment?.status === 'failed') await store.closeFailedEnvelope(this.deps.db, row.id);
-      else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs)
+      else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs) {
+        // No send can still be paying: a send killed after reserving its limits gives them back.
+        await this.deps.wallet.abandonPayment(row.fund_transfer_id);
         await store.closeFailedEnvelope(this.deps.db, row.id);
+      }
     }
     return rows.length + failed.length;
   }

@@ -276,7 +276,7 @@ export class Funding {
         op.targetAccountId === request.targetAccountId
       : transfer !== undefined &&
         transfer.debitAccountId === walletAccount(request.userId) &&
-          transfer.creditAccountId === request.targetAccountId &&
+        transfer.creditAccountId === request.targetAccountId &&
         transfer.amount === request.amount;
     if (!same) {
       throw conflict(
@@ -285,6 +285,16 @@ export class Funding {
       );
     }
     return this.status(request.paymentId);
+  }
+
+  /**
+   * Gives back the limits reservation of a payment that certainly never started: its caller
+   * died between reserving and paying, and no call can still be paying under this id (the
+   * caller knows; e.g. the envelope sweep after an hour). Nothing when the payment exists.
+   */
+  async abandon(paymentId: string): Promise<boolean> {
+    if (await this.status(paymentId)) return false;
+    return this.deps.identity.releaseReservation(paymentId);
   }
 
   /** What became of a payment: null when it never started. */

@@ -116,6 +116,11 @@ export class Wallet {
     return this.funding.pay(request);
   }
 
+  /** Releases the limits of a payment that certainly never started (its caller died before paying). */
+  abandonPayment(paymentId: string): Promise<boolean> {
+    return this.funding.abandon(paymentId);
+  }
+
   /** A payment's current state, or null if it never started. */
   paymentStatus(paymentId: string): Promise<PayResult | null> {
     return this.funding.status(paymentId);
