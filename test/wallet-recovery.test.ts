@@ -31,8 +31,8 @@ before(async () => {
 });
 after(() => world.close());
 
-async function operationViolations(): Promise<string[]> {
-  const checks = await verifyWallet(world.app.db, world.app.ledger, new Date());
+async function operationViolations(now = new Date()): Promise<string[]> {
+  const checks = await verifyWallet(world.app.db, world.app.ledger, now);
   return checks.find((check) => check.name.includes('bank operations agree'))!.violations;
 }
 
@@ -91,7 +91,9 @@ test('a pending operation whose hold was already posted (killed inside settle) f
   await world.app.ledger.createTransfers([
     { id: randomUUID(), pendingId: id, amount: 1000n, flags: TransferFlags.post_pending_transfer },
   ]);
-  assert.deepEqual(await operationViolations(), [
+  // Within a minute of the post it is a settlement in progress; after that it is stuck.
+  assert.deepEqual(await operationViolations(), []);
+  assert.deepEqual(await operationViolations(new Date(Date.now() + 120_000)), [
     `bank operation ${id} is pending but its ledger transfer is posted`,
   ]);
   assert.equal(await world.app.wallet.recoverOperations(), 1);

@@ -6,6 +6,12 @@ import { transitAccount } from './context.ts';
 import { operationStatesPage, transitTransfersPage, unpolledPendingOperations } from './store/verify.ts';
 
 const BATCH = 2000;
+/**
+ * A pending operation whose hold the ledger resolved less than this long ago is being settled
+ * (`settle` posts or voids, then writes the row): not a violation yet. Recovery runs every 30 s,
+ * so one still pending after this is stuck.
+ */
+const SETTLING_GRACE_MS = 60_000;
 /** A pending bank operation this old that was never polled means the poller is not running. */
 const UNPOLLED_PENDING_MAX_MS = 3_600_000;
 
@@ -15,6 +21,7 @@ const UNPOLLED_PENDING_MAX_MS = 3_600_000;
  *   (a pending operation without its hold is what the bank must never be asked to pay),
  *   succeeded <-> posted, failed <-> voided or expired; failed without any hold only when the
  *   hold was never booked (refused, or healed `hold_missing`) and the bank never heard of it;
+ *   a pending row whose hold was resolved within the last minute is being settled, not wrong;
  * - no operation has been pending for an hour without a poll;
  * - every friend transfer still in transit has exactly its amount in its transit account,
  *   and every finished one has none left.
@@ -28,13 +35,18 @@ export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Pro
     if (rows.length === 0) break;
     const pending = await ledger.lookupPending(rows.map((r) => r.id));
     for (const row of rows) {
-      const status = pending.get(row.id)?.status ?? 'missing';
+      const hold = pending.get(row.id);
+      const status = hold?.status ?? 'missing';
+      const settling =
+        row.state === 'pending' &&
+        hold?.resolvedAt != null &&
+        now.getTime() - Number(hold.resolvedAt / 1_000_000n) < SETTLING_GRACE_MS;
       const neverHeld =
         status === 'missing' &&
         !row.bank_involved &&
         HOLD_NEVER_BOOKED_REASONS.includes(row.failure_reason ?? '');
       const agrees =
-        (row.state === 'pending' && status === 'pending') ||
+        (row.state === 'pending' && (status === 'pending' || settling)) ||
         (row.state === 'succeeded' && status === 'posted') ||
         (row.state === 'failed' && (status === 'voided' || status === 'expired' || neverHeld));
       if (!agrees) {
