@@ -58,6 +58,7 @@ export function identitySettings(config: IdentityConfig): IdentitySettings {
       .filter(Boolean),
     limits: {
       classILifetime: fen(config.limitClassILifetime),
+      classIEnvelopesLifetime: fen(config.limitClassIEnvelopesLifetime),
       classYearly: { 2: fen(config.limitClassIIYearly), 3: fen(config.limitClassIIIYearly) },
       dailyByStrength: {
         signature: fen(config.limitDailySignature),

@@ -121,6 +121,12 @@ export const IDENTITY_SETTINGS = {
     description: 'Class I balance payments since opening, in fen (1,000 CNY)',
     parse: integer(0, Number.MAX_SAFE_INTEGER),
   },
+  limitClassIEnvelopesLifetime: {
+    env: 'TUYERE_LIMIT_CLASS_I_ENVELOPES_LIFETIME',
+    default: '100000',
+    description: 'Class I red envelopes since opening, however funded (card too), in fen (1,000 CNY)',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+  },
   limitClassIIYearly: {
     env: 'TUYERE_LIMIT_CLASS_II_YEARLY',
     default: '10000000',

@@ -4,7 +4,7 @@ import { cryptoIntegers } from '../platform/random.ts';
 import { REDPACKET_CHART } from './chart.ts';
 import { Envelopes } from './envelopes.ts';
 import { redpacketRoutes } from './routes.ts';
-import { DEFAULT_ENVELOPE_RULES } from './rules.ts';
+import { DEFAULT_CAMPAIGN_RULES, DEFAULT_ENVELOPE_RULES } from './rules.ts';
 import { REDPACKET_SETTINGS } from './settings.ts';
 import { StormRunner } from './storm.ts';
 import { verifyEnvelopeHolds, verifyGrabPayouts, verifyRedpackets } from './verify.ts';
@@ -41,9 +41,11 @@ export const redpacketModule = defineModule({
         sharesMaximum: config.redpacketSharesMax,
         expiryMs: config.redpacketExpiryHours * 3_600_000,
       },
+      campaignRules: { ...DEFAULT_CAMPAIGN_RULES, perGroupPerHour: config.redpacketCampaignPerGroupHour },
     });
     const storms = new StormRunner({
       envelopes,
+      campaignPerGroupHour: config.redpacketCampaignPerGroupHour,
       groups,
       wallet,
       clock: context.clock,

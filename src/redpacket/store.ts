@@ -90,14 +90,30 @@ export async function getEnvelope(q: Queryable, envelopeId: string): Promise<Env
 export async function activateEnvelope(
   tx: Queryable,
   envelopeId: string,
-  expiresAt: Date,
+  expiry: { expiresAt: Date; campaignExpiresAt: Date },
 ): Promise<EnvelopeRow | undefined> {
   const { rows } = await tx.query<EnvelopeRow>(
-    `UPDATE redpacket_envelopes SET status = 'active', expires_at = $2
-         WHERE id = $1 AND status = 'funding' RETURNING *`,
-    [envelopeId, expiresAt],
+    `UPDATE redpacket_envelopes
+        SET status = 'active', expires_at = CASE WHEN funding_source = 'campaign' THEN $3::timestamptz ELSE $2::timestamptz END
+      WHERE id = $1 AND status = 'funding' RETURNING *`,
+    [envelopeId, expiry.expiresAt, expiry.campaignExpiresAt],
   );
   return rows[0];
+}
+
+/** Campaign envelopes sent into `groupId` since `since` (the campaign rate limit). */
+export async function campaignEnvelopesSince(
+  q: Queryable,
+  campaignSender: string,
+  groupId: string,
+  since: Date,
+): Promise<number> {
+  const { rows } = await q.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM redpacket_envelopes
+      WHERE sender_id = $1 AND created_at >= $3 AND group_id = $2 AND funding_source = 'campaign'`,
+    [campaignSender, groupId, since],
+  );
+  return rows[0]!.count;
 }
 
 /** 'funding' → 'failed' (nothing if it is no longer funding). */

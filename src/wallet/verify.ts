@@ -1,7 +1,7 @@
 import { type Ledger, TransferFlags } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { VerifyCheck } from '../platform/module.ts';
-import { feeId } from './bank-operations.ts';
+import { feeId, HOLD_NEVER_BOOKED_REASONS } from './bank-operations.ts';
 import { WalletTransfers } from './chart.ts';
 import { feeRevenueAccount, transitAccount, walletAccount } from './context.ts';
 import { withdrawalFee } from './rules.ts';
@@ -15,13 +15,22 @@ import {
 } from './store/verify.ts';
 
 const BATCH = 2000;
+/**
+ * A pending operation whose hold the ledger resolved less than this long ago is being settled
+ * (`settle` posts or voids, then writes the row): not a violation yet. Recovery runs every 30 s,
+ * so one still pending after this is stuck.
+ */
+const SETTLING_GRACE_MS = 60_000;
 /** A pending bank operation this old that was never polled means the poller is not running. */
 const UNPOLLED_PENDING_MAX_MS = 3_600_000;
 
 /**
  * The wallet's invariants, checked against the ledger:
- * - every bank operation's state agrees with its pending transfer (succeeded <-> posted,
- *   failed <-> voided/expired or never booked, pending <-> pending);
+ * - every bank operation's state agrees with its pending transfer, exactly: pending <-> pending
+ *   (a pending operation without its hold is what the bank must never be asked to pay),
+ *   succeeded <-> posted, failed <-> voided or expired; failed without any hold only when the
+ *   hold was never booked (refused, or healed `hold_missing`) and the bank never heard of it;
+ *   a pending row whose hold was resolved within the last minute is being settled, not wrong;
  * - no operation has been pending for an hour without a poll;
  * - every friend transfer still in transit has exactly its amount in its transit account,
  *   and every finished one has none left.
@@ -35,13 +44,29 @@ export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Pro
     if (rows.length === 0) break;
     const pending = await ledger.lookupPending(rows.map((r) => r.id));
     for (const row of rows) {
-      const status = pending.get(row.id)?.status ?? 'missing';
+      const hold = pending.get(row.id);
+      const status = hold?.status ?? 'missing';
+      const settling =
+        row.state === 'pending' &&
+        hold?.resolvedAt != null &&
+        now.getTime() - Number(hold.resolvedAt / 1_000_000n) < SETTLING_GRACE_MS;
+      const neverHeld =
+        status === 'missing' &&
+        !row.bank_involved &&
+        HOLD_NEVER_BOOKED_REASONS.includes(row.failure_reason ?? '');
       const agrees =
-        (row.state === 'pending' && (status === 'pending' || status === 'missing')) ||
+        (row.state === 'pending' && (status === 'pending' || settling)) ||
         (row.state === 'succeeded' && status === 'posted') ||
-        (row.state === 'failed' && (status === 'voided' || status === 'expired' || status === 'missing'));
-      if (!agrees)
-        operations.push(`bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}`);
+        (row.state === 'failed' && (status === 'voided' || status === 'expired' || neverHeld));
+      if (!agrees) {
+        const why =
+          row.state === 'failed' && status === 'missing'
+            ? ` (${row.failure_reason ?? 'no reason'}${row.bank_involved ? ', sent to the bank' : ''})`
+            : '';
+        operations.push(
+          `bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}${why}`,
+        );
+      }
     }
     after = rows[rows.length - 1]!.id;
   }

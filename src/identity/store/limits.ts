@@ -47,11 +47,12 @@ export type ReservationRow = {
   user_id: string;
   amount: bigint;
   state: string;
+  fingerprint: string | null;
 };
 
 export async function getReservation(q: Queryable, id: string): Promise<ReservationRow | undefined> {
   const { rows } = await q.query<ReservationRow>(
-    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = $1',
+    'SELECT id, user_id, amount, state, fingerprint FROM identity_limit_reservations WHERE id = $1',
     [id],
   );
   return rows[0];
@@ -79,10 +80,10 @@ export async function chargeCounterWithin(
 
 export async function insertReservations(tx: Queryable, reservations: ReservationColumns): Promise<void> {
   await tx.query(
-    `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
-       FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-         AS r (id, user_id, amount, method, strength, counters, created_at)`,
+    `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at, fingerprint)
+     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at, fingerprint
+       FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+         AS r (id, user_id, amount, method, strength, counters, created_at, fingerprint)`,
     reservations,
   );
 }
@@ -137,7 +138,16 @@ export interface CounterWrite extends CounterKey {
 }
 
 /** Reservation rows as columns: id, user_id, amount, method, strength, counters (JSON), created_at. */
-export type ReservationColumns = [string[], string[], string[], string[], string[], string[], Date[]];
+export type ReservationColumns = [
+  string[],
+  string[],
+  string[],
+  string[],
+  string[],
+  string[],
+  Date[],
+  Array<string | null>,
+];
 
 export type CounterRow = {
   user_id: string;
@@ -163,7 +173,7 @@ export async function readCounters(q: Queryable, keys: readonly CounterKey[]): P
 export async function getReservations(q: Queryable, ids: readonly string[]): Promise<ReservationRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<ReservationRow>(
-    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = ANY($1::uuid[])',
+    'SELECT id, user_id, amount, state, fingerprint FROM identity_limit_reservations WHERE id = ANY($1::uuid[])',
     [ids],
   );
   return rows;
@@ -243,15 +253,15 @@ export function reservationsWrite(
       }
       if (reservationCount > 0) {
         const inserted = sql.name('reservations');
-        const [ids, userIds, amounts, methods, strengths, charges, at] = reservations;
+        const [ids, userIds, amounts, methods, strengths, charges, at, fingerprints] = reservations;
         ctes.push(
           `${inserted} AS (
-          INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-          SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
+          INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at, fingerprint)
+          SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at, fingerprint
             FROM unnest(${sql.param(ids)}::uuid[], ${sql.param(userIds)}::uuid[], ${sql.param(amounts)}::int8[],
                         ${sql.param(methods)}::text[], ${sql.param(strengths)}::text[], ${sql.param(charges)}::text[],
-                        ${sql.param(at)}::timestamptz[])
-                 AS r (id, user_id, amount, method, strength, counters, created_at)
+                        ${sql.param(at)}::timestamptz[], ${sql.param(fingerprints)}::text[])
+                 AS r (id, user_id, amount, method, strength, counters, created_at, fingerprint)
            WHERE ${applies}
           ON CONFLICT (id) DO NOTHING RETURNING 1)`,
         );
