@@ -27,4 +27,5 @@ export type { BatchLimitOutcome, LimitCheck, LimitDecision, ReservationPlan } fr
 export { identityModule } from './module.ts';
 export type { PaymentAuthorization, PaymentProof, PaymentRequest } from './payment-authorization.ts';
 export { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from './proof-schema.ts';
+export { STAFF_ROLES, type StaffRole } from './staff.ts';
 export type { UserRecord } from './users.ts';
