@@ -67,7 +67,9 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   const { config, db } = options;
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger({ level: config.logLevel, file: config.logFile || undefined });
+  const log =
+    options.log ??
+    createLogger({ level: config.logLevel, file: config.logFile || undefined, format: config.logFormat });
   const metrics = new Metrics();
   const jobs = new JobQueue({
     db,

@@ -263,6 +263,7 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
       callbackUrl: null,
       timeZone: config.timeZone,
       logLevel: config.logLevel,
+      logFormat: config.logFormat,
     }).catch(abandon);
   }
   let demoNote = '';
@@ -337,6 +338,7 @@ async function bankSandbox(
     callbackUrl: typeof values['callback-url'] === 'string' ? values['callback-url'] : null,
     timeZone: config.timeZone,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
   });
   console.log(
     `Tuyere sandbox bank is up at ${bank.url} (API /v1, sandbox controls /sandbox; see src/bank/README.md).\nPress Ctrl+C to stop.`,

@@ -149,6 +149,13 @@ export const PLATFORM_SETTINGS = {
     description: 'fatal, error, warn, info, debug, trace or silent',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    default: 'auto',
+    description:
+      'json, pretty (readable lines), or auto: pretty when stdout is a terminal and LOG_FILE is empty',
+    parse: oneOf('auto', 'json', 'pretty'),
+  },
   logFile: {
     env: 'LOG_FILE',
     default: '',
