@@ -88,6 +88,11 @@ test('production with everything set starts: no sandbox routes, no demo, no root
   });
   try {
     assert.match(server.banner, /production profile/);
+    // The wallet and the console come first in the banner.
+    assert.match(
+      server.banner,
+      /up in .*\n(Applied \d+ migrations\.\n)?\s+Wallet:\s+http:\S+\/\n\s+Console:\s+http:\S+\/console\n\s+API:/,
+    );
     assert.doesNotMatch(server.banner, /Sandbox bank|Demo|Bearer/);
     assert.equal((await fetch(`${server.base}/health`)).status, 200);
     for (const url of ['/v1/sandbox/sms?phone=13800000001', '/v1/sandbox/sms']) {
