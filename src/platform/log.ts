@@ -67,19 +67,23 @@ export function createLogger(options: {
   file?: string;
   name?: string;
   format?: 'auto' | 'json' | 'pretty';
+  /** Where JSON lines go instead of LOG_FILE or stdout (tests collect them). */
+  destination?: { write(line: string): void };
 }): Logger {
   const format = options.format ?? 'auto';
   const pretty =
     !options.file && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true));
-  const destination = options.file
-    ? createWriteStream(options.file, { flags: 'a' })
-    : pretty
-      ? pinoPretty({
-          colorize: process.stdout.isTTY === true,
-          translateTime: 'SYS:HH:MM:ss',
-          ignore: 'pid,hostname',
-        })
-      : process.stdout;
+  const destination = options.destination
+    ? options.destination
+    : options.file
+      ? createWriteStream(options.file, { flags: 'a' })
+      : pretty
+        ? pinoPretty({
+            colorize: process.stdout.isTTY === true,
+            translateTime: 'SYS:HH:MM:ss',
+            ignore: 'pid,hostname',
+          })
+        : process.stdout;
   return pino(
     {
       name: options.name ?? 'tuyere',
