@@ -17,6 +17,7 @@ import type {
   ModuleName,
   Services,
   VerifyCheck,
+  VerifyRunOptions,
 } from './platform/module.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
 
@@ -41,8 +42,14 @@ interface AppParts {
   http: FastifyInstance;
   /** The root operator token (development profile); empty in production, where there is none. */
   operatorToken: string;
-  /** Every module's `tuyere verify` checks, and that no migration is pending. */
-  verify(): Promise<VerifyCheck[]>;
+  /**
+   * Every module's `tuyere verify` checks, and that no migration is pending. By default every
+   * check runs from the start and records nothing; `onCheck` hears each module's checks as
+   * they finish.
+   */
+  verify(
+    options?: Partial<VerifyRunOptions> & { onCheck?: (checks: VerifyCheck[]) => void },
+  ): Promise<VerifyCheck[]>;
   /** Every module's demo contribution, in list order. */
   seedDemo(world: DemoWorld): Promise<void>;
   /** Starts background jobs (the HTTP listener is started by the caller). */
@@ -144,17 +151,29 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     jobs,
     http,
     operatorToken,
-    async verify() {
-      const checks = await Promise.all(instances.map(({ instance }) => instance.verify?.() ?? []));
+    async verify(options = {}) {
+      const run: VerifyRunOptions = {
+        full: options.full ?? true,
+        record: options.record ?? false,
+        ...(options.progress ? { progress: options.progress } : {}),
+      };
+      // One module after another: each check takes its own snapshot, and progress stays readable.
+      const checks: VerifyCheck[] = [];
+      for (const { instance } of instances) {
+        const found = (await instance.verify?.(run)) ?? [];
+        options.onCheck?.(found);
+        checks.push(...found);
+      }
       const pending = await pendingMigrations(db, assembly.migrations);
-      checks.push([
+      const migrations = [
         {
           name: 'migrations current',
           ok: pending.length === 0,
           violations: pending.map((m) => `pending: ${m}`),
         },
-      ]);
-      return checks.flat();
+      ];
+      options.onCheck?.(migrations);
+      return [...checks, ...migrations];
     },
     async seedDemo(world) {
       if (operatorToken)

@@ -14,7 +14,9 @@ import {
   startRawDeviceRegistration,
   startWebauthnRegistration,
 } from '../src/identity/devices.ts';
+import type { StepUpAction } from '../src/identity/index.ts';
 import { createStaff } from '../src/identity/staff.ts';
+import { verifyRealName } from '../src/identity/users.ts';
 import { MERCHANT_SCOPES } from '../src/merchants/index.ts';
 import type { Role } from '../src/platform/http/policy.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
@@ -37,6 +39,11 @@ interface Fixture {
   okCode?: string;
   /** Server-sent events: checked over a real socket, headers only. */
   stream?: boolean;
+  /**
+   * The route demands a step-up bound to this purpose: the matrix's calls carry no proof (what a
+   * stolen session can send), and the step-up test below checks it for each such route.
+   */
+  stepUp?: StepUpAction;
   build(world: World, side: Side): Promise<Built> | Built;
 }
 
@@ -72,6 +79,13 @@ class World {
     this.bob = await user('13800000902');
     this.carol = await user('13800000903');
     const context = app.identity.context;
+    // Alice is real-name verified (card binding needs it), with the same name and ID number
+    // the real-name fixtures below submit, so those still succeed whichever runs first.
+    await verifyRealName(context, this.alice.id, {
+      name: '王五',
+      idNumber: makeChineseId('310101', '19851111', '123'),
+      requestedClass: 2,
+    });
     this.merchants = {
       own: (await app.merchants.createMerchant('Matrix Mart', 'test')).id,
       other: (await app.merchants.createMerchant('Other Mart', 'test')).id,
@@ -108,6 +122,23 @@ class World {
   }
 
   async device(side: Side): Promise<string> {
+    return (await this.deviceWithKey(side)).deviceId;
+  }
+
+  /** A bound card of `side`'s user (tokenized directly: the matrix has no bank). */
+  async card(side: Side): Promise<string> {
+    const userId = this.userOf(side).id;
+    return (
+      await app.wallet.cards.bindToken(userId, {
+        cardToken: `matrix-card-${userId}`,
+        bankName: 'Matrix Bank',
+        cardType: 'debit',
+        last4: '0002',
+      })
+    ).id;
+  }
+
+  async deviceWithKey(side: Side) {
     const userId = this.userOf(side).id;
     const key = deviceKey('ed25519');
     const challenge = await startRawDeviceRegistration(app.identity.context, userId);
@@ -121,7 +152,7 @@ class World {
       signature: key.sign(rawRegistrationMessage(userId, challenge.challenge_id, challenge.nonce, spki)),
       userVerification: true,
     });
-    return device.id;
+    return { deviceId: device.id, key };
   }
 
   /** A funded, active group envelope in `side`'s group (password-free: small enough). */
@@ -288,9 +319,32 @@ const FIXTURES: Record<string, Fixture> = {
     id_number: makeChineseId('310101', '19851111', '123'),
     requested_class: 'II',
   })),
-  'PATCH /v1/users/:user_id/payment-settings': userRoute('/payment-settings', ['user'], 200, () => ({
-    password_free_enabled: true,
-  })),
+  'PATCH /v1/users/:user_id/payment-settings': {
+    ...userRoute(
+      '/payment-settings',
+      ['user'],
+      403,
+      () => ({ password_free_enabled: true }),
+      'step_up_required',
+    ),
+    stepUp: 'password_free.enable',
+  },
+  'POST /v1/users/:user_id/phone/verification-code': userRoute(
+    '/phone/verification-code',
+    ['user'],
+    202,
+    () => ({ new_phone: uniquePhone() }),
+  ),
+  'PUT /v1/users/:user_id/phone': {
+    ...userRoute(
+      '/phone',
+      ['user'],
+      403,
+      () => ({ new_phone: uniquePhone(), sms_code: '000000' }),
+      'step_up_required',
+    ),
+    stepUp: 'phone.change',
+  },
   'GET /v1/users/:user_id/limits': userRoute('/limits', USER_READERS, 200),
   'GET /v1/users/:user_id/pin': userRoute('/pin', USER_READERS, 200),
   'POST /v1/users/:user_id/pin': userRoute('/pin', ['user'], 204, () => ({ pin: '135792' })),
@@ -313,40 +367,52 @@ const FIXTURES: Record<string, Fixture> = {
     201,
     () => ({}),
   ),
-  'POST /v1/users/:user_id/devices': userRoute('/devices', ['user'], 201, async (w, side) => {
-    const userId = w.userOf(side).id;
-    const key = deviceKey('p256');
-    const challenge = await startRawDeviceRegistration(app.identity.context, userId);
-    const spki = Buffer.from(key.publicKeyBase64, 'base64');
-    return {
-      challenge_id: challenge.challenge_id,
-      kind: 'wearable',
-      name: 'Watch',
-      key_type: 'p256',
-      public_key: key.publicKeyBase64,
-      signature: key.sign(rawRegistrationMessage(userId, challenge.challenge_id, challenge.nonce, spki)),
-      user_verification: false,
-    };
-  }),
+  'POST /v1/users/:user_id/devices': {
+    ...userRoute(
+      '/devices',
+      ['user'],
+      403,
+      async (w, side) => {
+        const userId = w.userOf(side).id;
+        const key = deviceKey('p256');
+        const challenge = await startRawDeviceRegistration(app.identity.context, userId);
+        const spki = Buffer.from(key.publicKeyBase64, 'base64');
+        return {
+          challenge_id: challenge.challenge_id,
+          kind: 'wearable',
+          name: 'Watch',
+          key_type: 'p256',
+          public_key: key.publicKeyBase64,
+          signature: key.sign(rawRegistrationMessage(userId, challenge.challenge_id, challenge.nonce, spki)),
+          user_verification: false,
+        };
+      },
+      'step_up_required',
+    ),
+    stepUp: 'device.add',
+  },
   'POST /v1/users/:user_id/passkeys/registration-options': userRoute(
     '/passkeys/registration-options',
     ['user'],
     201,
     () => ({}),
   ),
-  'POST /v1/users/:user_id/passkeys': userRoute(
-    '/passkeys',
-    ['user'],
-    422,
-    async (w, side) => ({
-      challenge_id: (await startWebauthnRegistration(app.identity.context, w.userOf(side).id, 'x'))
-        .challenge_id,
-      kind: 'browser',
-      name: 'Laptop',
-      response: { id: 'bogus', rawId: 'bogus', type: 'public-key', response: {} },
-    }),
-    'webauthn_registration_invalid',
-  ),
+  'POST /v1/users/:user_id/passkeys': {
+    ...userRoute(
+      '/passkeys',
+      ['user'],
+      403,
+      async (w, side) => ({
+        challenge_id: (await startWebauthnRegistration(app.identity.context, w.userOf(side).id, 'x'))
+          .challenge_id,
+        kind: 'browser',
+        name: 'Laptop',
+        response: { id: 'bogus', rawId: 'bogus', type: 'public-key', response: {} },
+      }),
+      'step_up_required',
+    ),
+    stepUp: 'device.add',
+  },
   'PATCH /v1/devices/:device_id': {
     allowed: ['user', 'operator-admin'],
     owner: 'user',
@@ -506,16 +572,19 @@ const FIXTURES: Record<string, Fixture> = {
     build: async (w, side) => ({ url: `/v1/groups/${await w.group(side)}/events` }),
   },
   // Wallet (issue 5). Money routes stop at the Idempotency-Key check (the matrix sends none);
-  // card binding stops at the Luhn check, before anything reaches a bank.
+  // card binding stops at the step-up, before anything reaches a bank.
   'GET /v1/users/:user_id/wallet': userRoute('/wallet', USER_READERS, 200),
   'GET /v1/users/:user_id/cards': userRoute('/cards', USER_READERS, 200),
-  'POST /v1/users/:user_id/cards/verifications': userRoute(
-    '/cards/verifications',
-    ['user'],
-    400,
-    () => ({ pan: '6222020000000000', phone: '13800000901' }),
-    'card_number_invalid',
-  ),
+  'POST /v1/users/:user_id/cards/verifications': {
+    ...userRoute(
+      '/cards/verifications',
+      ['user'],
+      403,
+      () => ({ pan: '6222020000000000', phone: '13800000901' }),
+      'step_up_required',
+    ),
+    stepUp: 'card.bind',
+  },
   'POST /v1/users/:user_id/cards': userRoute(
     '/cards',
     ['user'],
@@ -530,20 +599,26 @@ const FIXTURES: Record<string, Fixture> = {
     undefined,
     'card_not_found',
   ),
-  'POST /v1/users/:user_id/top-ups': userRoute(
-    '/top-ups',
-    ['user'],
-    400,
-    () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100' }),
-    'idempotency_key_required',
-  ),
-  'POST /v1/users/:user_id/withdrawals': userRoute(
-    '/withdrawals',
-    ['user'],
-    400,
-    () => ({ card_id: '00000000-0000-4000-8000-000000000000', amount: '100', proof: { type: 'none' } }),
-    'idempotency_key_required',
-  ),
+  'POST /v1/users/:user_id/top-ups': {
+    ...userRoute(
+      '/top-ups',
+      ['user'],
+      400,
+      async (w, side) => ({ card_id: await w.card(side), amount: '100' }),
+      'idempotency_key_required',
+    ),
+    stepUp: 'top_up',
+  },
+  'POST /v1/users/:user_id/withdrawals': {
+    ...userRoute(
+      '/withdrawals',
+      ['user'],
+      400,
+      async (w, side) => ({ card_id: await w.card(side), amount: '100' }),
+      'idempotency_key_required',
+    ),
+    stepUp: 'withdraw',
+  },
   'GET /v1/users/:user_id/bank-operations/:operation_id': {
     allowed: USER_READERS,
     owner: 'user',
@@ -895,3 +970,194 @@ function classify(fixture: Fixture, status: number, code: string | undefined): O
   if (status === fixture.ok && (fixture.okCode === undefined || fixture.okCode === code)) return 'ok';
   return `unexpected ${status} ${code ?? ''}`;
 }
+
+/** What a stolen session could change on Alice's account, to compare before and after. */
+async function aliceState() {
+  const id = world.alice.id;
+  const [devices, user, cards, wallet, operations] = await Promise.all([
+    app.db.query("SELECT id FROM identity_devices WHERE user_id = $1 AND status = 'active'", [id]),
+    app.identity.getUser(id),
+    app.wallet.cards.list(id),
+    app.wallet.balance(id),
+    app.db.query('SELECT id FROM wallet_bank_operations WHERE user_id = $1', [id]),
+  ]);
+  return {
+    devices: devices.rows.length,
+    phone: user!.phone,
+    passwordFree: user!.password_free_enabled,
+    cards: cards.length,
+    wallet,
+    operations: operations.rows.length,
+  };
+}
+
+test('every sensitive route demands a step-up bound to its purpose; refused, nothing changes', async () => {
+  const sensitive = Object.entries(FIXTURES)
+    .filter(([, fixture]) => fixture.stepUp)
+    .map(([key, fixture]) => [key, fixture.stepUp] as const);
+  assert.deepEqual(Object.fromEntries(sensitive), {
+    'PATCH /v1/users/:user_id/payment-settings': 'password_free.enable',
+    'PUT /v1/users/:user_id/phone': 'phone.change',
+    'POST /v1/users/:user_id/devices': 'device.add',
+    'POST /v1/users/:user_id/passkeys': 'device.add',
+    'POST /v1/users/:user_id/cards/verifications': 'card.bind',
+    'POST /v1/users/:user_id/top-ups': 'top_up',
+    'POST /v1/users/:user_id/withdrawals': 'withdraw',
+  });
+  await app.identity.context.db.query(
+    'UPDATE identity_users SET password_free_enabled = false WHERE id = $1',
+    [world.alice.id],
+  );
+  const { deviceId, key } = await world.deviceWithKey('own');
+  const before = await aliceState();
+  const failures: string[] = [];
+  for (const [routeKey, action] of sensitive) {
+    const fixture = FIXTURES[routeKey]!;
+    const [method] = routeKey.split(' ') as [string];
+    // A challenge Alice's own device signed, but for another purpose (a transfer).
+    const other = await app.identity.createPaymentChallenge(world.alice.id, {
+      amount: 100n,
+      currency: 'CNY',
+      payee: 'merchant:m1',
+      purpose: action === 'top_up' ? 'withdraw' : 'order:1',
+    });
+    const wrongPurpose = {
+      type: 'device_signature',
+      challenge_id: other.challenge_id,
+      device_id: deviceId,
+      signature: key.sign(other.payload),
+    };
+    for (const [proof, code] of [
+      [undefined, 'step_up_required'],
+      [{ type: 'none' }, 'step_up_required'],
+      [wrongPurpose, 'challenge_purpose_mismatch'],
+    ] as const) {
+      const built = await fixture.build(world, 'own');
+      const payload = { ...(built.payload as object), ...(proof ? { proof } : {}) };
+      const headers = { ...(await world.headers('user')), 'idempotency-key': randomUUID() };
+      const { status, code: got } = await call(method, { url: built.url, payload }, headers);
+      if (status !== 403 || got !== code)
+        failures.push(
+          `${routeKey} with proof ${proof?.type ?? 'missing'}: ${status} ${got}, want 403 ${code}`,
+        );
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(await aliceState(), before, 'no device, setting, phone, card or money changed');
+});
+
+test('ids inside request bodies: another user’s card, device or challenge is refused, nothing moves', async () => {
+  const bobsCard = await world.card('other');
+  const bobsDevice = await world.deviceWithKey('other');
+  const ownCard = await world.card('own');
+  const headers = async () => ({ ...(await world.headers('user')), 'idempotency-key': randomUUID() });
+  const before = await aliceState();
+  const bobBefore = await app.wallet.balance(world.bob.id);
+  const base = `/v1/users/${world.alice.id}`;
+  const aliceChallenge = await app.identity.createPaymentChallenge(world.alice.id, {
+    amount: 100n,
+    currency: 'CNY',
+    payee: `card:${bobsCard}`,
+    purpose: 'withdraw',
+  });
+  const bobsChallenge = await app.identity.createPaymentChallenge(world.bob.id, {
+    amount: 0n,
+    currency: 'CNY',
+    payee: `user:${world.bob.id}`,
+    purpose: 'device.add',
+  });
+  const cases: Array<[string, string, string, object, number, string]> = [
+    [
+      'top-up from Bob’s card',
+      'POST',
+      `${base}/top-ups`,
+      { card_id: bobsCard, amount: '100', proof: { type: 'pin', pin: '000000' } },
+      404,
+      'card_not_found',
+    ],
+    [
+      'withdrawal to Bob’s card',
+      'POST',
+      `${base}/withdrawals`,
+      { card_id: bobsCard, amount: '100', proof: { type: 'none' } },
+      404,
+      'card_not_found',
+    ],
+    [
+      'a withdraw challenge signed by Bob’s device, used for a top-up',
+      'POST',
+      `${base}/top-ups`,
+      {
+        card_id: ownCard,
+        amount: '100',
+        proof: {
+          type: 'device_signature',
+          challenge_id: aliceChallenge.challenge_id,
+          device_id: bobsDevice.deviceId,
+          signature: bobsDevice.key.sign(aliceChallenge.payload),
+        },
+      },
+      403,
+      'challenge_purpose_mismatch',
+    ],
+    [
+      'Bob’s challenge used on Alice’s account',
+      'PATCH',
+      `${base}/payment-settings`,
+      {
+        password_free_enabled: true,
+        proof: {
+          type: 'device_signature',
+          challenge_id: bobsChallenge.challenge_id,
+          device_id: bobsDevice.deviceId,
+          signature: bobsDevice.key.sign(bobsChallenge.payload),
+        },
+      },
+      404,
+      'challenge_not_found',
+    ],
+    [
+      'Bob’s device renamed through Alice’s session',
+      'PATCH',
+      `/v1/devices/${bobsDevice.deviceId}`,
+      { name: 'mine now' },
+      404,
+      'not_found',
+    ],
+  ];
+  const failures: string[] = [];
+  for (const [what, method, url, payload, status, code] of cases) {
+    const got = await call(method, { url, payload }, await headers());
+    if (got.status !== status || got.code !== code)
+      failures.push(`${what}: ${got.status} ${got.code}, want ${status} ${code}`);
+  }
+  // Bob's device signing a challenge of Alice's that matches the action: the device is not hers.
+  const matching = await app.identity.createPaymentChallenge(world.alice.id, {
+    amount: 100n,
+    currency: 'CNY',
+    payee: `card:${ownCard}`,
+    purpose: 'top_up',
+  });
+  const foreignDevice = await call(
+    'POST',
+    {
+      url: `${base}/top-ups`,
+      payload: {
+        card_id: ownCard,
+        amount: '100',
+        proof: {
+          type: 'device_signature',
+          challenge_id: matching.challenge_id,
+          device_id: bobsDevice.deviceId,
+          signature: bobsDevice.key.sign(matching.payload),
+        },
+      },
+    },
+    await headers(),
+  );
+  if (foreignDevice.status !== 403 || foreignDevice.code !== 'device_not_usable')
+    failures.push(`Bob's device on Alice's top-up: ${foreignDevice.status} ${foreignDevice.code}`);
+  assert.deepEqual(failures, []);
+  assert.deepEqual(await aliceState(), before);
+  assert.deepEqual(await app.wallet.balance(world.bob.id), bobBefore);
+});

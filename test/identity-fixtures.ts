@@ -57,7 +57,13 @@ export function deviceKey(keyType: 'p256' | 'ed25519'): DeviceKey {
   };
 }
 
-/** Registers a raw device key over HTTP (challenge, then proof of possession). */
+/** The PIN registerDevice sets (when none is set yet) for the device.add step-up. */
+export const FIXTURE_PIN = '135792';
+
+/**
+ * Registers a raw device key over HTTP (challenge, then proof of possession), with the
+ * device.add step-up: `proof`, else the PIN (FIXTURE_PIN is set first when none is).
+ */
 export async function registerDevice(
   app: TestApp,
   who: SignedIn,
@@ -65,8 +71,18 @@ export async function registerDevice(
     keyType?: 'p256' | 'ed25519';
     kind?: 'phone' | 'browser' | 'wearable';
     userVerification?: boolean;
+    proof?: Record<string, unknown>;
   } = {},
 ): Promise<{ deviceId: string; key: DeviceKey }> {
+  if (!options.proof) {
+    const pin = await app.http.inject({
+      method: 'POST',
+      url: `/v1/users/${who.userId}/pin`,
+      headers: who.headers,
+      payload: { pin: FIXTURE_PIN },
+    });
+    assert.ok(pin.statusCode === 204 || errorCode(pin) === 'pin_already_set', pin.body);
+  }
   const key = deviceKey(options.keyType ?? 'p256');
   const challenge = await app.http.inject({
     method: 'POST',
@@ -96,6 +112,7 @@ export async function registerDevice(
       public_key: key.publicKeyBase64,
       signature: key.sign(message),
       user_verification: options.userVerification ?? true,
+      proof: options.proof ?? { type: 'pin', pin: FIXTURE_PIN },
     },
   });
   assert.equal(created.statusCode, 201, created.body);

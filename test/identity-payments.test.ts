@@ -4,16 +4,26 @@ import type { PaymentProof } from '../src/identity/index.ts';
 import { ManualClock } from '../src/platform/clock.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
-import { errorCode, paymentChallenge, registerDevice, type SignedIn, signIn } from './identity-fixtures.ts';
+import {
+  errorCode,
+  FIXTURE_PIN,
+  paymentChallenge,
+  registerDevice,
+  type SignedIn,
+  signIn,
+} from './identity-fixtures.ts';
 
 const clock = new ManualClock('2026-03-02T01:00:00Z');
 let app: TestApp;
 let alice: SignedIn;
 let bob: SignedIn;
+let carol: SignedIn;
 before(async () => {
-  app = await createTestApp({ clock });
+  // Cooling-off of new devices has its own test (test/step-up.test.ts); here devices sign at full strength.
+  app = await createTestApp({ clock, config: { newDeviceCoolingOffSeconds: 0 } });
   alice = await signIn(app, '13800000201');
   bob = await signIn(app, '13800000202');
+  carol = await signIn(app, '13800000203');
 });
 after(() => app.close());
 
@@ -137,18 +147,18 @@ test('password-free works for small payments only; above it step-up is required'
 });
 
 test('PIN: set once, brute force locks it, only a reset with SMS unlocks it; never echoed', async () => {
-  const url = `/v1/users/${bob.userId}/pin`;
+  const url = `/v1/users/${carol.userId}/pin`;
   const weak = await app.http.inject({
     method: 'POST',
     url,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { pin: '123456' },
   });
   assert.equal(errorCode(weak), 'pin_too_weak');
   const set = await app.http.inject({
     method: 'POST',
     url,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { pin: '135792' },
   });
   assert.equal(set.statusCode, 204);
@@ -156,22 +166,25 @@ test('PIN: set once, brute force locks it, only a reset with SMS unlocks it; nev
   const again = await app.http.inject({
     method: 'POST',
     url,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { pin: '246813' },
   });
   assert.equal(errorCode(again), 'pin_already_set');
 
-  assert.equal((await pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '135792' })).strength, 'two_factor');
+  assert.equal(
+    (await pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '135792' })).strength,
+    'two_factor',
+  );
   for (let attempt = 1; attempt <= 4; attempt++) {
-    await rejects(pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '000001' }), 'pin_incorrect');
+    await rejects(pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '000001' }), 'pin_incorrect');
   }
-  await rejects(pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '000001' }), 'pin_locked');
+  await rejects(pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '000001' }), 'pin_locked');
   // Locked: even the right PIN is refused, in parallel too.
   const results = await Promise.allSettled(
-    Array.from({ length: 5 }, () => pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '135792' })),
+    Array.from({ length: 5 }, () => pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '135792' })),
   );
   assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as AppError).code === 'pin_locked'));
-  const state = await app.http.inject({ method: 'GET', url, headers: bob.headers });
+  const state = await app.http.inject({ method: 'GET', url, headers: carol.headers });
   assert.ok(state.json().locked_until);
   assert.ok(!state.body.includes('135792'));
 
@@ -179,47 +192,47 @@ test('PIN: set once, brute force locks it, only a reset with SMS unlocks it; nev
   const change = await app.http.inject({
     method: 'PUT',
     url,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { old_pin: '135792', new_pin: '975318' },
   });
   assert.equal(errorCode(change), 'pin_locked');
   const code = await app.http.inject({
     method: 'POST',
     url: `${url}/reset-code`,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: {},
   });
   assert.equal(code.statusCode, 202);
-  const sms = (await app.identity.sandboxSms!.latestCode('13800000202'))!;
+  const sms = (await app.identity.sandboxSms!.latestCode('13800000203'))!;
   const wrongCode = sms === '000000' ? '111111' : '000000';
   const badReset = await app.http.inject({
     method: 'POST',
     url: `${url}/reset`,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { sms_code: wrongCode, new_pin: '975318' },
   });
   assert.equal(errorCode(badReset), 'sms_code_invalid');
   const reset = await app.http.inject({
     method: 'POST',
     url: `${url}/reset`,
-    headers: bob.headers,
+    headers: carol.headers,
     payload: { sms_code: sms, new_pin: '975318' },
   });
   assert.equal(reset.statusCode, 204, reset.body);
-  assert.equal((await pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '975318' })).via, 'pin');
+  assert.equal((await pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '975318' })).via, 'pin');
 
   // The lock expires on its own after the configured time, too.
   for (let attempt = 1; attempt <= 5; attempt++)
-    await pay(bob, 1n, 'm', { type: 'pin', pin: '000002' }).catch(() => {});
-  await rejects(pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '975318' }), 'pin_locked');
+    await pay(carol, 1n, 'm', { type: 'pin', pin: '000002' }).catch(() => {});
+  await rejects(pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '975318' }), 'pin_locked');
   clock.advance(10_801_000);
-  assert.equal((await pay(bob, 100n, 'merchant:m1', { type: 'pin', pin: '975318' })).via, 'pin');
+  assert.equal((await pay(carol, 100n, 'merchant:m1', { type: 'pin', pin: '975318' })).via, 'pin');
 });
 
 test('the PIN is stored only as an argon2id hash of a peppered value', async () => {
   const { rows } = await app.db.query<{ pin_hash: string }>(
     'SELECT pin_hash FROM identity_pins WHERE user_id = $1',
-    [bob.userId],
+    [carol.userId],
   );
   assert.match(rows[0]!.pin_hash, /^\$argon2id\$/);
   assert.ok(!rows[0]!.pin_hash.includes('975318'));
@@ -249,6 +262,7 @@ test('device registration needs proof of possession of the private key', async (
       public_key: mine.publicKeyBase64,
       signature: other.sign('anything at all, signed by another key'),
       user_verification: true,
+      proof: { type: 'pin', pin: FIXTURE_PIN },
     },
   });
   assert.equal(response.statusCode, 422);

@@ -11,9 +11,11 @@ import {
   bindCard,
   eventually,
   newUser,
+  PIN,
   settled,
   startWalletWorld,
   topUp,
+  verifiedHolder,
   type WalletWorld,
   withdraw,
 } from './wallet-fixtures.ts';
@@ -223,11 +225,12 @@ test('callbacks must carry a valid signature', async () => {
 
 test('bad input gets stable 4xx codes; the PAN is checked by Luhn before it leaves Tuyere', async () => {
   const user = await newUser(world.app);
+  await verifiedHolder(world.app, user);
   const badPan = await world.app.http.inject({
     method: 'POST',
     url: `/v1/users/${user.id}/cards/verifications`,
     headers: user.headers,
-    payload: { pan: '6222020000000000', phone: user.phone },
+    payload: { pan: '6222020000000000', phone: user.phone, proof: { type: 'pin', pin: PIN } },
   });
   assert.equal(badPan.statusCode, 400);
   assert.equal(badPan.json().error.code, 'card_number_invalid');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { type SandboxBank, startSandboxBank } from '../src/bank/index.ts';
 import { eventually, testPan } from '../src/bank/testing.ts';
+import { makeChineseId } from '../src/identity/chinese-id.ts';
 import type { Config } from '../src/modules.ts';
 import type { Clock } from '../src/platform/clock.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
@@ -80,7 +81,45 @@ export async function newUser(app: TestApp, phone = uniquePhone()): Promise<Test
   return { id: session.user.id, phone, headers };
 }
 
-/** Binds a sandbox card ending in `last4` over HTTP (verify, SMS code, confirm); returns the card id. */
+let idCounter = 0;
+/**
+ * Verifies the user's real name (once) and returns the holder as identity has it: banks bind
+ * cards only to their verified holder.
+ */
+export async function verifiedHolder(
+  app: TestApp,
+  user: TestUser,
+): Promise<{ name: string; idNumber: string }> {
+  const known = await app.identity.verifiedHolder(user.id);
+  if (known) return known;
+  idCounter++;
+  const birth = new Date(Date.UTC(1970, 0, 1) + ((process.pid % 3000) * 7 + idCounter) * 86_400_000);
+  const idNumber = makeChineseId('110101', birth.toISOString().slice(0, 10).replaceAll('-', ''), '123');
+  const verified = await app.http.inject({
+    method: 'POST',
+    url: `/v1/users/${user.id}/real-name`,
+    headers: user.headers,
+    payload: { name: '测试用户', id_number: idNumber, requested_class: 'III' },
+  });
+  assert.equal(verified.statusCode, 200, verified.body);
+  return (await app.identity.verifiedHolder(user.id))!;
+}
+
+/** Puts a card on the sandbox bank's books in the user's verified name, reserved to their phone. */
+export async function issueCard(world: WalletWorld, user: TestUser, pan: string): Promise<void> {
+  const holder = await verifiedHolder(world.app, user);
+  const issued = await fetch(`${world.bank.url}/sandbox/cards`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ pan, phone: user.phone, holder_name: holder.name, id_number: holder.idNumber }),
+  });
+  assert.equal(issued.status, 201, await issued.text());
+}
+
+/**
+ * Binds a sandbox card ending in `last4` over HTTP, as the user would: the bank issues it in
+ * their verified name, then verify (with the PIN as step-up), SMS code, confirm. Returns the card id.
+ */
 let binCounter = 0;
 export async function bindCard(
   world: WalletWorld,
@@ -91,11 +130,13 @@ export async function bindCard(
   const { app } = world;
   // A fresh BIN per binding keeps card numbers unique across users (the bank ties a card to one phone).
   bin ??= `69${String(process.pid % 100).padStart(2, '0')}${String(binCounter++ % 100).padStart(2, '0')}`;
+  const pan = testPan(last4, bin);
+  await issueCard(world, user, pan);
   const started = await app.http.inject({
     method: 'POST',
     url: `/v1/users/${user.id}/cards/verifications`,
     headers: user.headers,
-    payload: { pan: testPan(last4, bin), phone: user.phone },
+    payload: { pan, phone: user.phone, proof: { type: 'pin', pin: PIN } },
   });
   assert.equal(started.statusCode, 202, started.body);
   const sms = await fetch(`${world.bank.url}/sandbox/sms?phone=${user.phone}`);
@@ -138,7 +179,7 @@ export async function topUp(
     world.app,
     `/v1/users/${user.id}/top-ups`,
     user,
-    { card_id: cardId, amount: amount.toString() },
+    { card_id: cardId, amount: amount.toString(), proof: { type: 'pin', pin: PIN } },
     key,
   );
 }

@@ -11,10 +11,19 @@ before(async () => {
 after(() => fx.stop());
 
 const CNY = 'CNY' as const;
+const HOLDER = { holderName: '韩梅梅', idNumber: '11010119900307123X' };
+const issue = (pan: string, phone: string) =>
+  fx.admin('POST', '/sandbox/cards', {
+    pan,
+    phone,
+    holder_name: HOLDER.holderName,
+    id_number: HOLDER.idNumber,
+  });
 
 test('binding a card: SMS code from the bank, then a token with bank, type and last 4', async () => {
   const pan = testPan('0001', '622588');
-  const started = await fx.connector.verifyCard({ pan, phone: '13912345678' });
+  await issue(pan, '13912345678');
+  const started = await fx.connector.verifyCard({ pan, phone: '13912345678', ...HOLDER });
   assert.equal(started.phoneMasked, '139****5678');
   const sms = await fx.admin('GET', '/sandbox/sms?phone=13912345678');
   const [message] = sms.body.messages as Array<{ code: string; verification_id: string }>;
@@ -41,22 +50,39 @@ test('binding a card: SMS code from the bank, then a token with bank, type and l
   assert.ok(!JSON.stringify(card).includes(pan.slice(6, 12)), 'no PAN digits beyond the last 4 come back');
 });
 
-test('a PAN failing Luhn is refused before it leaves Tuyere; a wrong phone is refused by the bank', async () => {
-  const before = ((await fx.admin('GET', '/sandbox/sms')).body.messages as unknown[]).length;
+test('a PAN failing Luhn is refused before it leaves Tuyere; the bank checks all four elements', async () => {
+  const smsCount = async () => ((await fx.admin('GET', '/sandbox/sms')).body.messages as unknown[]).length;
+  const before = await smsCount();
   await assert.rejects(
-    fx.connector.verifyCard({ pan: '6222020000060002', phone: '13800000000' }),
+    fx.connector.verifyCard({ pan: '6222020000060002', phone: '13800000000', ...HOLDER }),
     (error) => error instanceof BankError && error.code === 'card_number_invalid',
   );
-  assert.equal(((await fx.admin('GET', '/sandbox/sms')).body.messages as unknown[]).length, before);
-  await fx.card('0101');
+  const pan = testPan('0101');
+  await issue(pan, '13000000009');
+  const mismatches = [
+    { pan, phone: '13000000001', ...HOLDER }, // another phone
+    { pan, phone: '13000000009', ...HOLDER, holderName: '李雷' }, // another holder
+    { pan, phone: '13000000009', ...HOLDER, idNumber: '110101199003071237' }, // another ID number
+    { pan: testPan('0109'), phone: '13000000009', ...HOLDER }, // a card the bank never issued
+  ];
+  for (const input of mismatches) {
+    await assert.rejects(
+      fx.connector.verifyCard(input),
+      (error) => error instanceof BankError && error.code === 'card_details_mismatch',
+      JSON.stringify(input),
+    );
+  }
+  await fx.card('0103'); // a card with no holder on record is never bindable
   await assert.rejects(
-    fx.connector.verifyCard({ pan: testPan('0101'), phone: '13000000001' }),
-    (error) => error instanceof BankError && error.code === 'phone_mismatch',
+    fx.connector.verifyCard({ pan: testPan('0103'), phone: '13800138000', ...HOLDER }),
+    (error) => error instanceof BankError && error.code === 'card_details_mismatch',
   );
+  assert.equal(await smsCount(), before, 'no code was texted for any refused binding');
 });
 
 test('five wrong SMS codes lock the verification', async () => {
-  const started = await fx.connector.verifyCard({ pan: testPan('0102'), phone: '13700000000' });
+  await issue(testPan('0102'), '13700000000');
+  const started = await fx.connector.verifyCard({ pan: testPan('0102'), phone: '13700000000', ...HOLDER });
   const { code } = (
     (await fx.admin('GET', '/sandbox/sms?phone=13700000000')).body.messages as Array<{ code: string }>
   )[0]!;

@@ -10,8 +10,12 @@ import type { CardType, DeclineReason, Direction, OperationStatus } from './type
 export interface BankConnector {
   /** How long a call may take before its outcome counts as unknown (then the caller polls). */
   readonly timeoutMs: number;
-  /** Step 1 of binding: the bank texts a code to the card's phone. The PAN goes only to the bank. */
-  verifyCard(input: { pan: string; phone: string }): Promise<CardVerificationStarted>;
+  /**
+   * Step 1 of binding: the bank checks the four elements (card number, holder name, ID number,
+   * reserved phone) against its records, then texts a code to that phone. The PAN and the ID
+   * number go only to the bank.
+   */
+  verifyCard(input: CardVerificationRequest): Promise<CardVerificationStarted>;
   /** Step 2: the code the user received; returns the bank's token for the card. */
   confirmCard(input: { verificationId: string; smsCode: string }): Promise<BoundCard>;
   /** Money from the card to Tuyere (top-up). Idempotent on requestId at the bank. */
@@ -27,6 +31,15 @@ export interface BankConnector {
     headers: Record<string, string | string[] | undefined>,
     rawBody: string | Buffer,
   ): BankCallbackEvent;
+}
+
+export interface CardVerificationRequest {
+  pan: string;
+  /** The phone the holder reserved at the bank for this card. */
+  phone: string;
+  /** The account's verified real name and ID number (from identity, never from the request). */
+  holderName: string;
+  idNumber: string;
 }
 
 export interface CardVerificationStarted {
@@ -112,7 +125,7 @@ export interface BankCallbackEvent {
 
 export type BankErrorCode =
   | 'card_number_invalid'
-  | 'phone_mismatch'
+  | 'card_details_mismatch'
   | 'sms_code_invalid'
   | 'sms_code_expired'
   | 'verification_locked'

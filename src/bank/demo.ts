@@ -1,3 +1,4 @@
+import { DEMO_PEOPLE } from '../identity/index.ts';
 import type { DemoWorld } from '../platform/module.ts';
 import { startSandboxBank } from './sandbox/server.ts';
 import { type BankConfig, bankSettings } from './settings.ts';
@@ -20,10 +21,11 @@ declare module '../platform/module.ts' {
   }
 }
 
+/** Each demo person's card as the sandbox bank issued it: holder name, ID number and reserved phone are theirs. */
 const DEMO_CARDS = {
-  alice: { pan: testPan('6001', '622202'), phone: '13800000001' },
-  bob: { pan: testPan('6002', '621700'), phone: '13800000002' },
-  carol: { pan: testPan('6003', '622848'), phone: '13800000003' },
+  alice: { pan: testPan('6001', '622202'), person: DEMO_PEOPLE.alice },
+  bob: { pan: testPan('6002', '621700'), person: DEMO_PEOPLE.bob },
+  carol: { pan: testPan('6003', '622848'), person: DEMO_PEOPLE.carol },
 };
 
 /**
@@ -44,8 +46,25 @@ export async function seedBankDemo(config: BankConfig, world: DemoWorld): Promis
     world.cleanups.push(() => sandbox.stop());
   }
   const url = settings.url;
+  // The bank binds only cards it issued, to their holder: put the demo cards on its books
+  // (idempotent; a restarted sandbox has forgotten them).
+  for (const { pan, person } of Object.values(DEMO_CARDS)) {
+    const issued = await fetch(`${url}/sandbox/cards`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        pan,
+        phone: person.phone,
+        holder_name: person.name,
+        id_number: person.idNumber,
+      }),
+    }).catch(() => null);
+    if (!issued?.ok) world.notes.push(`sandbox bank: demo card ${pan.slice(-4)} not issued`);
+  }
   world.bank = {
-    cards: DEMO_CARDS,
+    cards: Object.fromEntries(
+      Object.entries(DEMO_CARDS).map(([who, card]) => [who, { pan: card.pan, phone: card.person.phone }]),
+    ),
     async smsCode(phone, verificationId) {
       const inbox = await fetch(`${url}/sandbox/sms?phone=${phone}`);
       const messages =

@@ -8,6 +8,7 @@ import {
   type BankOperation,
   type BankStatement,
   type BoundCard,
+  type CardVerificationRequest,
   type CardVerificationStarted,
   type MovementRequest,
   type MovementResult,
@@ -32,7 +33,7 @@ const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const MAX_CALLBACK_BYTES = 64 * 1024;
 const VERIFY_ERRORS: Record<string, BankErrorCode> = {
   card_number_invalid: 'card_number_invalid',
-  phone_mismatch: 'phone_mismatch',
+  card_details_mismatch: 'card_details_mismatch',
   sms_code_invalid: 'sms_code_invalid',
   sms_code_expired: 'sms_code_expired',
   verification_locked: 'verification_locked',
@@ -55,11 +56,16 @@ export class HttpBankConnector implements BankConnector {
     this.clock = options.clock ?? systemClock;
   }
 
-  async verifyCard(input: { pan: string; phone: string }): Promise<CardVerificationStarted> {
+  async verifyCard(input: CardVerificationRequest): Promise<CardVerificationStarted> {
     const pan = normalizePan(input.pan);
     if (!pan)
       throw new BankError('card_number_invalid', 'The card number is not valid (length or check digit).');
-    const body = await this.call('POST', '/v1/cards/verify', { pan, phone: input.phone });
+    const body = await this.call('POST', '/v1/cards/verify', {
+      pan,
+      phone: input.phone,
+      holder_name: input.holderName,
+      id_number: input.idNumber,
+    });
     return {
       verificationId: String(body.verification_id),
       phoneMasked: String(body.phone_masked),

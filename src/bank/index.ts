@@ -11,6 +11,7 @@ export type {
   BankOperation,
   BankStatement,
   BoundCard,
+  CardVerificationRequest,
   CardVerificationStarted,
   MovementRequest,
   MovementResult,

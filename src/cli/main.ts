@@ -143,12 +143,20 @@ const commands: Record<string, Command> = {
     },
   },
   verify: {
-    summary: 'Prove the books: ledger balances, hash chains and module invariants',
-    usage: 'tuyere verify [--json]',
-    options: { json },
+    summary:
+      'Prove the books: ledger balances, hash chains and module invariants (from the last checkpoint; --full for all)',
+    usage: 'tuyere verify [--full] [--json]',
+    options: {
+      full: {
+        type: 'boolean',
+        description:
+          'Re-verify everything from the start, ignoring checkpoints (catches edits to rows verified before)',
+      },
+      json,
+    },
     async run(values, config) {
       return withApp(config, async (app) => {
-        const report = await runVerify(app);
+        const report = await runVerify(app, { full: values.full === true, progress: process.stderr });
         print(values.json, report, report.text);
         return report.ok ? 0 : 1;
       });

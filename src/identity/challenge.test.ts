@@ -4,6 +4,7 @@ import {
   canonicalDeviceRegistration,
   canonicalPaymentChallenge,
   challengeMatches,
+  challengeServes,
   webauthnChallengeFor,
 } from './challenge.ts';
 
@@ -68,4 +69,15 @@ test('a challenge matches only the payment it was issued for', () => {
   assert.ok(!challengeMatches(fields, { ...payment, currency: 'USD' }));
   assert.ok(!challengeMatches(fields, { ...payment, payee: 'user:x' }));
   assert.ok(!challengeMatches(fields, { ...payment, userId: 'someone-else' }));
+});
+
+test('a step-up challenge serves its own action only, and a step-up action only its own challenge', () => {
+  assert.equal(challengeServes('withdraw', 'withdraw'), true);
+  assert.equal(challengeServes('device.add', 'device.add'), true);
+  assert.equal(challengeServes('device.add', 'withdraw'), false);
+  assert.equal(challengeServes('top_up', 'withdraw'), false);
+  assert.equal(challengeServes('order:42', 'card.bind'), false);
+  assert.equal(challengeServes('withdraw', undefined), false);
+  assert.equal(challengeServes('order:42', undefined), true);
+  assert.equal(challengeServes('transfer', undefined), true);
 });

@@ -69,3 +69,36 @@ export function challengeMatches(
     challenge.payee === payment.payee
   );
 }
+
+/**
+ * Sensitive actions that need a step-up: the PIN or a signature over a challenge whose
+ * purpose names the action. withdraw and top_up move money (the challenge binds amount and
+ * payee `card:<id>`); the others bind amount 0 and payee `user:<the user>`.
+ */
+export const STEP_UP_ACTIONS = [
+  'device.add',
+  'password_free.enable',
+  'card.bind',
+  'phone.change',
+  'withdraw',
+  'top_up',
+] as const;
+export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
+export const MONEY_STEP_UP_ACTIONS: readonly string[] = ['withdraw', 'top_up'] satisfies StepUpAction[];
+
+export function isStepUpAction(purpose: string): purpose is StepUpAction {
+  return (STEP_UP_ACTIONS as readonly string[]).includes(purpose);
+}
+
+/**
+ * Whether a challenge issued with `purpose` may authorize a request for `action` (undefined: an
+ * ordinary payment). A step-up action's challenge serves that action only, and a step-up
+ * action accepts only its own challenge; ordinary payments keep their free-form purposes.
+ * @example challengeServes('withdraw', 'withdraw') === true
+ * @example challengeServes('device.add', 'withdraw') === false
+ * @example challengeServes('withdraw', undefined) === false  // not for a transfer either
+ * @example challengeServes('order:42', undefined) === true
+ */
+export function challengeServes(purpose: string, action: StepUpAction | undefined): boolean {
+  return (action ?? null) === (isStepUpAction(purpose) ? purpose : null);
+}

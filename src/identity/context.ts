@@ -23,6 +23,10 @@ export interface IdentitySettings {
   pinMaxAttempts: number;
   pinLockSeconds: number;
   challengeTtlSeconds: number;
+  /** The first PIN needs a session whose SMS login is at most this old. */
+  firstPinLoginWindowSeconds: number;
+  /** How long a newly added device signs no stronger than the PIN. */
+  newDeviceCoolingOffSeconds: number;
   webauthnRpId: string;
   webauthnOrigins: string[];
   limits: LimitPolicy;
@@ -45,6 +49,8 @@ export function identitySettings(config: IdentityConfig): IdentitySettings {
     pinMaxAttempts: config.pinMaxAttempts,
     pinLockSeconds: config.pinLockSeconds,
     challengeTtlSeconds: config.challengeTtlSeconds,
+    firstPinLoginWindowSeconds: config.firstPinLoginWindowSeconds,
+    newDeviceCoolingOffSeconds: config.newDeviceCoolingOffSeconds,
     webauthnRpId: config.webauthnRpId,
     webauthnOrigins: config.webauthnOrigins
       .split(',')

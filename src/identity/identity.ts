@@ -18,7 +18,11 @@ import {
   authorizePayment,
   createPaymentChallenge,
   type PaymentAuthorization,
+  type PaymentProof,
   type PaymentRequest,
+  requireStepUp,
+  type StepUp,
+  type StepUpAction,
 } from './payment-authorization.ts';
 import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verifier.ts';
 import { bearerToken, openSession, principalFromAccessToken, sessionStillActive } from './sessions.ts';
@@ -33,6 +37,7 @@ import {
   getUsers,
   reencryptIdNumbers,
   type UserRecord,
+  verifiedHolder,
 } from './users.ts';
 
 /**
@@ -93,6 +98,24 @@ export class Identity {
    */
   authorizePayment(request: PaymentRequest): Promise<PaymentAuthorization> {
     return authorizePayment(this.context, request);
+  }
+
+  /**
+   * Demands a step-up for a sensitive action that moves no money (device.add, card.bind, ...):
+   * the PIN or a device signature over a challenge with that purpose. Throws step_up_required
+   * for a missing or `none` proof; money actions (withdraw, top_up) use authorizePayment with `action`.
+   * @example await identity.requireStepUp(userId, 'card.bind', paymentProofFromBody(body.proof));
+   */
+  requireStepUp(userId: string, action: StepUpAction, proof: PaymentProof | undefined): Promise<StepUp> {
+    return requireStepUp(this.context, userId, action, proof);
+  }
+
+  /**
+   * The verified holder's name and full ID number, for a bank's four-element card check; null
+   * when the account is not real-name verified. Stays server-side: never put it in a response.
+   */
+  verifiedHolder(userId: string): Promise<{ name: string; idNumber: string } | null> {
+    return verifiedHolder(this.context, userId);
   }
 
   createPaymentChallenge(

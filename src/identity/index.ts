@@ -25,7 +25,20 @@ export {
 } from './limit-rules.ts';
 export type { BatchLimitOutcome, LimitCheck, LimitDecision, ReservationPlan } from './limits.ts';
 export { identityModule } from './module.ts';
-export type { PaymentAuthorization, PaymentProof, PaymentRequest } from './payment-authorization.ts';
-export { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from './proof-schema.ts';
+export {
+  isStepUpAction,
+  type PaymentAuthorization,
+  type PaymentProof,
+  type PaymentRequest,
+  STEP_UP_ACTIONS,
+  type StepUp,
+  type StepUpAction,
+} from './payment-authorization.ts';
+export {
+  PAYMENT_PROOF_SCHEMA,
+  type PaymentProofBody,
+  paymentProofFromBody,
+  stepUpProofFromBody,
+} from './proof-schema.ts';
 export { STAFF_ROLES, type StaffRole } from './staff.ts';
 export type { UserRecord } from './users.ts';

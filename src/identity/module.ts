@@ -4,6 +4,7 @@ import { Identity } from './identity.ts';
 import { identityProviders } from './providers.ts';
 import { identityRoutes } from './routes/index.ts';
 import { IDENTITY_SETTINGS } from './settings.ts';
+import { verifyLimitCounters } from './verify-limits.ts';
 
 declare module '../platform/module.ts' {
   interface Services {
@@ -39,6 +40,7 @@ export const identityModule = defineModule({
             ok: report.ok,
             violations: report.violations,
           },
+          await verifyLimitCounters(context.db),
         ];
       },
       demo: (world) => seedIdentityDemo(identity, world),

@@ -4,9 +4,20 @@ import {
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
 import type { Queryable } from '../platform/db/database.ts';
-import { AppError, conflict, notFound } from '../platform/errors.ts';
+import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
-import { canonicalPaymentChallenge, challengeMatches, webauthnChallengeFor } from './challenge.ts';
+import {
+  canonicalPaymentChallenge,
+  challengeMatches,
+  challengeServes,
+  isStepUpAction,
+  MONEY_STEP_UP_ACTIONS,
+  type StepUpAction,
+  webauthnChallengeFor,
+} from './challenge.ts';
+
+export { isStepUpAction, STEP_UP_ACTIONS, type StepUpAction } from './challenge.ts';
+
 import { type IdentityContext, randomToken } from './context.ts';
 import { verifyRawSignature } from './device-keys.ts';
 import type { VerificationStrength } from './limit-rules.ts';
@@ -37,6 +48,8 @@ export type PaymentProof =
 
 export interface PaymentRequest {
   userId: string;
+  /** A step-up action (withdraw, top_up): no password-free, and the challenge's purpose must be it. */
+  action?: StepUpAction;
   amount: bigint;
   currency: string;
   /** Who receives the money, e.g. 'user:<id>' or 'merchant:<id>'. */
@@ -70,7 +83,7 @@ export async function createPaymentChallenge(
   userId: string,
   input: { amount: bigint; currency: string; payee: string; purpose: string },
 ): Promise<PaymentChallenge> {
-  if (input.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
+  assertChallengeBinding(userId, input);
   const now = context.clock.now();
   const challengeId = uuidv7(now.getTime());
   const nonce = randomToken(context.random);
@@ -111,12 +124,27 @@ export async function createPaymentChallenge(
   };
 }
 
+/** Money challenges bind a positive amount; a non-money step-up binds 0 to the user themself. */
+function assertChallengeBinding(userId: string, input: { amount: bigint; payee: string; purpose: string }) {
+  if (isStepUpAction(input.purpose) && !MONEY_STEP_UP_ACTIONS.includes(input.purpose)) {
+    if (input.amount !== 0n || input.payee !== `user:${userId}`)
+      throw invalid(
+        'challenge_binding_invalid',
+        `A "${input.purpose}" challenge binds amount "0" and payee "user:${userId}".`,
+      );
+    return;
+  }
+  if (input.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
+}
+
 const rejected = (code: string, message: string, details?: Record<string, unknown>) =>
   new AppError('forbidden', code, message, details);
 
 /**
  * Verifies a payment's proof and returns how strongly it was verified, for the limits
- * service. Throws payment_authorization_required (step-up needed), challenge_not_found,
+ * service. With `action` (withdraw, top_up) a none proof throws step_up_required and the
+ * challenge must carry that purpose. Throws payment_authorization_required (step-up needed),
+ * step_up_required, challenge_purpose_mismatch, challenge_not_found,
  * challenge_replayed, challenge_expired, challenge_mismatch, device_not_usable,
  * signature_invalid, pin_incorrect, pin_locked or pin_not_set.
  */
@@ -128,15 +156,56 @@ export async function authorizePayment(
   if (request.amount <= 0n) throw conflict('amount_invalid', 'The amount must be positive.');
   switch (proof.type) {
     case 'none':
+      if (request.action) throw stepUpRequired(request.action);
       await assertPasswordFreeAllowed(context, request);
       return { userId: request.userId, strength: 'single_factor', via: 'password_free' };
     case 'pin':
-      await checkPin(context, request.userId, proof.pin, 'payment');
+      await checkPin(context, request.userId, proof.pin, request.action ?? 'payment');
       return { userId: request.userId, strength: 'two_factor', via: 'pin' };
     case 'device_signature':
     case 'webauthn':
       return authorizeBySignature(context, request, proof);
   }
+}
+
+export function stepUpRequired(action: StepUpAction): AppError {
+  return rejected(
+    'step_up_required',
+    `This needs your payment PIN or a signature from one of your devices (challenge purpose "${action}").`,
+    { action, accepted_proofs: ['pin', 'device_signature', 'webauthn'] },
+  );
+}
+
+export interface StepUp {
+  userId: string;
+  action: StepUpAction;
+  via: 'pin' | 'device_signature' | 'webauthn';
+  deviceId?: string;
+}
+
+/**
+ * Step-up for a sensitive action that moves no money (adding a device, turning on
+ * password-free payments, binding a card, changing the phone): the PIN, or a device's
+ * signature over a challenge with this purpose, amount 0 and payee `user:<userId>`.
+ * A missing or `none` proof throws step_up_required; another purpose challenge_purpose_mismatch.
+ */
+export async function requireStepUp(
+  context: IdentityContext,
+  userId: string,
+  action: StepUpAction,
+  proof: PaymentProof | undefined,
+): Promise<StepUp> {
+  if (!proof || proof.type === 'none') throw stepUpRequired(action);
+  if (proof.type === 'pin') {
+    await checkPin(context, userId, proof.pin, action);
+    return { userId, action, via: 'pin' };
+  }
+  const signed = await authorizeBySignature(
+    context,
+    { userId, amount: 0n, currency: 'CNY', payee: `user:${userId}`, action, proof },
+    proof,
+  );
+  return { userId, action, via: proof.type, deviceId: signed.deviceId };
 }
 
 async function assertPasswordFreeAllowed(context: IdentityContext, request: PaymentRequest): Promise<void> {
@@ -177,6 +246,16 @@ async function authorizeBySignature(
       throw rejected('challenge_replayed', 'This payment challenge was already used; ask for a new one.');
     if (challenge.expires_at.getTime() <= now.getTime())
       throw rejected('challenge_expired', 'This payment challenge has expired; ask for a new one.');
+    // A step-up action's challenge serves that action only, and that action only its own challenge.
+    const purpose = challenge.payload.purpose;
+    if (!challengeServes(purpose, request.action)) {
+      throw rejected(
+        'challenge_purpose_mismatch',
+        request.action
+          ? `This challenge was issued for "${purpose}"; ask for one with purpose "${request.action}".`
+          : `This challenge was issued for "${purpose}", not for this payment; ask for a new one.`,
+      );
+    }
     const bound = {
       userId: request.userId,
       amount: BigInt(challenge.payload.amount),
@@ -205,9 +284,12 @@ async function authorizeBySignature(
         : await verifyWebauthnProof(context, tx, request.userId, proof, canonical);
     await markChallengeUsed(tx, proof.challengeId, now);
     await touchDevice(tx, device.id, now);
+    // A device still cooling off signs no stronger than the PIN would (see README: new devices).
+    const coolingOff =
+      now.getTime() < device.created_at.getTime() + context.settings.newDeviceCoolingOffSeconds * 1000;
     return {
       userId: request.userId,
-      strength: userVerified ? 'signature' : 'two_factor',
+      strength: userVerified && !coolingOff ? 'signature' : 'two_factor',
       via: proof.type,
       deviceId: device.id,
       deviceDailyLimit: device.daily_limit,

@@ -5,6 +5,7 @@ import { appendAudit } from './audit.ts';
 import type { IdentityContext } from './context.ts';
 import { consumeSmsCode } from './sms-codes.ts';
 import { insertPin, lockPin, pinLock, updatePinFailures, upsertPin } from './store/pins.ts';
+import { sessionStartedAt } from './store/sessions.ts';
 import { getUser, idNumberMatches } from './users.ts';
 
 /**
@@ -47,9 +48,27 @@ function validateNewPin(pin: string): void {
     );
 }
 
-/** First PIN only; changing one needs the old PIN, resetting needs SMS + ID. */
-export async function setInitialPin(context: IdentityContext, userId: string, pin: string): Promise<void> {
+/**
+ * First PIN only; changing one needs the old PIN, resetting needs SMS + ID. The PIN is what
+ * every step-up rests on, so a session alone (a token stolen from the browser) cannot set it:
+ * the session's SMS login must be recent (`sessionId`: the caller's session).
+ */
+export async function setInitialPin(
+  context: IdentityContext,
+  userId: string,
+  pin: string,
+  sessionId: string | undefined,
+): Promise<void> {
   validateNewPin(pin);
+  const startedAt = sessionId ? await sessionStartedAt(context.db, sessionId, userId) : undefined;
+  const windowMs = context.settings.firstPinLoginWindowSeconds * 1000;
+  if (!startedAt || context.clock.now().getTime() - startedAt.getTime() > windowMs) {
+    throw new AppError(
+      'forbidden',
+      'recent_login_required',
+      `Setting your first payment PIN needs a recent sign-in: sign in again with an SMS code and set it within ${Math.round(windowMs / 60_000)} minutes, or reset the PIN with an SMS code.`,
+    );
+  }
   const pinHash = await hashPin(context, userId, pin);
   const now = context.clock.now();
   await context.db.transaction(async (tx) => {

@@ -53,3 +53,8 @@ export function paymentProofFromBody(body: PaymentProofBody): PaymentProof {
       return { type: 'none' };
   }
 }
+
+/** A step-up route's optional proof: absent stays absent, so the service answers step_up_required. */
+export function stepUpProofFromBody(body: PaymentProofBody | undefined): PaymentProof | undefined {
+  return body === undefined ? undefined : paymentProofFromBody(body);
+}

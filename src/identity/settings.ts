@@ -144,6 +144,20 @@ export const IDENTITY_SETTINGS = {
     description: 'Lifetime of a payment or device-registration challenge',
     parse: integer(10, 3600),
   },
+  firstPinLoginWindowSeconds: {
+    env: 'TUYERE_FIRST_PIN_LOGIN_WINDOW_SECONDS',
+    default: '900',
+    description:
+      'The first payment PIN can be set only this long after the SMS login of the session setting it (later: sign in again, or reset the PIN by SMS)',
+    parse: integer(60, 86_400),
+  },
+  newDeviceCoolingOffSeconds: {
+    env: 'TUYERE_NEW_DEVICE_COOLING_OFF_SECONDS',
+    default: '86400',
+    description:
+      'How long a newly added device or passkey signs no stronger than the PIN (PIN-level daily caps); 0 turns it off',
+    parse: integer(0, 30 * 86_400),
+  },
   webauthnRpId: {
     env: 'TUYERE_WEBAUTHN_RP_ID',
     default: 'localhost',

@@ -15,7 +15,7 @@ import {
  * One-time SMS codes. Only a keyed digest of the code is stored; a code expires, works
  * once, and dies after a few wrong guesses. Sending is throttled per number and per source.
  */
-export type SmsPurpose = 'login' | 'staff_login' | 'pin_reset';
+export type SmsPurpose = 'login' | 'staff_login' | 'pin_reset' | 'phone_change';
 
 export const PHONE_PATTERN = '^1[3-9][0-9]{9}$';
 const PHONE = new RegExp(PHONE_PATTERN);
@@ -29,6 +29,8 @@ const MESSAGES: Record<SmsPurpose, (code: string) => string> = {
   login: (code) => `[Tuyere] Your sign-in code is ${code}. It expires in 5 minutes. Never share it.`,
   staff_login: (code) => `[Tuyere staff] Your sign-in code is ${code}. Never share it.`,
   pin_reset: (code) => `[Tuyere] Your code to reset your payment PIN is ${code}. Never share it.`,
+  phone_change: (code) =>
+    `[Tuyere] Your code to make this number your Tuyere account's phone is ${code}. Never share it.`,
 };
 
 /**

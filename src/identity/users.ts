@@ -6,7 +6,7 @@ import { type IdentityContext, keyedDigest } from './context.ts';
 import { CURRENT_SEAL_FORMAT, decryptField, encryptField } from './id-encryption.ts';
 import type { AccountClass } from './limit-rules.ts';
 import { classForSources } from './realname-verifier.ts';
-import { assertPhone } from './sms-codes.ts';
+import { assertPhone, consumeSmsCode } from './sms-codes.ts';
 import {
   findUserByPhone,
   findUserIdByIdNumberDigest,
@@ -19,6 +19,7 @@ import {
   type UserRecord,
   updatePasswordFree,
   updateSealedIdNumber,
+  updateUserPhone,
   updateUserStatus,
 } from './store/users.ts';
 
@@ -176,6 +177,27 @@ export async function idNumberMatches(
 }
 
 /**
+ * The verified holder (name and full ID number, decrypted here) for checks with third parties
+ * such as a bank's four-element card check; null when the account is not real-name verified.
+ * Never returned to clients.
+ */
+export async function verifiedHolder(
+  context: IdentityContext,
+  userId: string,
+): Promise<{ name: string; idNumber: string } | null> {
+  const user = await getUser(context.db, userId);
+  if (!user?.verified_at || !user.real_name) return null;
+  const sealed = await readSealedIdNumber(context.db, userId);
+  if (!sealed) return null;
+  try {
+    return { name: user.real_name, idNumber: decryptField(context.secrets.keyring, sealed, userId) };
+  } catch (error) {
+    context.log.error({ err: error, user: userId }, 'stored ID number does not authenticate for its user');
+    return null;
+  }
+}
+
+/**
  * Re-encrypts every ID number not under the newest key (after prepending a key to
  * TUYERE_ID_ENCRYPTION_KEYS) or not in the newest format (format 1 rows, not bound to their
  * user). Batched and restartable; returns how many rows moved.
@@ -240,4 +262,51 @@ export function requireActive(user: UserRecord | undefined): UserRecord {
   if (user.status !== 'active')
     throw unauthenticated('account_disabled', 'This account is frozen; contact support.');
   return user;
+}
+
+const maskPhone = (phone: string) => `${phone.slice(0, 3)}****${phone.slice(-4)}`;
+
+function phoneInUse(): AppError {
+  return conflict('phone_in_use', 'Another account already uses this phone number.');
+}
+
+/** Refuses a new phone that is malformed or already another account's (before an SMS is sent). */
+export async function assertPhoneAvailable(context: IdentityContext, phone: string): Promise<void> {
+  assertPhone(phone);
+  if (await findUserByPhone(context.db, phone)) throw phoneInUse();
+}
+
+/**
+ * Moves the account to a new phone number, proven by the SMS code sent to that number
+ * (purpose phone_change). The caller has already demanded the step-up (PIN or device
+ * signature). Audited with both numbers masked.
+ */
+export async function changePhone(
+  context: IdentityContext,
+  userId: string,
+  input: { newPhone: string; smsCode: string },
+): Promise<UserRecord> {
+  await assertPhoneAvailable(context, input.newPhone);
+  await consumeSmsCode(context, input.newPhone, 'phone_change', input.smsCode);
+  const now = context.clock.now();
+  await context.db.transaction(async (tx) => {
+    const user = await getUser(tx, userId);
+    if (!user) throw invalid('account_unknown', 'No such account.');
+    let moved: boolean;
+    try {
+      moved = await updateUserPhone(tx, userId, input.newPhone);
+    } catch (error) {
+      // Two accounts racing for one number: the unique index refuses the second.
+      if ((error as { code?: string }).code === '23505') throw phoneInUse();
+      throw error;
+    }
+    if (!moved) throw phoneInUse();
+    await appendAudit(tx, now, {
+      actor: `user:${userId}`,
+      action: 'user.phone_changed',
+      subject: `user:${userId}`,
+      details: { from: maskPhone(user.phone), to: maskPhone(input.newPhone) },
+    });
+  });
+  return (await getUser(context.db, userId))!;
 }

@@ -363,3 +363,37 @@ export function envelopeGrabsWrite(entries: readonly EnvelopeGrabs[], now: Date)
     },
   };
 }
+
+/** For `tuyere verify`: envelopes with grabs, their shares, grabbers and escrow, the page after `after`. */
+export async function envelopeGrabsPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<
+  Array<{ id: string; created_at: Date; escrow_account_id: string; shares: bigint[]; grabbers: string[] }>
+> {
+  const { rows } = await q.query<{
+    id: string;
+    created_at: Date;
+    escrow_account_id: string;
+    shares: bigint[];
+    grabbers: string[];
+  }>(
+    `SELECT id, created_at, escrow_account_id, shares, grabbers FROM redpacket_envelopes
+      WHERE grabbed_count > 0 AND id > $1 ORDER BY id LIMIT $2`,
+    [after ?? '00000000-0000-0000-0000-000000000000', limit],
+  );
+  return rows;
+}
+
+/** For `tuyere verify`: which of `fundTransferIds` fund an envelope (the rest fund none). */
+export async function envelopesFundedBy(
+  q: Queryable,
+  fundTransferIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await q.query<{ fund_transfer_id: string }>(
+    'SELECT fund_transfer_id FROM redpacket_envelopes WHERE fund_transfer_id = ANY($1::uuid[])',
+    [fundTransferIds],
+  );
+  return new Set(rows.map((row) => row.fund_transfer_id));
+}

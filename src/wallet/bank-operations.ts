@@ -70,7 +70,7 @@ export function operationView(op: BankOperationRecord) {
 const requestIdOf = (operationId: string) => `tu-${operationId}`;
 const postId = (pendingId: string) => deterministicId('wallet.bank.post', pendingId);
 const voidId = (pendingId: string) => deterministicId('wallet.bank.void', pendingId);
-const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
+export const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
 
 /** Times a movement the bank says it never received is re-sent (same request id) before it is voided. */
 const RESEND_MAX = 3;

@@ -1,5 +1,13 @@
 import { BankError } from '../bank/index.ts';
-import { AppError, conflict, invalid, notFound, unavailable } from '../platform/errors.ts';
+import {
+  AppError,
+  conflict,
+  forbidden,
+  invalid,
+  notFound,
+  unavailable,
+  unprocessable,
+} from '../platform/errors.ts';
 import { deterministicId } from '../platform/ids.ts';
 import type { WalletDeps } from './context.ts';
 import {
@@ -41,8 +49,11 @@ function bankErrorToAppError(error: unknown): unknown {
   switch (error.code) {
     case 'card_number_invalid':
       return invalid('card_number_invalid', 'The card number is not valid; check the digits.');
-    case 'phone_mismatch':
-      return conflict('card_phone_mismatch', 'The bank has a different phone number for this card.');
+    case 'card_details_mismatch':
+      return unprocessable(
+        'card_details_mismatch',
+        "The bank's records for this card do not match: check the card number and the phone you gave the bank; the card must be in your own verified name.",
+      );
     case 'sms_code_invalid':
       return conflict('sms_code_invalid', 'The SMS code is wrong; check the latest message from your bank.');
     case 'sms_code_expired':
@@ -61,11 +72,35 @@ function bankErrorToAppError(error: unknown): unknown {
 export class Cards {
   constructor(private readonly deps: WalletDeps) {}
 
-  /** Step 1: the bank texts a code to the card's phone. */
-  async startBinding(userId: string, input: { pan: string; phone: string }) {
+  /**
+   * Whether this user may bind a card now: real-name verified (banks bind cards only to their
+   * verified holder) and under the card limit. Throws realname_required or card_limit_reached.
+   */
+  async assertBindable(userId: string): Promise<{ name: string; idNumber: string }> {
+    const holder = await this.deps.identity.verifiedHolder(userId);
+    if (!holder)
+      throw forbidden(
+        'realname_required',
+        'Verify your real name first: a bank card can only be bound in your own verified name.',
+      );
     await this.assertRoom(userId);
+    return holder;
+  }
+
+  /**
+   * Step 1: the bank checks the four elements (card number, reserved phone from the request;
+   * holder name and ID number from identity, never from the request) and texts a code to the
+   * card's phone. The caller has demanded the step-up (card.bind).
+   */
+  async startBinding(userId: string, input: { pan: string; phone: string }) {
+    const holder = await this.assertBindable(userId);
     try {
-      const started = await this.deps.bank.verifyCard(input);
+      const started = await this.deps.bank.verifyCard({
+        pan: input.pan,
+        phone: input.phone,
+        holderName: holder.name,
+        idNumber: holder.idNumber,
+      });
       await insertCardVerification(this.deps.db, {
         id: started.verificationId,
         userId,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BankError } from '../bank/index.ts';
-import { PAYMENT_PROOF_SCHEMA, paymentProofFromBody } from '../identity/index.ts';
+import { PAYMENT_PROOF_SCHEMA, paymentProofFromBody, stepUpProofFromBody } from '../identity/index.ts';
 import { AppError, invalid, unauthenticated } from '../platform/errors.ts';
 import { idempotencyScope } from '../platform/http/idempotency.ts';
 import type { Role } from '../platform/http/policy.ts';
@@ -43,6 +43,9 @@ const withParams = (extra: Record<string, unknown>) => ({
   properties: { user_id: UUID, ...extra },
 });
 const EMPTY_BODY = { type: 'object', additionalProperties: false, properties: {} } as const;
+/** The step-up these routes demand (identity's challenge purposes; see identity README). */
+const stepUpNote = (purpose: string, payee: string) =>
+  `Needs a step-up in \`proof\`: the payment PIN, or a device signature over a challenge with purpose \`${purpose}\` (amount and payee \`${payee}\`). A missing or \`none\` proof gets 403 step_up_required; a challenge for another purpose 403 challenge_purpose_mismatch.`;
 /** Statement filters; `labels` are the statement types every module's transfers show as. */
 const statementFilters = (labels: readonly string[]) => ({
   type: { type: 'string', pattern: `^(${labels.join('|')})(,(${labels.join('|')}))*$` },
@@ -90,6 +93,28 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
   const STATEMENT_FILTERS = statementFilters(wallet.deps.chart.statementLabels);
   const { identity } = wallet.deps;
 
+  /**
+   * Top-ups and withdrawals: the user's own active card, then the step-up bound to this
+   * action, amount and card (never password-free). Nothing is written before it passes.
+   */
+  const authorizeBankMovement = async (
+    request: FastifyRequest,
+    action: 'top_up' | 'withdraw',
+    body: { card_id: string; amount: string; proof?: PaymentProofBody },
+  ) => {
+    const userId = params(request).user_id;
+    const amount = positive(body.amount);
+    await wallet.cards.active(userId, body.card_id);
+    return identity.authorizePayment({
+      userId,
+      action,
+      amount,
+      currency: 'CNY',
+      payee: `card:${body.card_id}`,
+      proof: body.proof ? paymentProofFromBody(body.proof) : { type: 'none' },
+    });
+  };
+
   app.get(
     '/v1/users/:user_id/wallet',
     {
@@ -115,7 +140,8 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       schema: {
         tags: ['wallet'],
         summary:
-          'Start binding a card: the bank texts a code to the card’s phone (the PAN goes only to the bank)',
+          'Start binding a card: the bank checks card number, your verified name and ID number and the phone, then texts a code to that phone',
+        description: `Real-name verified accounts only (403 realname_required); the holder name and ID number come from your verified identity. A mismatch with the bank's records is 422 card_details_mismatch. ${stepUpNote('card.bind', 'amount 0, payee user:<user_id>')}`,
         params: USER_PARAMS,
         body: {
           type: 'object',
@@ -123,14 +149,18 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
           required: ['pan', 'phone'],
           properties: {
             pan: { type: 'string', pattern: '^[0-9 ]{12,23}$' },
-            phone: { type: 'string', pattern: '^1[0-9]{10}$' },
+            phone: { type: 'string', pattern: '^1[0-9]{10}$', description: 'The phone reserved at the bank' },
+            proof: PAYMENT_PROOF_SCHEMA,
           },
         },
       },
     },
     async (request, reply) => {
-      const body = request.body as { pan: string; phone: string };
-      const started = await wallet.cards.startBinding(params(request).user_id, body);
+      const body = request.body as { pan: string; phone: string; proof?: PaymentProofBody };
+      const userId = params(request).user_id;
+      await wallet.cards.assertBindable(userId);
+      await identity.requireStepUp(userId, 'card.bind', stepUpProofFromBody(body.proof));
+      const started = await wallet.cards.startBinding(userId, { pan: body.pan, phone: body.phone });
       return reply.status(202).send({
         verification_id: started.verificationId,
         phone_masked: started.phoneMasked,
@@ -187,17 +217,19 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       schema: {
         tags: ['wallet'],
         summary: 'Top up from a bound card (status pending until the bank answers)',
+        description: stepUpNote('top_up', 'card:<card_id>'),
         params: USER_PARAMS,
         body: {
           type: 'object',
           additionalProperties: false,
           required: ['card_id', 'amount'],
-          properties: { card_id: UUID, amount: AMOUNT },
+          properties: { card_id: UUID, amount: AMOUNT, proof: PAYMENT_PROOF_SCHEMA },
         },
       },
     },
     async (request, reply) => {
-      const body = request.body as { card_id: string; amount: string };
+      const body = request.body as { card_id: string; amount: string; proof?: PaymentProofBody };
+      await authorizeBankMovement(request, 'top_up', body);
       const op = await wallet.topUp({
         operationId: deterministicId('wallet.top_up', idempotencyScope(request)),
         userId: params(request).user_id,
@@ -215,27 +247,21 @@ export async function walletRoutes(app: FastifyInstance, wallet: Wallet): Promis
       schema: {
         tags: ['wallet'],
         summary: 'Withdraw to your own bound card; the amount and fee are held until the bank answers',
+        description: stepUpNote('withdraw', 'card:<card_id>'),
         params: USER_PARAMS,
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['card_id', 'amount', 'proof'],
+          required: ['card_id', 'amount'],
           properties: { card_id: UUID, amount: AMOUNT, proof: PAYMENT_PROOF_SCHEMA },
         },
       },
     },
     async (request, reply) => {
-      const body = request.body as { card_id: string; amount: string; proof: PaymentProofBody };
+      const body = request.body as { card_id: string; amount: string; proof?: PaymentProofBody };
       const userId = params(request).user_id;
       const amount = positive(body.amount);
-      await wallet.cards.active(userId, body.card_id);
-      const authorization = await identity.authorizePayment({
-        userId,
-        amount,
-        currency: 'CNY',
-        payee: `card:${body.card_id}`,
-        proof: paymentProofFromBody(body.proof),
-      });
+      const authorization = await authorizeBankMovement(request, 'withdraw', body);
       const op = await wallet.withdraw({
         operationId: deterministicId('wallet.withdrawal', idempotencyScope(request)),
         userId,

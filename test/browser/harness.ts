@@ -198,7 +198,7 @@ export function uniquePhone(): string {
   return `136${String(process.pid % 10_000).padStart(4, '0')}${String(phoneCounter).padStart(4, '0')}`;
 }
 
-/** Signs a new user up through the UI: phone, SMS code, real name, passkey (optional), PIN. */
+/** Signs a new user up through the UI: phone, SMS code, real name, PIN, passkey (optional; adding it needs the PIN). */
 export async function signUp(
   world: BrowserWorld,
   phone: Phone,
@@ -223,16 +223,16 @@ export async function signUp(
   await page.getByTestId('id-number').fill(options.idNumber);
   if (options.screenshots) await screenshot(page, 'wallet-02-real-name');
   await page.getByTestId('verify').click();
-  if (options.passkey) {
-    await page.getByTestId('create-passkey').waitFor();
-    if (options.screenshots) await screenshot(page, 'wallet-03-passkey');
-    await page.getByTestId('create-passkey').click();
-  } else {
-    await page.getByTestId('create-passkey').waitFor();
-    await page.getByText(/Skip for now|暂时跳过/).click();
-  }
   await page.getByTestId('pin').fill(options.pin);
   await page.getByTestId('pin-repeat').fill(options.pin);
   await page.getByTestId('set-pin').click();
+  await page.getByTestId('create-passkey').waitFor();
+  if (options.passkey) {
+    await page.getByTestId('passkey-pin').fill(options.pin);
+    if (options.screenshots) await screenshot(page, 'wallet-03-passkey');
+    await page.getByTestId('create-passkey').click();
+  } else {
+    await page.getByText(/Skip for now|暂时跳过/).click();
+  }
   await page.getByTestId('balance').waitFor();
 }

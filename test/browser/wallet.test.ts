@@ -33,10 +33,11 @@ test('sign up, passkey, bind a card, top up, and a first transfer confirmed with
   const friend = uniquePhone();
   await world.app.identity.issueSessionForTesting(friend);
 
+  const idNumber = makeChineseId('110101', '19900307', String(100 + (process.pid % 800)));
   await signUp(world, phone, {
     number,
     name: '李雷',
-    idNumber: makeChineseId('110101', '19900307', String(100 + (process.pid % 800))),
+    idNumber,
     pin: '258013',
     passkey: true,
     screenshots: true,
@@ -47,11 +48,26 @@ test('sign up, passkey, bind a card, top up, and a first transfer confirmed with
   await page.getByTestId('balance').filter({ hasText: '¥0.00' }).waitFor();
   await screenshot(page, 'wallet-04-home-empty');
 
-  // Bind the sandbox bank's plain card, with the code the bank "texted".
+  // The bank issued this plain card to 李雷, reserved to their phone; binding it checks all
+  // four elements and needs a step-up (the passkey), then the code the bank "texted".
+  const issued = await fetch(`${world.bank.url}/sandbox/cards`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      pan: '6222020000060001',
+      phone: number,
+      holder_name: '李雷',
+      id_number: idNumber,
+    }),
+  });
+  assert.equal(issued.status, 201, await issued.text());
   await page.getByTestId('action-cards').click();
   await page.getByTestId('pan').fill('6222 0200 0006 0001');
   await page.getByTestId('card-phone').fill(number);
   await page.getByTestId('card-send-code').click();
+  await page.getByTestId('pay-passkey').waitFor();
+  await screenshot(page, 'wallet-05a-card-step-up');
+  await page.getByTestId('pay-passkey').click();
   await page.getByTestId('card-code').fill(await bankSmsCode(world, number));
   await page.getByTestId('bind-card').click();
   await page.getByTestId('cards').getByText('0001').waitFor();
@@ -61,6 +77,7 @@ test('sign up, passkey, bind a card, top up, and a first transfer confirmed with
   await page.goto(`${world.baseUrl}/#/money/top-up`);
   await page.getByTestId('amount').fill('200');
   await page.getByTestId('submit').click();
+  await page.getByTestId('pay-passkey').click(); // a top-up needs a step-up too
   await page.getByTestId('balance').filter({ hasText: '¥200.00' }).waitFor({ timeout: 20_000 });
 
   // Transfer 50.25 to a friend, confirmed with the passkey.

@@ -29,7 +29,11 @@ export interface Card {
   panHash: string;
   bin: string;
   last4: string;
+  /** The reserved phone: where binding codes go. */
   phone: string;
+  /** The holder as the bank's records have them (the ID number only as a hash); null: no holder on record, never bindable. */
+  holderName: string | null;
+  holderIdHash: string | null;
   bankName: string;
   type: CardType;
   /** Debit cards: money on the card. Credit cards: unused credit (limit minus what is owed). */
@@ -68,10 +72,13 @@ interface Verification {
   codeHash: string;
   expiresAt: number;
   attemptsLeft: number;
-  cardSpec: CardSpec;
+  cardToken: string;
 }
 
 export interface CardSpec {
+  /** The holder's name and resident ID number, checked when the card is bound. */
+  holderName?: string;
+  holderIdNumber?: string;
   type?: CardType;
   bankName?: string;
   /** Debit cards: starting balance. Credit cards: credit limit. */
@@ -101,7 +108,6 @@ export class SandboxBankState {
   private readonly cards = new Map<string, Card>();
   private readonly tokenByPanHash = new Map<string, string>();
   private readonly verifications = new Map<string, Verification>();
-  private readonly pendingPans = new Map<string, string>();
   private readonly operations = new Map<string, Operation>();
   private readonly sms: SmsMessage[] = [];
 
@@ -136,6 +142,8 @@ export class SandboxBankState {
       bin: pan.slice(0, 6),
       last4,
       phone,
+      holderName: spec.holderName ?? null,
+      holderIdHash: spec.holderIdNumber ? sha256(`id:${spec.holderIdNumber.toUpperCase()}`) : null,
       bankName: spec.bankName ?? known.bankName,
       type,
       available: balance,
@@ -154,8 +162,13 @@ export class SandboxBankState {
     return card;
   }
 
-  /** Starts binding: "sends" an SMS code to the phone the bank has for the card. */
-  startVerification(rawPan: string, phone: string, spec: CardSpec = {}) {
+  /**
+   * Starts binding, as banks do it: the four elements (card number, holder name, ID number,
+   * reserved phone) must all match the bank's records; then an SMS code goes to that phone.
+   * One answer for every mismatch (an unknown card included), so a caller cannot probe which
+   * element is wrong.
+   */
+  startVerification(rawPan: string, phone: string, holder: { name: string; idNumber: string }) {
     const pan = normalizePan(rawPan);
     if (!pan)
       throw invalid(
@@ -163,8 +176,18 @@ export class SandboxBankState {
         'The card number is not a valid card number (length or check digit).',
       );
     const knownToken = this.tokenByPanHash.get(sha256(pan));
-    if (knownToken && this.cards.get(knownToken)!.phone !== phone) {
-      throw unprocessable('phone_mismatch', 'The phone number is not the one the bank has for this card.');
+    const card = knownToken ? this.cards.get(knownToken) : undefined;
+    if (
+      !card ||
+      card.phone !== phone ||
+      card.holderName === null ||
+      card.holderName !== holder.name ||
+      card.holderIdHash !== sha256(`id:${holder.idNumber.toUpperCase()}`)
+    ) {
+      throw unprocessable(
+        'card_details_mismatch',
+        "The card number, holder name, ID number and phone do not match the bank's records for a card.",
+      );
     }
     this.evictExpiredVerifications();
     if (this.verifications.size >= LIMITS.verifications) {
@@ -181,11 +204,9 @@ export class SandboxBankState {
       codeHash: sha256(code),
       expiresAt: this.clock.now().getTime() + LIMITS.smsTtlMs,
       attemptsLeft: LIMITS.smsAttempts,
-      cardSpec: spec,
+      cardToken: card.token,
     };
     this.verifications.set(verification.id, verification);
-    // The card is created at confirmation; the PAN stays in memory only until then (or expiry).
-    this.pendingPans.set(verification.id, pan);
     this.sms.push({ phone, code, verificationId: verification.id, sentAt: this.clock.now().toISOString() });
     if (this.sms.length > LIMITS.smsOutbox) this.sms.shift();
     return {
@@ -212,14 +233,12 @@ export class SandboxBankState {
         attempts_left: verification.attemptsLeft,
       });
     }
-    const pan = this.pendingPans.get(verificationId)!;
     this.dropVerification(verificationId);
-    return this.createCard(pan, verification.phone, verification.cardSpec);
+    return this.card(verification.cardToken);
   }
 
   private dropVerification(id: string) {
     this.verifications.delete(id);
-    this.pendingPans.delete(id);
   }
 
   private evictExpiredVerifications() {

@@ -23,6 +23,7 @@ export function cardView(card: Card) {
     card_type: card.type,
     last4: card.last4,
     phone: card.phone,
+    holder_name: card.holderName,
     available: card.available.toString(),
     credit_limit: card.creditLimit?.toString() ?? null,
     blocked: card.blocked,
@@ -47,6 +48,8 @@ export function registerAdminRoutes(
           properties: {
             pan: { type: 'string', minLength: 12, maxLength: 32 },
             phone: { type: 'string', pattern: '^\\+?[0-9]{6,15}$' },
+            holder_name: { type: 'string', minLength: 1, maxLength: 100 },
+            id_number: { type: 'string', minLength: 15, maxLength: 22 },
             card_type: { type: 'string', enum: ['debit', 'credit'] },
             bank_name: { type: 'string', minLength: 1, maxLength: 100 },
             balance: { type: 'string', pattern: AMOUNT_PATTERN },
@@ -60,6 +63,8 @@ export function registerAdminRoutes(
       const body = request.body as {
         pan: string;
         phone: string;
+        holder_name?: string;
+        id_number?: string;
         card_type?: CardType;
         bank_name?: string;
         balance?: string;
@@ -67,6 +72,8 @@ export function registerAdminRoutes(
         faults?: SandboxFaults;
       };
       const card = state.createCard(body.pan, body.phone, {
+        holderName: body.holder_name,
+        holderIdNumber: body.id_number,
         type: body.card_type,
         bankName: body.bank_name,
         balance: body.balance === undefined ? undefined : BigInt(body.balance),

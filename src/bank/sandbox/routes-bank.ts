@@ -48,17 +48,22 @@ export function registerBankRoutes(
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['pan', 'phone'],
+          required: ['pan', 'phone', 'holder_name', 'id_number'],
           properties: {
             pan: { type: 'string', minLength: 12, maxLength: 32 },
             phone: { type: 'string', pattern: '^\\+?[0-9]{6,15}$' },
+            holder_name: { type: 'string', minLength: 1, maxLength: 100 },
+            id_number: { type: 'string', minLength: 15, maxLength: 22 },
           },
         },
       },
     },
     async (request) => {
-      const body = request.body as { pan: string; phone: string };
-      const started = state.startVerification(body.pan, body.phone);
+      const body = request.body as { pan: string; phone: string; holder_name: string; id_number: string };
+      const started = state.startVerification(body.pan, body.phone, {
+        name: body.holder_name,
+        idNumber: body.id_number,
+      });
       return {
         verification_id: started.verificationId,
         phone_masked: started.phoneMasked,

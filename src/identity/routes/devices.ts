@@ -15,12 +15,15 @@ import {
   updateDevice,
 } from '../devices.ts';
 import type { Identity } from '../identity.ts';
+import { PAYMENT_PROOF_SCHEMA, type PaymentProofBody, stepUpProofFromBody } from '../proof-schema.ts';
 import { getUser } from '../users.ts';
 import { owners } from './owners.ts';
 import { AMOUNT, DEVICE, EMPTY_BODY, NAME, params, strictObject, TIMESTAMP, UUID } from './schemas.ts';
 
 type UserParams = { user_id: string };
 const KIND = { type: 'string', enum: ['phone', 'browser', 'wearable'] } as const;
+const STEP_UP_NOTE =
+  'Needs a step-up in `proof`: the payment PIN, or a signature from one of your devices over a challenge with purpose `device.add`, amount `0` and payee `user:<user_id>`. A missing or `none` proof gets 403 step_up_required. A new device signs no stronger than the PIN for TUYERE_NEW_DEVICE_COOLING_OFF_SECONDS.';
 
 /** Devices (passkeys and raw keys) and payment challenges. */
 export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
@@ -78,6 +81,7 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
       public_key: string;
       signature: string;
       user_verification: boolean;
+      proof?: PaymentProofBody;
     };
   }>(
     '/v1/users/:user_id/devices',
@@ -85,35 +89,45 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
       config: { policy: { roles: ['user'], owner: own.user } },
       schema: {
         tags: ['devices'],
-        summary: 'Register a native P-256 or Ed25519 key (proof of possession)',
+        summary: 'Register a native P-256 or Ed25519 key (proof of possession, plus step-up)',
+        description: STEP_UP_NOTE,
         params: params('user_id'),
-        body: strictObject({
-          challenge_id: UUID,
-          kind: KIND,
-          name: NAME,
-          key_type: { type: 'string', enum: ['p256', 'ed25519'] },
-          public_key: {
-            type: 'string',
-            minLength: 40,
-            maxLength: 400,
-            description: 'base64 SPKI DER, or raw key bytes',
+        body: strictObject(
+          {
+            challenge_id: UUID,
+            kind: KIND,
+            name: NAME,
+            key_type: { type: 'string', enum: ['p256', 'ed25519'] },
+            public_key: {
+              type: 'string',
+              minLength: 40,
+              maxLength: 400,
+              description: 'base64 SPKI DER, or raw key bytes',
+            },
+            signature: {
+              type: 'string',
+              minLength: 40,
+              maxLength: 400,
+              description: 'base64 signature over the registration payload',
+            },
+            user_verification: {
+              type: 'boolean',
+              description: 'The key is only usable after fingerprint/face',
+            },
+            proof: PAYMENT_PROOF_SCHEMA,
           },
-          signature: {
-            type: 'string',
-            minLength: 40,
-            maxLength: 400,
-            description: 'base64 signature over the registration payload',
-          },
-          user_verification: {
-            type: 'boolean',
-            description: 'The key is only usable after fingerprint/face',
-          },
-        }),
+          ['challenge_id', 'kind', 'name', 'key_type', 'public_key', 'signature', 'user_verification'],
+        ),
         response: { 201: DEVICE },
       },
     },
     async (request, reply) => {
       assertDeviceName(request.body.name);
+      await identity.requireStepUp(
+        request.params.user_id,
+        'device.add',
+        stepUpProofFromBody(request.body.proof),
+      );
       const device = await completeRawDeviceRegistration(context, request.params.user_id, {
         challengeId: request.body.challenge_id,
         kind: request.body.kind,
@@ -156,30 +170,46 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
 
   app.post<{
     Params: UserParams;
-    Body: { challenge_id: string; kind: DeviceKind; name: string; response: RegistrationResponseJSON };
+    Body: {
+      challenge_id: string;
+      kind: DeviceKind;
+      name: string;
+      response: RegistrationResponseJSON;
+      proof?: PaymentProofBody;
+    };
   }>(
     '/v1/users/:user_id/passkeys',
     {
       config: { policy: { roles: ['user'], owner: own.user } },
       schema: {
         tags: ['devices'],
-        summary: 'Finish registering a passkey',
+        summary: 'Finish registering a passkey (plus step-up)',
+        description: STEP_UP_NOTE,
         params: params('user_id'),
-        body: strictObject({
-          challenge_id: UUID,
-          kind: KIND,
-          name: NAME,
-          response: {
-            type: 'object',
-            description: 'The RegistrationResponseJSON from @simplewebauthn/browser',
-            additionalProperties: true,
+        body: strictObject(
+          {
+            challenge_id: UUID,
+            kind: KIND,
+            name: NAME,
+            response: {
+              type: 'object',
+              description: 'The RegistrationResponseJSON from @simplewebauthn/browser',
+              additionalProperties: true,
+            },
+            proof: PAYMENT_PROOF_SCHEMA,
           },
-        }),
+          ['challenge_id', 'kind', 'name', 'response'],
+        ),
         response: { 201: DEVICE },
       },
     },
     async (request, reply) => {
       assertDeviceName(request.body.name);
+      await identity.requireStepUp(
+        request.params.user_id,
+        'device.add',
+        stepUpProofFromBody(request.body.proof),
+      );
       const device = await completeWebauthnRegistration(context, request.params.user_id, {
         challengeId: request.body.challenge_id,
         kind: request.body.kind,
@@ -255,9 +285,9 @@ export async function deviceRoutes(app: FastifyInstance, identity: Identity) {
       config: { policy: { roles: ['user'], owner: own.user } },
       schema: {
         tags: ['payments'],
-        summary: 'A single-use challenge to sign for one payment',
+        summary: 'A single-use challenge to sign for one payment or step-up',
         description:
-          'Bound to user, amount, currency, payee, purpose, nonce and expiry. Native keys sign `payload` (UTF-8); passkeys use `webauthn_options` (challenge = SHA-256 of payload).',
+          'Bound to user, amount, currency, payee, purpose, nonce and expiry. Native keys sign `payload` (UTF-8); passkeys use `webauthn_options` (challenge = SHA-256 of payload). Step-up purposes: `withdraw` and `top_up` (amount, payee `card:<card_id>`); `device.add`, `password_free.enable`, `card.bind`, `phone.change` (amount `0`, payee `user:<user_id>`). A step-up challenge serves only its own action.',
         params: params('user_id'),
         body: strictObject({
           amount: AMOUNT,

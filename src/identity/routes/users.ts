@@ -1,9 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../identity.ts';
 import { changePin, checkPinState, resetPin, setInitialPin } from '../pin.ts';
+import { PAYMENT_PROOF_SCHEMA, type PaymentProofBody, stepUpProofFromBody } from '../proof-schema.ts';
 import { listSessions, revokeSession } from '../sessions.ts';
 import { sendSmsCode } from '../sms-codes.ts';
-import { getUser, setPasswordFree, userView, verifyRealName } from '../users.ts';
+import {
+  assertPhoneAvailable,
+  changePhone,
+  getUser,
+  setPasswordFree,
+  userView,
+  verifyRealName,
+} from '../users.ts';
 import { owners } from './owners.ts';
 import {
   EMPTY_BODY,
@@ -11,6 +19,7 @@ import {
   NAME,
   NO_CONTENT,
   NULLABLE_TIMESTAMP,
+  PHONE,
   PIN,
   params,
   RATE_LIMITS,
@@ -113,20 +122,26 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     },
   );
 
-  app.patch<{ Params: UserParams; Body: { password_free_enabled: boolean } }>(
+  app.patch<{ Params: UserParams; Body: { password_free_enabled: boolean; proof?: PaymentProofBody } }>(
     '/v1/users/:user_id/payment-settings',
     {
       config: { policy: { roles: ['user'], owner: own.user } },
       schema: {
         tags: ['users'],
-        summary: 'Turn password-free small payments on or off',
+        summary: 'Turn password-free small payments on (step-up) or off',
+        description:
+          'Turning it on needs a step-up in `proof`: the PIN, or a device signature over a challenge with purpose `password_free.enable`, amount `0`, payee `user:<user_id>`. Turning it off needs none.',
         params: params('user_id'),
-        body: strictObject({ password_free_enabled: { type: 'boolean' } }),
+        body: strictObject({ password_free_enabled: { type: 'boolean' }, proof: PAYMENT_PROOF_SCHEMA }, [
+          'password_free_enabled',
+        ]),
         response: { 200: USER },
       },
     },
     async (request) => {
       const userId = request.params.user_id;
+      if (request.body.password_free_enabled)
+        await identity.requireStepUp(userId, 'password_free.enable', stepUpProofFromBody(request.body.proof));
       await setPasswordFree(context, userId, request.body.password_free_enabled, request.principal!.key);
       return userView(await loadUser(userId));
     },
@@ -164,6 +179,54 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
     },
   );
 
+  app.post<{ Params: UserParams; Body: { new_phone: string } }>(
+    '/v1/users/:user_id/phone/verification-code',
+    {
+      config: { policy: { roles: ['user'], owner: own.user }, rateLimit: RATE_LIMITS.sms },
+      schema: {
+        tags: ['users'],
+        summary: 'Changing the phone, step 1: send an SMS code to the new number',
+        params: params('user_id'),
+        body: strictObject({ new_phone: PHONE }),
+        response: { 202: { type: 'object', properties: { expires_at: TIMESTAMP } } },
+      },
+    },
+    async (request, reply) => {
+      await assertPhoneAvailable(context, request.body.new_phone);
+      const { expiresAt } = await sendSmsCode(context, request.body.new_phone, 'phone_change', request.ip);
+      return reply.status(202).send({ expires_at: expiresAt.toISOString() });
+    },
+  );
+
+  app.put<{ Params: UserParams; Body: { new_phone: string; sms_code: string; proof?: PaymentProofBody } }>(
+    '/v1/users/:user_id/phone',
+    {
+      config: { policy: { roles: ['user'], owner: own.user }, rateLimit: RATE_LIMITS.pin },
+      schema: {
+        tags: ['users'],
+        summary: 'Changing the phone, step 2: the code sent to the new number, plus step-up',
+        description:
+          'Needs a step-up in `proof`: the PIN, or a device signature over a challenge with purpose `phone.change`, amount `0`, payee `user:<user_id>`. Audited (user.phone_changed).',
+        params: params('user_id'),
+        body: strictObject({ new_phone: PHONE, sms_code: SMS_CODE, proof: PAYMENT_PROOF_SCHEMA }, [
+          'new_phone',
+          'sms_code',
+        ]),
+        response: { 200: USER },
+      },
+    },
+    async (request) => {
+      const userId = request.params.user_id;
+      await identity.requireStepUp(userId, 'phone.change', stepUpProofFromBody(request.body.proof));
+      return userView(
+        await changePhone(context, userId, {
+          newPhone: request.body.new_phone,
+          smsCode: request.body.sms_code,
+        }),
+      );
+    },
+  );
+
   app.get<{ Params: UserParams }>(
     '/v1/users/:user_id/pin',
     {
@@ -186,14 +249,16 @@ export async function userRoutes(app: FastifyInstance, identity: Identity) {
       config: { policy: { roles: ['user'], owner: own.user }, rateLimit: RATE_LIMITS.pin },
       schema: {
         tags: ['pin'],
-        summary: 'Set the first payment PIN',
+        summary: 'Set the first payment PIN (within TUYERE_FIRST_PIN_LOGIN_WINDOW_SECONDS of the SMS login)',
+        description:
+          'Every step-up rests on the PIN, so an old session (a stolen token) cannot set it: 403 recent_login_required; sign in again with an SMS code, or reset the PIN by SMS.',
         params: params('user_id'),
         body: strictObject({ pin: PIN }),
         response: NO_CONTENT,
       },
     },
     async (request, reply) => {
-      await setInitialPin(context, request.params.user_id, request.body.pin);
+      await setInitialPin(context, request.params.user_id, request.body.pin, request.principal!.credentialId);
       return reply.status(204).send();
     },
   );

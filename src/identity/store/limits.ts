@@ -261,3 +261,42 @@ export function reservationsWrite(
     },
   };
 }
+
+/**
+ * For `tuyere verify`: limit counters that disagree with their reservations. Each counter must
+ * hold exactly the amounts and the number of the reservations still reserved that name it: a
+ * reservation released twice, or released by a payment that did not make it, leaves a counter
+ * that under-counts. At most `limit` rows; all in the caller's snapshot.
+ */
+export async function limitCounterMismatches(q: Queryable, limit: number) {
+  const { rows } = await q.query<{
+    user_id: string;
+    counter: string;
+    period: string;
+    used: string;
+    payments: number;
+    reserved: string;
+    reservations: number;
+  }>(
+    `WITH charged AS (
+       SELECT r.user_id, c->>'counter' AS counter, c->>'period' AS period,
+              sum(r.amount) AS used, count(*)::int AS payments
+         FROM identity_limit_reservations r, jsonb_array_elements(r.counters) c
+        WHERE r.state = 'reserved' GROUP BY 1, 2, 3)
+     SELECT coalesce(k.user_id, c.user_id)::text AS user_id, coalesce(k.counter, c.counter) AS counter,
+            coalesce(k.period, c.period) AS period, coalesce(k.used, 0)::text AS used,
+            coalesce(k.payments, 0) AS payments, coalesce(c.used, 0)::text AS reserved,
+            coalesce(c.payments, 0) AS reservations
+       FROM identity_limit_counters k
+       FULL JOIN charged c ON c.user_id = k.user_id AND c.counter = k.counter AND c.period = k.period
+      WHERE coalesce(k.used, 0) <> coalesce(c.used, 0) OR coalesce(k.payments, 0) <> coalesce(c.payments, 0)
+      LIMIT ${limit}`,
+  );
+  return rows;
+}
+
+/** How many limit counters there are (for the report). */
+export async function limitCounterCount(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM identity_limit_counters');
+  return rows[0]!.n;
+}

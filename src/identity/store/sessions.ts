@@ -107,6 +107,19 @@ export async function listLiveSessions(q: Queryable, subjectId: string, now: Dat
   return rows;
 }
 
+/** When the session (the SMS login) began, if it is this subject's and still standing. */
+export async function sessionStartedAt(
+  q: Queryable,
+  sessionId: string,
+  subjectId: string,
+): Promise<Date | undefined> {
+  const { rows } = await q.query<{ created_at: Date }>(
+    'SELECT created_at FROM identity_sessions WHERE id = $1 AND subject_id = $2 AND revoked_at IS NULL',
+    [sessionId, subjectId],
+  );
+  return rows[0]?.created_at;
+}
+
 export type SessionCheck = {
   revoked_at: Date | null;
   expires_at: Date;

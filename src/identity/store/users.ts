@@ -177,3 +177,13 @@ export async function updateUserStatus(
 export async function updatePasswordFree(q: Queryable, userId: string, enabled: boolean): Promise<void> {
   await q.query('UPDATE identity_users SET password_free_enabled = $2 WHERE id = $1', [userId, enabled]);
 }
+
+/** Moves the account to a new phone number; false when another account already has it. */
+export async function updateUserPhone(q: Queryable, userId: string, phone: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE identity_users SET phone = $2
+      WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM identity_users WHERE phone = $2)`,
+    [userId, phone],
+  );
+  return rowCount === 1;
+}

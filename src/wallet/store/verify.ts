@@ -42,3 +42,37 @@ export async function transitTransfersPage(
   );
   return rows;
 }
+
+/** Withdrawals (amount, fee, user, state), the page after `after` (start with undefined). */
+export async function withdrawalsPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<Array<{ id: string; user_id: string; amount: bigint; fee: bigint; state: string }>> {
+  const { rows } = await q.query<{ id: string; user_id: string; amount: bigint; fee: bigint; state: string }>(
+    `SELECT id, user_id, amount, fee, state FROM wallet_bank_operations
+      WHERE kind = 'withdrawal' AND id > $1 ORDER BY id LIMIT $2`,
+    [after ?? FIRST_ID, limit],
+  );
+  return rows;
+}
+
+/** Bank operations by id: their kind and state (unknown ids are left out). */
+export async function operationsByIds(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<Array<{ id: string; kind: string; state: string; fee: bigint }>> {
+  const { rows } = await q.query<{ id: string; kind: string; state: string; fee: bigint }>(
+    'SELECT id, kind, state, fee FROM wallet_bank_operations WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return rows;
+}
+
+/** Withdrawals still pending that charge a fee (their fee holds may be open). */
+export async function pendingWithdrawalsWithFee(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    "SELECT id FROM wallet_bank_operations WHERE kind = 'withdrawal' AND state = 'pending' AND fee > 0",
+  );
+  return rows.map((row) => row.id);
+}

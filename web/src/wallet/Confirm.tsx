@@ -10,6 +10,7 @@ export type PaymentProof =
   | { type: 'webauthn'; challenge_id: string; response: Record<string, unknown> };
 
 export interface PaymentIntent {
+  /** 0 for a step-up that moves no money (binding a card, adding a device): then payeeLabel names the action. */
   amount: bigint;
   /** Who gets the money, as the payment challenge names it: user:<id>, card:<id>, ... */
   payee: string;
@@ -18,9 +19,9 @@ export interface PaymentIntent {
 }
 
 /**
- * The confirmation screen of every payment: shows what is paid to whom, then asks for the
- * passkey of this browser (when it has an active one) or the payment PIN, and hands the
- * proof to `pay`.
+ * The confirmation screen of every payment and step-up: shows what is paid to whom (or which
+ * action is confirmed), then asks for the passkey of this browser (when it has an active one)
+ * or the payment PIN, and hands the proof to `pay`. The challenge's purpose binds the action.
  */
 export function ConfirmPayment({
   intent,
@@ -36,6 +37,7 @@ export function ConfirmPayment({
   const [passkey, setPasskey] = useState<string | null>(null);
   const [method, setMethod] = useState<'passkey' | 'pin'>('pin');
   const [pin, setPin] = useState('');
+  const stepUp = intent.amount === 0n;
 
   useEffect(() => {
     const local = localPasskey(me.id);
@@ -74,12 +76,14 @@ export function ConfirmPayment({
 
   return (
     <Sheet onClose={onClose}>
-      <h2>{t('confirm.title')}</h2>
-      <div className="confirm-amount" data-testid="confirm-amount">
-        {formatCny(intent.amount)}
-      </div>
+      <h2>{t(stepUp ? 'stepup.title' : 'confirm.title')}</h2>
+      {!stepUp && (
+        <div className="confirm-amount" data-testid="confirm-amount">
+          {formatCny(intent.amount)}
+        </div>
+      )}
       <dl className="kv">
-        <dt>{t('confirm.to')}</dt>
+        <dt>{t(stepUp ? 'stepup.what' : 'confirm.to')}</dt>
         <dd data-testid="confirm-payee">{intent.payeeLabel}</dd>
         <dt>{t('confirm.method')}</dt>
         <dd>{method === 'passkey' ? t('confirm.passkey') : t('confirm.pin')}</dd>
@@ -118,7 +122,7 @@ export function ConfirmPayment({
             disabled={action.busy}
             onClick={() => void action.run('passkey')}
           >
-            {action.busy ? t('confirm.working') : t('confirm.usePasskey')}
+            {action.busy ? t('confirm.working') : t(stepUp ? 'stepup.usePasskey' : 'confirm.usePasskey')}
           </button>
           <button className="btn ghost" type="button" onClick={() => setMethod('pin')}>
             {t('confirm.usePin')}
@@ -133,11 +137,11 @@ export function ConfirmPayment({
             disabled={pin.length !== 6 || action.busy}
             onClick={() => void action.run('pin')}
           >
-            {action.busy ? t('confirm.working') : t('confirm.pay')}
+            {action.busy ? t('confirm.working') : t(stepUp ? 'stepup.confirm' : 'confirm.pay')}
           </button>
           {passkey && (
             <button className="btn ghost" type="button" onClick={() => setMethod('passkey')}>
-              {t('confirm.usePasskey')}
+              {t(stepUp ? 'stepup.usePasskey' : 'confirm.usePasskey')}
             </button>
           )}
         </>

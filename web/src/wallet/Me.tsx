@@ -1,6 +1,8 @@
 import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
+import { useState } from 'react';
 import { type MessageKey, useI18n } from '../shared/i18n.tsx';
 import { formatCny } from '../shared/money.ts';
+import { ConfirmPayment, type PaymentIntent, type PaymentProof } from './Confirm.tsx';
 import { ErrorBanner, TabBar, TopBar, useAction } from './components.tsx';
 import { registerPasskey } from './Onboarding.tsx';
 import { api, type Device, localPasskey, useLoad, useMe, useSession } from './state.tsx';
@@ -20,11 +22,22 @@ export function MePage() {
   );
   const limits = useLoad((signal) => api.get<Limits>(`/v1/users/${me.id}/limits`, signal), [me.id]);
   const local = localPasskey(me.id);
+  const [confirming, setConfirming] = useState<PaymentIntent | null>(null);
+  // Adding a device needs a step-up (device.add): the PIN or an existing passkey, in the confirm sheet.
   const addPasskey = useAction(async () => {
-    await registerPasskey(me.id, t('passkey.defaultName'));
+    setConfirming({
+      amount: 0n,
+      payee: `user:${me.id}`,
+      payeeLabel: t('stepup.addDevice'),
+      purpose: 'device.add',
+    });
+  });
+  const register = async (proof: PaymentProof) => {
+    await registerPasskey(me.id, t('passkey.defaultName'), proof);
+    setConfirming(null);
     toast(t('passkey.done'));
     devices.reload();
-  });
+  };
   const disable = useAction(async (deviceId: string) => {
     await api.post(`/v1/devices/${deviceId}/disable`, { reason: 'disabled by the user' });
     devices.reload();
@@ -136,6 +149,9 @@ export function MePage() {
           {t('me.logout')}
         </button>
       </main>
+      {confirming && (
+        <ConfirmPayment intent={confirming} pay={register} onClose={() => setConfirming(null)} />
+      )}
       <TabBar active="me" />
     </>
   );

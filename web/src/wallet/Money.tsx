@@ -63,13 +63,24 @@ function Cards() {
   const [phone, setPhone] = useState('');
   const [verification, setVerification] = useState<string | null>(null);
   const [code, setCode] = useState('');
-  const start = useAction(async () => {
+  const [confirming, setConfirming] = useState<PaymentIntent | null>(null);
+  // Binding a card needs a step-up (card.bind): the passkey or the PIN, in the confirm sheet.
+  const start = async (proof: PaymentProof) => {
     const started = await api.post<{ verification_id: string }>(`/v1/users/${me.id}/cards/verifications`, {
       pan: pan.replace(/\s/g, ''),
       phone,
+      proof,
     });
+    setConfirming(null);
     setVerification(started.verification_id);
-  });
+  };
+  const askStepUp = () =>
+    setConfirming({
+      amount: 0n,
+      payee: `user:${me.id}`,
+      payeeLabel: t('stepup.bindCard'),
+      purpose: 'card.bind',
+    });
   const confirm = useAction(async () => {
     await api.post(`/v1/users/${me.id}/cards`, { verification_id: verification, sms_code: code });
     toast(t('cards.bound'));
@@ -102,7 +113,8 @@ function Cards() {
           className="card stack"
           onSubmit={(event) => {
             event.preventDefault();
-            void (verification ? confirm.run() : start.run());
+            if (verification) void confirm.run();
+            else askStepUp();
           }}
         >
           <h2>{t('cards.bind')}</h2>
@@ -149,7 +161,7 @@ function Cards() {
             </Field>
           )}
           <div className="hint">{t('cards.sandboxHint')}</div>
-          <ErrorBanner error={start.error ?? confirm.error} />
+          <ErrorBanner error={confirm.error} />
           {verification ? (
             <button
               className="btn"
@@ -164,13 +176,14 @@ function Cards() {
               className="btn"
               type="submit"
               data-testid="card-send-code"
-              disabled={pan.replace(/\s/g, '').length < 12 || phone.length !== 11 || start.busy}
+              disabled={pan.replace(/\s/g, '').length < 12 || phone.length !== 11 || confirming !== null}
             >
               {t('cards.sendCode')}
             </button>
           )}
         </form>
       </main>
+      {confirming && <ConfirmPayment intent={confirming} pay={start} onClose={() => setConfirming(null)} />}
     </>
   );
 }
@@ -212,26 +225,19 @@ function BankMovement({ kind }: { kind: 'top-up' | 'withdraw' }) {
       go('home');
     }
   };
-  const topUp = useAction(async () => {
+  // Both need a step-up bound to the action, amount and card (purpose top_up / withdraw).
+  const move = async (proof: PaymentProof) => {
     const operation = await api.post<Operation>(
-      `/v1/users/${me.id}/top-ups`,
-      { card_id: chosen!.id, amount: amount.minor!.toString() },
-      key.current,
-    );
-    await finish(operation);
-  });
-  const withdraw = async (proof: PaymentProof) => {
-    const operation = await api.post<Operation>(
-      `/v1/users/${me.id}/withdrawals`,
+      `/v1/users/${me.id}/${kind === 'top-up' ? 'top-ups' : 'withdrawals'}`,
       { card_id: chosen!.id, amount: amount.minor!.toString(), proof },
       key.current,
     );
     setConfirming(null);
-    await withdrawing.run(operation);
+    await settling.run(operation);
   };
-  const withdrawing = useAction(finish);
-  const error = topUp.error ?? withdrawing.error;
-  const busy = topUp.busy || withdrawing.busy;
+  const settling = useAction(finish);
+  const error = settling.error;
+  const busy = settling.busy;
 
   return (
     <>
@@ -241,14 +247,12 @@ function BankMovement({ kind }: { kind: 'top-up' | 'withdraw' }) {
           className="card stack"
           onSubmit={(event) => {
             event.preventDefault();
-            if (kind === 'top-up') void topUp.run();
-            else
-              setConfirming({
-                amount: amount.minor!,
-                payee: `card:${chosen!.id}`,
-                payeeLabel: cardLabel(chosen!),
-                purpose: 'withdrawal',
-              });
+            setConfirming({
+              amount: amount.minor!,
+              payee: `card:${chosen!.id}`,
+              payeeLabel: cardLabel(chosen!),
+              purpose: kind === 'top-up' ? 'top_up' : 'withdraw',
+            });
           }}
         >
           {cards.data && activeCards.length === 0 ? (
@@ -294,9 +298,7 @@ function BankMovement({ kind }: { kind: 'top-up' | 'withdraw' }) {
           </button>
         </form>
       </main>
-      {confirming && (
-        <ConfirmPayment intent={confirming} pay={withdraw} onClose={() => setConfirming(null)} />
-      )}
+      {confirming && <ConfirmPayment intent={confirming} pay={move} onClose={() => setConfirming(null)} />}
     </>
   );
 }

@@ -1,20 +1,22 @@
 import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/browser';
 import { useState } from 'react';
 import { useI18n } from '../shared/i18n.tsx';
+import type { PaymentProof } from './Confirm.tsx';
 import { ErrorBanner, Field, TopBar, useAction } from './components.tsx';
 import { api, type Me, rememberPasskey, useMe, useSession } from './state.tsx';
 
 const SKIP_KEY = 'tuyere.wallet.onboarding-skipped';
 const ID_EXAMPLE = '11010119900307123X';
 
-type Step = 'real-name' | 'passkey' | 'pin';
+type Step = 'real-name' | 'pin' | 'passkey';
 
 /** Which onboarding step the user still needs, or null when done. */
 export function pendingStep(me: Me, pinSet: boolean, hasPasskey: boolean): Step | null {
   const skipped = sessionStorage.getItem(SKIP_KEY)?.split(',') ?? [];
   if (!me.real_name_verified && !skipped.includes('real-name')) return 'real-name';
-  if (!hasPasskey && browserSupportsWebAuthn() && !skipped.includes('passkey')) return 'passkey';
+  // The PIN comes before the passkey: adding a device needs a step-up (the PIN).
   if (!pinSet) return 'pin';
+  if (!hasPasskey && browserSupportsWebAuthn() && !skipped.includes('passkey')) return 'passkey';
   return null;
 }
 
@@ -25,7 +27,7 @@ function skip(step: Step) {
 
 export function Onboarding({ step, onDone }: { step: Step; onDone(): void }) {
   const { t } = useI18n();
-  const index = ['real-name', 'passkey', 'pin'].indexOf(step);
+  const index = ['real-name', 'pin', 'passkey'].indexOf(step);
   return (
     <>
       <TopBar title={t('app.name')} />
@@ -116,8 +118,8 @@ function RealName({ onDone }: { onDone(): void }) {
   );
 }
 
-/** Registers this browser as a payment device with a passkey (WebAuthn). */
-export async function registerPasskey(userId: string, name: string): Promise<string> {
+/** Registers this browser as a payment device with a passkey (WebAuthn); `proof` is the device.add step-up. */
+export async function registerPasskey(userId: string, name: string, proof: PaymentProof): Promise<string> {
   const options = await api.post<{ challenge_id: string; options: Record<string, unknown> }>(
     `/v1/users/${userId}/passkeys/registration-options`,
   );
@@ -129,6 +131,7 @@ export async function registerPasskey(userId: string, name: string): Promise<str
     kind: 'browser',
     name,
     response,
+    proof,
   });
   rememberPasskey(userId, device.id);
   return device.id;
@@ -138,8 +141,9 @@ function PasskeyStep({ onDone }: { onDone(): void }) {
   const { t } = useI18n();
   const me = useMe();
   const [name, setName] = useState(() => t('passkey.defaultName'));
+  const [pin, setPin] = useState('');
   const action = useAction(async () => {
-    await registerPasskey(me.id, name.trim() || t('passkey.defaultName'));
+    await registerPasskey(me.id, name.trim() || t('passkey.defaultName'), { type: 'pin', pin });
     onDone();
   });
   return (
@@ -163,8 +167,27 @@ function PasskeyStep({ onDone }: { onDone(): void }) {
           />
         )}
       </Field>
+      <Field label={t('passkey.pin')}>
+        {(id) => (
+          <input
+            id={id}
+            data-testid="passkey-pin"
+            type="password"
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={6}
+            value={pin}
+            onChange={(e) => setPin(e.target.value.replace(/\D/g, ''))}
+          />
+        )}
+      </Field>
       <ErrorBanner error={action.error} />
-      <button className="btn" type="submit" data-testid="create-passkey" disabled={action.busy}>
+      <button
+        className="btn"
+        type="submit"
+        data-testid="create-passkey"
+        disabled={pin.length !== 6 || action.busy}
+      >
         {t('passkey.submit')}
       </button>
       <button
