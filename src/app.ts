@@ -40,6 +40,7 @@ interface AppParts {
   metrics: Metrics;
   jobs: JobQueue;
   http: FastifyInstance;
+  /** The root operator token (development profile); empty in production, where there is none. */
   operatorToken: string;
   /**
    * Every module's `tuyere verify` checks, and that no migration is pending. By default every
@@ -73,7 +74,9 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   const { config, db } = options;
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger({ level: config.logLevel, file: config.logFile || undefined });
+  const log =
+    options.log ??
+    createLogger({ level: config.logLevel, file: config.logFile || undefined, format: config.logFormat });
   const metrics = new Metrics();
   const jobs = new JobQueue({
     db,
@@ -83,11 +86,11 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     concurrency: config.jobConcurrency,
     pollMs: config.jobPollMs,
   });
-  const operatorToken = loadOrCreateSecret(
-    config.dataDir,
-    'operator-token',
-    config.operatorToken || undefined,
-  );
+  // The root operator token exists only in the development profile; production has staff accounts.
+  const operatorToken =
+    config.profile === 'production'
+      ? ''
+      : loadOrCreateSecret(config, 'operator-token', config.operatorToken || undefined);
 
   const assembly = options.assembly ?? TUYERE;
   const services: Partial<Services> = {};
@@ -128,10 +131,11 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     bodyLimitBytes: config.bodyLimitBytes,
     authenticators: [
       ...(options.authenticators ?? []),
-      operatorTokenAuthenticator(operatorToken),
+      ...(operatorToken ? [operatorTokenAuthenticator(operatorToken)] : []),
       ...instances.flatMap(({ instance }) => instance.authenticators ?? []),
     ],
     version: VERSION,
+    audit: services.identity ? (entry) => services.identity!.audit(entry) : undefined,
   });
   http.addSchema(READINESS_SCHEMA);
   await http.register(operationsRoutes, { db, metrics, migrations: assembly.migrations });
@@ -172,7 +176,11 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
       return [...checks, ...migrations];
     },
     async seedDemo(world) {
-      world.logins.push({ who: 'operator (API and console)', how: `Authorization: Bearer ${operatorToken}` });
+      if (operatorToken)
+        world.logins.push({
+          who: 'operator (API and console)',
+          how: `Authorization: Bearer ${operatorToken}`,
+        });
       try {
         for (const { instance } of instances) await instance.demo?.(world);
       } finally {
