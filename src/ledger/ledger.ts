@@ -96,11 +96,18 @@ export class Ledger {
 
   /**
    * Accounts by id, in the order asked; unknown ids are left out. Pass a transaction to read
-   * them in the same snapshot as other rows (a consistency check).
+   * them in the same snapshot as other rows (a consistency check). Balances are those at the
+   * clock's now: a pending transfer past its deadline no longer counts (nor keeps a closing
+   * hold's account closed), even before the expiry job has run.
    */
   lookupAccounts(ids: readonly string[], executor: Queryable = this.db): Promise<Account[]> {
     assertIds(ids);
-    return lookupAccounts(executor, ids);
+    return lookupAccounts(executor, ids, this.nowNs());
+  }
+
+  /** Ledger time (ns) of the injected clock: what reads and deadlines are measured against. */
+  private nowNs(): bigint {
+    return BigInt(this.clock.now().getTime()) * 1_000_000n;
   }
 
   /** Transfers by id, in the order asked; unknown ids are left out. */
@@ -109,10 +116,13 @@ export class Ledger {
     return lookupTransfers(this.db, ids);
   }
 
-  /** Live state of pending transfers (pending, posted, voided or expired). */
+  /**
+   * Live state of pending transfers (pending, posted, voided or expired) at the clock's now:
+   * one past its deadline is expired even before the expiry job has run.
+   */
   lookupPending(ids: readonly string[]): Promise<Map<string, PendingState>> {
     assertIds(ids);
-    return lookupPending(this.db, ids);
+    return lookupPending(this.db, ids, this.nowNs());
   }
 
   /**

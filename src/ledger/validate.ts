@@ -45,6 +45,16 @@ function checkUserData(
   checkInt(index, 'userData32', event.userData32, true);
 }
 
+/** Range is the state machine's (imported_event_timestamp_out_of_range); here only the type. */
+function checkTimestamp(index: number, timestamp: unknown): void {
+  if (
+    timestamp !== undefined &&
+    (typeof timestamp !== 'bigint' || timestamp < 0n || timestamp >= 1n << 64n)
+  ) {
+    fail(index, 'timestamp', 'must be a bigint from 0 to 2^64 - 1');
+  }
+}
+
 export function assertAccountEvents(events: readonly AccountEvent[]): void {
   assertBatch(events);
   events.forEach((event, index) => {
@@ -53,6 +63,7 @@ export function assertAccountEvents(events: readonly AccountEvent[]): void {
     checkInt(index, 'code', event.code, false);
     checkInt(index, 'flags', event.flags, true);
     checkUserData(index, event);
+    checkTimestamp(index, event.timestamp);
   });
 }
 
@@ -71,6 +82,7 @@ export function assertTransferEvents(events: readonly TransferEvent[]): void {
     checkInt(index, 'flags', event.flags, true);
     checkInt(index, 'timeout', event.timeout, true);
     checkUserData(index, event);
+    checkTimestamp(index, event.timestamp);
   });
 }
 

@@ -37,6 +37,11 @@ const uuid = { type: 'string', format: 'uuid' } as const;
 const amount = { type: 'string', pattern: AMOUNT_PATTERN } as const;
 const int64 = { type: 'string', pattern: '^-?(0|[1-9][0-9]{0,18})$' } as const;
 const int32 = { type: 'integer', minimum: 0, maximum: 2_147_483_647 } as const;
+const importedTimestamp = {
+  type: 'string',
+  pattern: '^(0|[1-9][0-9]{0,19})$',
+  description: "Only with flag 'imported': the event's original time, ns since the Unix epoch",
+} as const;
 
 export const accountEventSchema = {
   type: 'object',
@@ -50,6 +55,7 @@ export const accountEventSchema = {
     user_data_128: uuid,
     user_data_64: int64,
     user_data_32: int32,
+    timestamp: importedTimestamp,
   },
 } as const;
 
@@ -70,6 +76,7 @@ export const transferEventSchema = {
     user_data_128: uuid,
     user_data_64: int64,
     user_data_32: int32,
+    timestamp: importedTimestamp,
   },
 } as const;
 
@@ -135,6 +142,7 @@ export interface AccountEventJson {
   user_data_128?: string;
   user_data_64?: string;
   user_data_32?: number;
+  timestamp?: string;
 }
 
 export interface TransferEventJson {
@@ -150,6 +158,7 @@ export interface TransferEventJson {
   user_data_128?: string;
   user_data_64?: string;
   user_data_32?: number;
+  timestamp?: string;
 }
 
 export function accountEventFromJson(json: AccountEventJson): AccountEvent {
@@ -161,6 +170,7 @@ export function accountEventFromJson(json: AccountEventJson): AccountEvent {
     userData128: lower(json.user_data_128) ?? null,
     userData64: BigInt(json.user_data_64 ?? '0'),
     userData32: json.user_data_32 ?? 0,
+    timestamp: BigInt(json.timestamp ?? '0'),
   };
 }
 
@@ -178,6 +188,7 @@ export function transferEventFromJson(json: TransferEventJson): TransferEvent {
     userData128: lower(json.user_data_128) ?? null,
     userData64: BigInt(json.user_data_64 ?? '0'),
     userData32: json.user_data_32 ?? 0,
+    timestamp: BigInt(json.timestamp ?? '0'),
   };
 }
 

@@ -17,15 +17,44 @@ import {
   HISTORY_PAGE_MAX,
   type PendingState,
   type Transfer,
+  TransferFlags,
 } from '../types.ts';
 
 /** Read paths: plain queries outside the writer (committed data only). */
 
-export async function lookupAccounts(db: Queryable, ids: readonly string[]): Promise<Account[]> {
+/**
+ * Accounts as they stand at ledger time `nowNs`: a pending transfer past its deadline is
+ * expired whether or not the expiry job has written it down yet, so its amount no longer counts
+ * as pending and a closing one no longer keeps its account closed. `accounts` is a query over
+ * ledger_accounts (its placeholders first); `nowParam` the placeholder of `nowNs`.
+ */
+function accountsAsOf(accounts: string, nowParam: string): string {
+  return `WITH base AS (${accounts}),
+    due AS MATERIALIZED (
+      SELECT t.debit_account_id, t.credit_account_id, t.amount, t.flags
+        FROM ledger_pending p JOIN ledger_transfers t ON t.id = p.id
+       WHERE p.status = 'pending' AND p.expires_at IS NOT NULL AND p.expires_at <= ${nowParam})
+    SELECT b.id, b.ledger, b.code, b.flags,
+           b.closed AND NOT EXISTS (
+             SELECT 1 FROM due WHERE (due.debit_account_id = b.id AND due.flags & ${TransferFlags.closing_debit} <> 0)
+                                  OR (due.credit_account_id = b.id AND due.flags & ${TransferFlags.closing_credit} <> 0)) AS closed,
+           b.user_data_128, b.user_data_64, b.user_data_32,
+           b.debits_pending - COALESCE((SELECT sum(due.amount) FROM due WHERE due.debit_account_id = b.id), 0)::int8 AS debits_pending,
+           b.debits_posted,
+           b.credits_pending - COALESCE((SELECT sum(due.amount) FROM due WHERE due.credit_account_id = b.id), 0)::int8 AS credits_pending,
+           b.credits_posted, b.timestamp
+      FROM base b`;
+}
+
+export async function lookupAccounts(
+  db: Queryable,
+  ids: readonly string[],
+  nowNs: bigint,
+): Promise<Account[]> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
-    [arrayLiteral(ids)],
+    accountsAsOf(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[])`, '$2'),
+    [arrayLiteral(ids), nowNs.toString()],
   );
   const byId = new Map(rows.map((row) => [row.id, accountFromRow(row)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
@@ -41,9 +70,11 @@ export async function lookupTransfers(db: Queryable, ids: readonly string[]): Pr
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+/** Live states at ledger time `nowNs`: a pending transfer past its deadline reads as expired. */
 export async function lookupPending(
   db: Queryable,
   ids: readonly string[],
+  nowNs: bigint,
 ): Promise<Map<string, PendingState>> {
   if (ids.length === 0) return new Map();
   const { rows } = await db.query<{
@@ -53,8 +84,11 @@ export async function lookupPending(
     resolved_by: string | null;
     resolved_at: bigint | null;
   }>(
-    'SELECT id, status, expires_at, resolved_by, resolved_at FROM ledger_pending WHERE id = ANY($1::uuid[])',
-    [arrayLiteral(ids)],
+    `SELECT id, expires_at, resolved_by,
+            CASE WHEN status = 'pending' AND expires_at <= $2 THEN 'expired' ELSE status END AS status,
+            CASE WHEN status = 'pending' AND expires_at <= $2 THEN expires_at ELSE resolved_at END AS resolved_at
+       FROM ledger_pending WHERE id = ANY($1::uuid[])`,
+    [arrayLiteral(ids), nowNs.toString()],
   );
   return new Map(rows.map((row) => [row.id, pendingFromRow(row)]));
 }
@@ -100,7 +134,7 @@ export async function getBalancesAsOf(
   accountId: string,
   timestamp: bigint,
 ): Promise<(AccountBalances & { timestamp: bigint }) | null> {
-  const [account] = await lookupAccounts(db, [accountId]);
+  const [account] = await lookupAccounts(db, [accountId], 0n);
   if (!account) throw notFound('ledger_account_not_found', `Account ${accountId} does not exist.`);
   if ((account.flags & AccountFlags.history) === 0) {
     throw invalid(

@@ -1,4 +1,4 @@
-import { type FailedTransfer, LedgerStateMachine } from '../state-machine.ts';
+import { type FailedTransfer, LedgerStateMachine, type Timeline } from '../state-machine.ts';
 import type { Account, AccountEvent, PendingState, Transfer, TransferEvent } from '../types.ts';
 
 /** The pure state machine over plain maps that persist between batches: the core without a database. */
@@ -7,39 +7,61 @@ export class InMemoryLedger {
   readonly transfers = new Map<string, Transfer>();
   readonly pending = new Map<string, PendingState>();
   readonly failed = new Map<string, FailedTransfer>();
-  /** Ledger time of the next event (nanoseconds); tests may move it. */
-  timestamp = 1_000n;
+  readonly timeline: Timeline = {
+    accountTimestampMax: 0n,
+    transferTimestampMax: 0n,
+    accountTimestamps: new Set(),
+    transferTimestamps: new Set(),
+  };
+  /** Pending transfers with a deadline, not yet known to be resolved. */
+  private timed: { id: string; expiresAt: bigint }[] = [];
 
-  constructor(private readonly ledgers: ReadonlySet<number> = new Set([1, 2, 3])) {}
+  /**
+   * @param ledgers the known ledger numbers
+   * @param timestamp ledger time of the next event (nanoseconds); tests may move it
+   */
+  constructor(
+    private readonly ledgers: ReadonlySet<number> = new Set([1, 2, 3]),
+    public timestamp = 1_000n,
+  ) {}
 
   createAccounts(events: readonly AccountEvent[]) {
-    const outcomes = this.machine().createAccounts(events, this.timestamp);
+    this.expireDue();
+    const outcomes = this.run((machine) => machine.createAccounts(events, this.timestamp));
     this.timestamp += BigInt(events.length);
     return outcomes;
   }
 
+  /** Like the writer: pending transfers past their deadline are expired before the batch. */
   createTransfers(events: readonly TransferEvent[]) {
-    const outcomes = this.machine().createTransfers(events, this.timestamp);
+    this.expireDue();
+    const outcomes = this.run((machine) => machine.createTransfers(events, this.timestamp));
     this.timestamp += BigInt(events.length);
     return outcomes;
   }
 
   /** What the expiry job does: expires every pending transfer that is due now. */
   expireDue(): string[] {
-    const ids = [...this.pending].filter(([, s]) => s.status === 'pending').map(([id]) => id);
+    this.timed = this.timed.filter(({ id }) => this.pending.get(id)?.status === 'pending');
+    const ids = this.timed.filter(({ expiresAt }) => expiresAt <= this.timestamp).map(({ id }) => id);
     if (ids.length === 0) return [];
-    const expired = this.machine().expirePending(ids, this.timestamp);
+    const expired = this.run((machine) => machine.expirePending(ids, this.timestamp));
     this.timestamp += BigInt(ids.length);
     return expired;
   }
 
-  private machine(): LedgerStateMachine {
-    return new LedgerStateMachine({
+  private run<T>(step: (machine: LedgerStateMachine) => T): T {
+    const machine = new LedgerStateMachine({
       ledgers: this.ledgers,
       accounts: this.accounts,
       transfers: this.transfers,
       pending: this.pending,
       failed: this.failed,
+      timeline: this.timeline,
     });
+    const result = step(machine);
+    for (const { id, state } of machine.effects.pendingCreated)
+      if (state.expiresAt !== null) this.timed.push({ id, expiresAt: state.expiresAt });
+    return result;
   }
 }

@@ -191,14 +191,20 @@ export class LedgerModel {
   }
 
   createAccounts(events: readonly AccountEvent[]): string[] {
+    this.expire();
     return this.chains(events, (event) => this.account(event));
   }
 
+  /** A pending transfer is released at its deadline: no event sees it pending after that. */
   createTransfers(events: readonly TransferEvent[]): string[] {
+    this.expire();
     return this.chains(events, (event) => this.transfer(event as TransferEvent));
   }
 
-  /** The expiry job: releases every pending transfer whose deadline has passed. */
+  /**
+   * Releases every pending transfer whose deadline has passed. TigerBeetle releases them at the
+   * deadline, so every operation and read runs this first; the expiry job changes nothing seen.
+   */
   expire(): number {
     let count = 0;
     for (const [id, status] of this.state.status) {

@@ -84,6 +84,7 @@ export async function simulate(system: SimulatedLedger, options: SimulationOptio
     }
   }
 
+  model.expire(); // balances are read at the deadline's far side, job or no job
   const ids = [...model.state.accounts.keys()];
   const actual = await system.balances(ids);
   for (const id of ids) {

@@ -90,6 +90,7 @@ export function loadCases(): CaseFile {
 
 const MAX_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 const TIMESTAMP_MAX = (1n << 63n) - 1n;
+const TIMESTAMP_START = 1n;
 
 function uuid(symbol: string | null): string {
   if (symbol === null) return NIL_ID;
@@ -116,7 +117,7 @@ const ACCOUNT_FLAG_BITS: Record<string, number> = {
   debits_must_not_exceed_credits: AccountFlags.debits_must_not_exceed_credits,
   credits_must_not_exceed_debits: AccountFlags.credits_must_not_exceed_debits,
   history: AccountFlags.history,
-  imported: 1 << 4,
+  imported: AccountFlags.imported,
   closed: AccountFlags.closed,
   reserved_bit: 1 << 12,
 };
@@ -129,9 +130,16 @@ const TRANSFER_FLAG_BITS: Record<string, number> = {
   balancing_credit: TransferFlags.balancing_credit,
   closing_debit: TransferFlags.closing_debit,
   closing_credit: TransferFlags.closing_credit,
-  imported: 1 << 8,
+  imported: TransferFlags.imported,
   reserved_bit: 1 << 12,
 };
+/** TigerBeetle's timestamps are u64: `max-<n>` is 2^64 - 1 - n (beyond the valid range). */
+function eventTimestamp(value: string): bigint {
+  if (value === 'max') return (1n << 64n) - 1n;
+  if (value.startsWith('max-')) return (1n << 64n) - 1n - BigInt(value.slice(4));
+  return BigInt(value);
+}
+
 const bits = (names: string[], table: Record<string, number>) =>
   names.reduce((flags, name) => flags | table[name]!, 0);
 
@@ -153,7 +161,8 @@ function runScenario(
   report: CaseReport,
 ) {
   const ledgers = new Set(Array.from({ length: 100 }, (_, i) => i + 1));
-  const ledger = new InMemoryLedger(ledgers);
+  // TigerBeetle's test cluster starts its clock near 0 (imported timestamps depend on it).
+  const ledger = new InMemoryLedger(ledgers, TIMESTAMP_START);
   const skipped = new Set<string>();
   let index = 0;
   const notRun = (reason: string) => {
@@ -194,7 +203,7 @@ function runScenario(
             userData128: userData128(c.userData128),
             userData64: BigInt(c.userData64 ?? 0),
             userData32: Number(c.userData32 ?? 0),
-            ...(c.timestamp ? { timestamp: BigInt(c.timestamp) } : {}),
+            ...(c.timestamp ? { timestamp: eventTimestamp(c.timestamp) } : {}),
           },
           expect: c.expect,
           at: 0,
@@ -236,7 +245,7 @@ function runScenario(
             userData128: userData128(c.userData128),
             userData64: BigInt(c.userData64 ?? 0),
             userData32: Number(c.userData32 ?? 0),
-            ...(c.timestamp ? { timestamp: BigInt(c.timestamp) } : {}),
+            ...(c.timestamp ? { timestamp: eventTimestamp(c.timestamp) } : {}),
           },
           expect: c.expect,
         });
