@@ -1,14 +1,26 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import {
+  type AccountBalance,
+  type AccountFilter,
+  accountFilterProblem,
+  assertFilter,
+  type QueryFilter,
+  queryFilterProblem,
+} from './query.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import {
   findDuePending,
+  getAccountBalances,
   getAccountHistory,
+  getAccountTransfers,
   getBalancesAsOf,
   type HistoryPage,
   lookupAccounts,
   lookupPending,
   lookupTransfers,
+  queryAccounts,
+  queryTransfers,
 } from './store/reads.ts';
 import type {
   Account,
@@ -18,7 +30,7 @@ import type {
   Transfer,
   TransferEvent,
 } from './types.ts';
-import { assertAccountEvents, assertIds, assertTransferEvents } from './validate.ts';
+import { assertAccountEvents, assertIds, assertQueryFields, assertTransferEvents } from './validate.ts';
 import { type VerifyReport, verifyLedger } from './verify.ts';
 import { type CommitParticipant, GroupCommitWriter, type WriterOptions } from './writer.ts';
 
@@ -137,6 +149,52 @@ export class Ledger {
   ): Promise<HistoryPage> {
     assertIds([accountId]);
     return getAccountHistory(this.db, accountId, options);
+  }
+
+  /**
+   * query_accounts: accounts matching every field set in the filter (0 or null: any), by
+   * timestamp (newest first when `reversed`), at most `limit` (cut to QUERY_LIMIT_MAX). Page on
+   * with `timestampMin` (or `timestampMax` when reversed) past the last one returned. An
+   * invalid filter throws a 4xx AppError (`ledger_filter_*`).
+   * @example
+   * const mine = await ledger.queryAccounts({ userData128: userId, ledger: Ledgers.CNY, limit: 100 });
+   */
+  async queryAccounts(filter: QueryFilter): Promise<Account[]> {
+    assertQueryFields(filter);
+    assertFilter(queryFilterProblem(filter));
+    return queryAccounts(this.db, filter, this.nowNs());
+  }
+
+  /** query_transfers: as queryAccounts, over transfers. */
+  async queryTransfers(filter: QueryFilter): Promise<Transfer[]> {
+    assertQueryFields(filter);
+    assertFilter(queryFilterProblem(filter));
+    return queryTransfers(this.db, filter);
+  }
+
+  /**
+   * get_account_transfers: transfers on the account (its debit side, credit side or both, at
+   * least one), filtered by user data, code and timestamp range, oldest first or `reversed`.
+   * @example
+   * const spent = await ledger.getAccountTransfers({ accountId: wallet, debits: true, code: 30, limit: 50, reversed: true });
+   */
+  async getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
+    assertIds([filter.accountId]);
+    assertQueryFields(filter);
+    assertFilter(accountFilterProblem(filter));
+    return getAccountTransfers(this.db, filter);
+  }
+
+  /**
+   * get_account_balances: the account's balances right after each matching transfer (accounts
+   * flagged `history` only; others give nothing, as in TigerBeetle). Same filter as
+   * getAccountTransfers.
+   */
+  async getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
+    assertIds([filter.accountId]);
+    assertQueryFields(filter);
+    assertFilter(accountFilterProblem(filter));
+    return getAccountBalances(this.db, filter);
   }
 
   /** Balances of a history-flagged account at a ledger timestamp (ns); null before it existed. */

@@ -93,3 +93,37 @@ export function assertIds(ids: readonly string[], limit = BATCH_EVENTS_MAX): voi
     checkId(index, 'id', id, false);
   });
 }
+
+/** Field types of a query or account filter (the filter rules themselves are in query.ts). */
+export function assertQueryFields(filter: {
+  userData128?: unknown;
+  userData64?: unknown;
+  userData32?: unknown;
+  ledger?: unknown;
+  code?: unknown;
+  timestampMin?: unknown;
+  timestampMax?: unknown;
+  limit?: unknown;
+}): void {
+  const bad = (field: string, rule: string): never => {
+    throw invalid('ledger_invalid_filter', `${field} ${rule}.`, { field });
+  };
+  if (filter.userData128 != null && (typeof filter.userData128 !== 'string' || !isUuid(filter.userData128)))
+    bad('userData128', 'must be a lowercase UUID');
+  const ud64 = filter.userData64;
+  if (ud64 !== undefined && (typeof ud64 !== 'bigint' || ud64 < INT64_MIN || ud64 > AMOUNT_MAX))
+    bad('userData64', 'must be a bigint within int8');
+  for (const field of ['userData32', 'ledger', 'code'] as const) {
+    const value = filter[field];
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT32_MAX)
+    )
+      bad(field, `must be an integer from 0 to ${INT32_MAX}`);
+  }
+  for (const field of ['timestampMin', 'timestampMax'] as const) {
+    const value = filter[field];
+    if (value !== undefined && typeof value !== 'bigint') bad(field, 'must be a bigint');
+  }
+  if (typeof filter.limit !== 'number') bad('limit', 'must be a number');
+}

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../platform/db/database.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
+import { type AccountBalance, type AccountFilter, QUERY_LIMIT_MAX, type QueryFilter } from '../query.ts';
 import {
   ACCOUNT_COLUMNS,
   type AccountRow,
@@ -15,6 +16,7 @@ import {
   type AccountBalances,
   AccountFlags,
   HISTORY_PAGE_MAX,
+  NIL_ID,
   type PendingState,
   type Transfer,
   TransferFlags,
@@ -181,4 +183,127 @@ export async function findDuePending(db: Queryable, nowNs: bigint, limit: number
     [nowNs.toString(), limit],
   );
   return rows.map((row) => row.id);
+}
+
+// --- query operations (rules in ../query.ts; filters are valid by the time they get here) ---
+
+/** WHERE conditions for the filter fields set, with their parameters appended to `params`. */
+function filterConditions(
+  filter: QueryFilter | Omit<AccountFilter, 'accountId'>,
+  params: unknown[],
+  column: (name: string) => string,
+): string[] {
+  const conditions: string[] = [];
+  const add = (name: string, value: unknown, cast: string) => {
+    params.push(value);
+    conditions.push(`${column(name)} = $${params.length}::${cast}`);
+  };
+  if (filter.userData128 && filter.userData128 !== NIL_ID) add('user_data_128', filter.userData128, 'uuid');
+  if (filter.userData64) add('user_data_64', filter.userData64.toString(), 'int8');
+  if (filter.userData32) add('user_data_32', filter.userData32, 'int4');
+  if ('ledger' in filter && filter.ledger) add('ledger', filter.ledger, 'int4');
+  if (filter.code) add('code', filter.code, 'int4');
+  if (filter.timestampMin) {
+    params.push(filter.timestampMin.toString());
+    conditions.push(`${column('timestamp')} >= $${params.length}::int8`);
+  }
+  if (filter.timestampMax) {
+    params.push(filter.timestampMax.toString());
+    conditions.push(`${column('timestamp')} <= $${params.length}::int8`);
+  }
+  return conditions;
+}
+
+const where = (conditions: string[]) => (conditions.length ? `WHERE ${conditions.join(' AND ')}` : '');
+const limitOf = (filter: { limit: number }) => Math.min(filter.limit, QUERY_LIMIT_MAX);
+
+/** query_accounts, balances as of `nowNs` (holds past their deadline released). */
+export async function queryAccounts(db: Queryable, filter: QueryFilter, nowNs: bigint): Promise<Account[]> {
+  const params: unknown[] = [nowNs.toString()];
+  const conditions = filterConditions(filter, params, (name) => name);
+  const order = filter.reversed ? 'DESC' : 'ASC';
+  params.push(limitOf(filter));
+  const { rows } = await db.query<AccountRow>(
+    `${accountsAsOf(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts ${where(conditions)} ORDER BY timestamp ${order} LIMIT $${params.length}`,
+      '$1',
+    )} ORDER BY b.timestamp ${order}`,
+    params,
+  );
+  return rows.map(accountFromRow);
+}
+
+export async function queryTransfers(db: Queryable, filter: QueryFilter): Promise<Transfer[]> {
+  const params: unknown[] = [];
+  const conditions = filterConditions(filter, params, (name) => name);
+  params.push(limitOf(filter));
+  const { rows } = await db.query<TransferRow>(
+    `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers ${where(conditions)}
+      ORDER BY timestamp ${filter.reversed ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(transferFromRow);
+}
+
+/**
+ * get_account_transfers: one index range scan per side asked for (debit, credit), each bounded
+ * by the limit, merged.
+ */
+export async function getAccountTransfers(db: Queryable, filter: AccountFilter): Promise<Transfer[]> {
+  const params: unknown[] = [filter.accountId];
+  const conditions = filterConditions(filter, params, (name) => name);
+  const order = filter.reversed ? 'DESC' : 'ASC';
+  params.push(limitOf(filter));
+  const limit = `$${params.length}`;
+  const side = (column: string) =>
+    `(SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
+       WHERE ${[`${column} = $1::uuid`, ...conditions].join(' AND ')} ORDER BY timestamp ${order} LIMIT ${limit})`;
+  const sides = [
+    ...(filter.debits ? [side('debit_account_id')] : []),
+    ...(filter.credits ? [side('credit_account_id')] : []),
+  ];
+  const { rows } = await db.query<TransferRow>(
+    `SELECT ${TRANSFER_COLUMNS} FROM (${sides.join(' UNION ')}) page ORDER BY timestamp ${order} LIMIT ${limit}`,
+    params,
+  );
+  return rows.map(transferFromRow);
+}
+
+/**
+ * get_account_balances: the account's balances right after each matching transfer (only
+ * accounts flagged `history` keep them; others, and unknown accounts, give nothing).
+ */
+export async function getAccountBalances(db: Queryable, filter: AccountFilter): Promise<AccountBalance[]> {
+  const params: unknown[] = [filter.accountId];
+  // The timestamp bounds on the balance rows (their key's range); the rest on the transfer.
+  const conditions = filterConditions(filter, params, (name) =>
+    name === 'timestamp' ? 'b.timestamp' : `t.${name}`,
+  );
+  const sides = [
+    ...(filter.debits ? ['t.debit_account_id = $1::uuid'] : []),
+    ...(filter.credits ? ['t.credit_account_id = $1::uuid'] : []),
+  ];
+  const order = filter.reversed ? 'DESC' : 'ASC';
+  params.push(limitOf(filter));
+  const { rows } = await db.query<{
+    timestamp: bigint;
+    debits_pending: bigint;
+    debits_posted: bigint;
+    credits_pending: bigint;
+    credits_posted: bigint;
+  }>(
+    `SELECT b.timestamp, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted
+       FROM ledger_account_balances b
+       JOIN ledger_transfers t ON t.timestamp = b.timestamp AND (${sides.join(' OR ')})
+      WHERE b.account_id = $1::uuid ${conditions.map((condition) => `AND ${condition}`).join(' ')}
+      ORDER BY b.timestamp ${order} LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((row) => ({
+    timestamp: row.timestamp,
+    debitsPending: row.debits_pending,
+    debitsPosted: row.debits_posted,
+    creditsPending: row.credits_pending,
+    creditsPosted: row.credits_posted,
+  }));
 }

@@ -1,5 +1,27 @@
-import { type FailedTransfer, LedgerStateMachine, type Timeline } from '../state-machine.ts';
-import type { Account, AccountEvent, PendingState, Transfer, TransferEvent } from '../types.ts';
+import {
+  type AccountBalance,
+  type AccountFilter,
+  accountFilterProblem,
+  matchesAccountFilter,
+  matchesQueryFilter,
+  page,
+  type QueryFilter,
+  queryFilterProblem,
+} from '../query.ts';
+import {
+  type BalanceSnapshot,
+  type FailedTransfer,
+  LedgerStateMachine,
+  type Timeline,
+} from '../state-machine.ts';
+import {
+  type Account,
+  type AccountEvent,
+  AccountFlags,
+  type PendingState,
+  type Transfer,
+  type TransferEvent,
+} from '../types.ts';
 
 /** The pure state machine over plain maps that persist between batches: the core without a database. */
 export class InMemoryLedger {
@@ -13,6 +35,8 @@ export class InMemoryLedger {
     accountTimestamps: new Set(),
     transferTimestamps: new Set(),
   };
+  /** Balances after each change of history-flagged accounts. */
+  readonly snapshots: BalanceSnapshot[] = [];
   /** Pending transfers with a deadline, not yet known to be resolved. */
   private timed: { id: string; expiresAt: bigint }[] = [];
 
@@ -50,6 +74,44 @@ export class InMemoryLedger {
     return expired;
   }
 
+  // The query operations, with TigerBeetle's answer to an invalid filter: nothing.
+
+  queryAccounts(filter: QueryFilter): Account[] {
+    if (queryFilterProblem(filter)) return [];
+    return page(
+      [...this.accounts.values()].filter((account) => matchesQueryFilter(filter, account)),
+      filter,
+    );
+  }
+
+  queryTransfers(filter: QueryFilter): Transfer[] {
+    if (queryFilterProblem(filter)) return [];
+    return page(
+      [...this.transfers.values()].filter((transfer) => matchesQueryFilter(filter, transfer)),
+      filter,
+    );
+  }
+
+  getAccountTransfers(filter: AccountFilter): Transfer[] {
+    if (accountFilterProblem(filter)) return [];
+    return page(
+      [...this.transfers.values()].filter((transfer) => matchesAccountFilter(filter, transfer)),
+      filter,
+    );
+  }
+
+  /** Balances after each matching transfer; nothing for an account without `history`. */
+  getAccountBalances(filter: AccountFilter): AccountBalance[] {
+    const account = this.accounts.get(filter.accountId);
+    if (accountFilterProblem(filter) || !account || (account.flags & AccountFlags.history) === 0) return [];
+    const byTimestamp = new Map([...this.transfers.values()].map((t) => [t.timestamp, t]));
+    const balances = this.snapshots.filter((snapshot) => {
+      const transfer = byTimestamp.get(snapshot.timestamp);
+      return snapshot.accountId === filter.accountId && transfer && matchesAccountFilter(filter, transfer);
+    });
+    return page(balances, filter).map(({ accountId: _, ...balance }) => balance);
+  }
+
   private run<T>(step: (machine: LedgerStateMachine) => T): T {
     const machine = new LedgerStateMachine({
       ledgers: this.ledgers,
@@ -60,6 +122,7 @@ export class InMemoryLedger {
       timeline: this.timeline,
     });
     const result = step(machine);
+    this.snapshots.push(...machine.effects.snapshots);
     for (const { id, state } of machine.effects.pendingCreated)
       if (state.expiresAt !== null) this.timed.push({ id, expiresAt: state.expiresAt });
     return result;
