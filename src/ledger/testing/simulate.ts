@@ -49,6 +49,7 @@ export async function simulate(system: SimulatedLedger, options: SimulationOptio
 
   system.setNow(now);
   model.at(now);
+  workload.at(now);
   const initial = workload.initialAccounts();
   const initialResults = await system.createAccounts(initial);
   const expectedInitial = model.createAccounts(initial);
@@ -60,6 +61,7 @@ export async function simulate(system: SimulatedLedger, options: SimulationOptio
     now += ROUND_NS;
     system.setNow(now);
     model.at(now);
+    workload.at(now);
     const draw = random();
     if (draw < 0.04) {
       const events = workload.accounts(1 + Math.floor(random() * 6));
