@@ -109,6 +109,10 @@ test('imported accounts and transfers keep their timestamps; the rules answer as
     { ...plain, id: id(), flags: TF.imported, timestamp: past(-1) },
   ]);
   assert.equal(future!.result, TR.imported_event_timestamp_must_not_advance);
+  const [outOfRange] = await ledger.createTransfers([
+    { ...plain, id: id(), flags: TF.imported, timestamp: (1n << 64n) - 2n },
+  ]);
+  assert.equal(outOfRange!.result, TR.imported_event_timestamp_out_of_range);
   const [noTimestamp] = await ledger.createTransfers([{ ...plain, id: id(), timestamp: base + 30n }]);
   assert.equal(noTimestamp!.result, TR.timestamp_must_be_zero);
   const [timeout] = await ledger.createTransfers([

@@ -33,6 +33,7 @@ import {
   type Account,
   type AccountEvent,
   AccountFlags,
+  AMOUNT_MAX,
   type PendingState,
   type Transfer,
   type TransferEvent,
@@ -648,7 +649,10 @@ function importedTimestamps(commands: readonly Command[]): bigint[] {
   const timestamps: bigint[] = [];
   for (const command of commands) {
     if (command.kind === 'expire') continue;
-    for (const event of command.events) if (event.timestamp) timestamps.push(event.timestamp);
+    // Only those in range: the others are refused before they are compared with anything.
+    for (const event of command.events)
+      if (event.timestamp && event.timestamp > 0n && event.timestamp <= AMOUNT_MAX)
+        timestamps.push(event.timestamp);
   }
   return timestamps;
 }
