@@ -133,9 +133,15 @@ test('a closing hold past its deadline reopens its account for reads and for tra
 });
 
 test('another process acting after the deadline sees it too, and a concurrent job expires it exactly once', async () => {
-  const { wallet, other } = await fundedWallet(100n);
+  const { wallet, other } = await fundedWallet(150n);
   const holds = [await hold(wallet, other, 40n, 20), await hold(wallet, other, 60n, 20)];
+  const third = await hold(wallet, other, 50n, 40); // not yet due: still counts after 21 s
   clock.advance(21_000);
+  const [released] = await ledger.lookupAccounts([wallet]);
+  assert.equal(released!.debitsPending, 50n); // both due holds released (summed), the third kept
+  const [counterparty] = await ledger.lookupAccounts([other]);
+  assert.equal(counterparty!.creditsPending, 50n);
+  assert.equal((await ledger.lookupPending([third])).get(third)!.status, 'pending');
   const second = new Ledger({ db: database.db, clock });
   try {
     const [expired, [spend]] = await Promise.all([
@@ -163,7 +169,10 @@ test('another process acting after the deadline sees it too, and a concurrent jo
     ['expired', 'expired'],
   );
   const [account] = await ledger.lookupAccounts([wallet]);
-  assert.deepEqual([account!.debitsPending, account!.debitsPosted, account!.creditsPosted], [0n, 100n, 100n]);
+  assert.deepEqual(
+    [account!.debitsPending, account!.debitsPosted, account!.creditsPosted],
+    [50n, 100n, 150n],
+  );
   const report = await ledger.verify();
   assert.ok(report.ok, JSON.stringify(report.violations));
 });

@@ -31,21 +31,24 @@ import {
  * ledger_accounts (its placeholders first); `nowParam` the placeholder of `nowNs`.
  */
 function accountsAsOf(accounts: string, nowParam: string): string {
+  // Due holds summed per account once (a hash join), not re-scanned per account.
   return `WITH base AS (${accounts}),
-    due AS MATERIALIZED (
+    due AS (
       SELECT t.debit_account_id, t.credit_account_id, t.amount, t.flags
         FROM ledger_pending p JOIN ledger_transfers t ON t.id = p.id
-       WHERE p.status = 'pending' AND p.expires_at IS NOT NULL AND p.expires_at <= ${nowParam})
-    SELECT b.id, b.ledger, b.code, b.flags,
-           b.closed AND NOT EXISTS (
-             SELECT 1 FROM due WHERE (due.debit_account_id = b.id AND due.flags & ${TransferFlags.closing_debit} <> 0)
-                                  OR (due.credit_account_id = b.id AND due.flags & ${TransferFlags.closing_credit} <> 0)) AS closed,
+       WHERE p.status = 'pending' AND p.expires_at IS NOT NULL AND p.expires_at <= ${nowParam}),
+    released AS (
+      SELECT account_id, sum(debits)::int8 AS debits, sum(credits)::int8 AS credits, bool_or(reopens) AS reopens
+        FROM (SELECT debit_account_id AS account_id, amount AS debits, 0::int8 AS credits,
+                     flags & ${TransferFlags.closing_debit} <> 0 AS reopens FROM due
+              UNION ALL
+              SELECT credit_account_id, 0::int8, amount, flags & ${TransferFlags.closing_credit} <> 0 FROM due) sides
+       GROUP BY account_id)
+    SELECT b.id, b.ledger, b.code, b.flags, b.closed AND NOT COALESCE(r.reopens, false) AS closed,
            b.user_data_128, b.user_data_64, b.user_data_32,
-           b.debits_pending - COALESCE((SELECT sum(due.amount) FROM due WHERE due.debit_account_id = b.id), 0)::int8 AS debits_pending,
-           b.debits_posted,
-           b.credits_pending - COALESCE((SELECT sum(due.amount) FROM due WHERE due.credit_account_id = b.id), 0)::int8 AS credits_pending,
-           b.credits_posted, b.timestamp
-      FROM base b`;
+           b.debits_pending - COALESCE(r.debits, 0) AS debits_pending, b.debits_posted,
+           b.credits_pending - COALESCE(r.credits, 0) AS credits_pending, b.credits_posted, b.timestamp
+      FROM base b LEFT JOIN released r ON r.account_id = b.id`;
 }
 
 export async function lookupAccounts(
