@@ -22,9 +22,9 @@ const reader = { 'x-test-role': 'operator-read' };
 let database: TestDatabase;
 let ledger: Ledger;
 let app: FastifyInstance;
+const clock = new ManualClock();
 before(async () => {
   database = await createTestDatabase();
-  const clock = new ManualClock();
   ledger = new Ledger({ db: database.db, clock });
   app = await createHttpServer({
     log: createLogger({ level: 'silent' }),
@@ -261,4 +261,46 @@ test('query routes: accounts and transfers by filter, account history filters, b
   assert.equal(tooMany.json().error.code, 'ledger_filter_limit');
   const unknownField = await get('/v1/ledger/transfers?colour=red');
   assert.equal(unknownField.statusCode, 400);
+});
+
+test('HTTP reads one second after a hold deadline, the expiry job not run: balance released, status expired', async () => {
+  const [a, b] = [uuidv7(), uuidv7()];
+  await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/accounts',
+    headers: admin,
+    payload: {
+      accounts: [
+        { id: a, ledger: 1, code: 41 },
+        { id: b, ledger: 1, code: 42 },
+      ],
+    },
+  });
+  const hold = uuidv7();
+  const held = await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/transfers',
+    headers: { ...admin, 'idempotency-key': uuidv7() },
+    payload: {
+      transfers: [
+        {
+          id: hold,
+          debit_account_id: a,
+          credit_account_id: b,
+          amount: '70',
+          ledger: 1,
+          code: 1,
+          flags: ['pending'],
+          timeout: 60,
+        },
+      ],
+    },
+  });
+  assert.equal(held.json().results[0].result, 'ok');
+  const read = () => app.inject({ method: 'GET', url: `/v1/ledger/accounts/${a}`, headers: reader });
+  assert.equal((await read()).json().debits_pending, '70');
+  clock.advance(61_000);
+  assert.equal((await read()).json().debits_pending, '0');
+  const transfer = await app.inject({ method: 'GET', url: `/v1/ledger/transfers/${hold}`, headers: reader });
+  assert.equal(transfer.json().pending_status, 'expired');
 });
