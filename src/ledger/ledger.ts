@@ -207,8 +207,11 @@ export class Ledger {
   }
 
   /**
-   * Voids pending transfers whose timeout has passed by `now`, in batches; safe to run from
-   * several processes or twice (each is voided exactly once). Returns how many it voided.
+   * Writes down the expiry of pending transfers whose timeout has passed by `now`, in batches.
+   * Reads and validations already treat them as expired at their deadline; this only releases
+   * the stored balances. Safe to run from several processes, twice, or alongside any batch
+   * (each is expired exactly once, by whichever batch gets there first). Returns how many its
+   * batches expired.
    */
   async expirePendingTransfers(now: Date = this.clock.now(), batchMax = EXPIRY_BATCH_MAX): Promise<number> {
     const nowNs = BigInt(now.getTime()) * 1_000_000n;
