@@ -188,8 +188,12 @@ export class GroupCommitWriter {
   private readonly inflightCreatedAccounts = new Map<string, Prepared>();
   private epoch = 0;
   private speculationPaused = 0;
-  /** Prepared.nextDeadline of the tip; undefined when unknown (then it is looked up). */
-  private nextDeadline: bigint | null | undefined = undefined;
+  /**
+   * Prepared.nextDeadline of the last batch prepared, with the head it leads to. A batch built
+   * on exactly that head (pipelined, or under the lock when no other process wrote since)
+   * needs no lookup while the deadline lies ahead; any other head means another state.
+   */
+  private deadlineBound: { head: Head; nextDeadline: bigint | null } | null = null;
 
   /** Batches committed by this writer, and batches re-run after a failed speculation. */
   readonly stats = { batchesCommitted: 0, speculationsFailed: 0 };
@@ -321,7 +325,7 @@ export class GroupCommitWriter {
   /** Makes a prepared batch the new tip, so the next batch can build on it. */
   private publish(prepared: Prepared): void {
     this.tip = prepared.tip;
-    this.nextDeadline = prepared.nextDeadline;
+    this.deadlineBound = { head: prepared.tip, nextDeadline: prepared.nextDeadline };
     for (const [id, account] of prepared.accounts) this.cache.set(id, account);
     for (const [id, transfer] of prepared.transfers) this.inflightTransfers.set(id, transfer);
     for (const [id, state] of prepared.pending) this.inflightPending.set(id, state);
@@ -333,7 +337,6 @@ export class GroupCommitWriter {
   private invalidate(): void {
     this.epoch++;
     this.tip = null;
-    this.nextDeadline = undefined;
     this.cache.clear();
     this.inflightTransfers.clear();
     this.inflightPending.clear();
@@ -445,7 +448,7 @@ export class GroupCommitWriter {
         });
         this.stats.batchesCommitted++;
         this.tip = committed.tip;
-        this.nextDeadline = committed.nextDeadline;
+        this.deadlineBound = { head: committed.tip, nextDeadline: committed.nextDeadline };
         for (const [id, account] of committed.accounts) this.cache.set(id, account);
         return committed.outcomes;
       } catch (error) {
@@ -474,7 +477,7 @@ export class GroupCommitWriter {
     // A pending transfer past its deadline is expired for this batch's every event, whether or
     // not the expiry job has run: the batch expires the due ones first (TigerBeetle's pulse).
     // Looked up before the transfers below, so a hold resolved by a batch in flight is seen so.
-    const { due, nextDeadline } = await this.duePending(q, timestamp, useCache);
+    const { due, nextDeadline } = await this.duePending(q, timestamp, base, useCache);
     for (const id of due) {
       pendingIds.add(id);
       transferIds.add(id);
@@ -621,22 +624,34 @@ export class GroupCommitWriter {
   private async duePending(
     q: Queryable,
     timestamp: bigint,
+    base: Head,
     useCache: boolean,
   ): Promise<{ due: string[]; nextDeadline: bigint | null }> {
-    const known = useCache ? this.nextDeadline : undefined;
+    const bound = this.deadlineBound;
+    const known = bound && sameHead(bound.head, base) ? bound.nextDeadline : undefined;
     if (known === null || (known !== undefined && known > timestamp)) return { due: [], nextDeadline: known };
-    const loaded = await loadDuePending(q, timestamp, DUE_PER_BATCH_MAX);
-    let nextDeadline = loaded.nextDeadline;
-    const due = new Set(loaded.due);
+    // Batches still in flight first: one that commits while the query runs is then either seen
+    // here or (committed before the query began) in the query's snapshot.
+    const due = new Set<string>();
+    let inflightNext: bigint | null = null;
     if (useCache) {
       for (const [id, state] of this.inflightPending) {
         if (state.status !== 'pending' || state.expiresAt === null) continue;
         if (state.expiresAt <= timestamp) due.add(id);
-        else if (nextDeadline === null || state.expiresAt < nextDeadline) nextDeadline = state.expiresAt;
+        else if (inflightNext === null || state.expiresAt < inflightNext) inflightNext = state.expiresAt;
       }
     }
+    const loaded = await loadDuePending(q, timestamp, DUE_PER_BATCH_MAX);
+    for (const id of loaded.due) due.add(id);
+    let nextDeadline = loaded.nextDeadline;
+    if (inflightNext !== null && (nextDeadline === null || inflightNext < nextDeadline))
+      nextDeadline = inflightNext;
     return { due: [...due], nextDeadline };
   }
+}
+
+function sameHead(a: Head, b: Head): boolean {
+  return a.sequence === b.sequence && a.hash.equals(b.hash);
 }
 
 function hasImported(command: Command): boolean {
