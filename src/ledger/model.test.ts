@@ -65,6 +65,7 @@ test(`the pure state machine agrees with the model (${SEEDS.length} seeds x ${OP
       submissions: 4,
       eventsPerSubmissionMax: 60,
       start: START,
+      midRoundAccounts: true,
     });
   }
   console.log(
