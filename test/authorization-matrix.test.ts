@@ -753,6 +753,24 @@ const FIXTURES: Record<string, Fixture> = {
     ok: 200,
     build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/transfers` }),
   },
+  'GET /v1/ledger/accounts': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/ledger/accounts?code=1&limit=5' }),
+  },
+  'GET /v1/ledger/transfers': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/ledger/transfers?code=9001&limit=5' }),
+  },
+  'GET /v1/ledger/accounts/:account_id/balance-history': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/balance-history` }),
+  },
   'GET /v1/ledger/accounts/:account_id/balances': {
     allowed: LEDGER_READERS,
     owner: 'none',
