@@ -139,3 +139,48 @@ test('imported accounts and transfers keep their timestamps; the rules answer as
   const report = await ledger.verify();
   assert.ok(report.ok, JSON.stringify(report.violations));
 });
+
+test('an import dated before a hold’s deadline, sent after it: the hold expires first, history and verify agree', async () => {
+  // Live accounts with balance history, a hold with a 5 s timeout, then (10 s later, no expiry
+  // job) an imported transfer dated between the hold and its deadline on the same accounts. The
+  // batch expires the hold before the import is applied, so the import's history row shows the
+  // hold released although its timestamp is earlier than the expiry's.
+  const [a, b] = [id(), id()];
+  await ledger.createAccounts([
+    { id: a, ledger: Ledgers.CNY, code: 1, flags: AF.history },
+    { id: b, ledger: Ledgers.CNY, code: 1, flags: AF.history },
+  ]);
+  const holdId = id();
+  const [hold] = await ledger.createTransfers([
+    {
+      id: holdId,
+      debitAccountId: a,
+      creditAccountId: b,
+      amount: 7n,
+      ledger: 1,
+      code: 1,
+      flags: TF.pending,
+      timeout: 5,
+    },
+  ]);
+  assert.equal(hold!.result, TR.ok);
+  clock.advance(10_000);
+  const [imported] = await ledger.createTransfers([
+    {
+      id: id(),
+      debitAccountId: a,
+      creditAccountId: b,
+      amount: 3n,
+      ledger: 1,
+      code: 1,
+      flags: TF.imported,
+      timestamp: hold!.timestamp! + 1_000_000_000n,
+    },
+  ]);
+  assert.equal(imported!.result, TR.ok);
+  const [account] = await ledger.lookupAccounts([a]);
+  assert.equal(account!.debitsPending, 0n);
+  assert.equal(account!.debitsPosted, 3n);
+  const report = await ledger.verify({ full: true });
+  assert.ok(report.ok, JSON.stringify(report.violations));
+});

@@ -129,6 +129,8 @@ interface Submission {
   command: Command;
   size: number;
   enqueuedAt: number;
+  /** Carries imported events (client-set timestamps): batched alone. */
+  imported: boolean;
   resolve: (outcome: CommandOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -234,7 +236,14 @@ export class GroupCommitWriter {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, size, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({
+        command,
+        size,
+        enqueuedAt: performance.now(),
+        imported: hasImported(command),
+        resolve,
+        reject,
+      });
       this.queuedEvents += size;
       // Start on the next turn of the event loop, so callers submitting together share a batch.
       this.running ??= new Promise<void>((started) => setImmediate(started)).then(() => this.drainQueue());
@@ -288,6 +297,10 @@ export class GroupCommitWriter {
       // One participant per batch: its writes may touch the same rows as another's, and two
       // CTEs of one statement cannot see each other's writes.
       if (participantOf(next) && participants++ > 0) break;
+      // An imported command gets a batch of its own: its events are dated in the past but applied
+      // after the batch's due expiries, and verify replays balance history in that order only
+      // when nothing else shares the batch.
+      if (batch.length > 0 && (next.imported || batch[0]!.imported)) break;
       this.queue.shift();
       this.queuedEvents -= next.size;
       if (now - next.enqueuedAt > this.options.queueWaitMsMax) {

@@ -55,26 +55,36 @@ export async function ledgerImbalances(db: Queryable) {
  * adds to posted; a post, a void or an expiry takes the pending transfer's amount out of pending.
  */
 const BALANCE_CHANGES = `
+  expiries AS (
+    -- An expiry is applied at resolved_at, except in a batch of imported transfers (dated in the
+    -- past, batched alone): the batch's due expiries are applied before its events.
+    SELECT s.id, s.resolved_at,
+           CASE WHEN EXISTS (SELECT 1 FROM ledger_transfers i
+                              WHERE i.timestamp = j.timestamp_first AND i.flags & 256 <> 0)
+                THEN j.timestamp_first - 1 ELSE s.resolved_at END AS applied
+      FROM ledger_pending s
+      LEFT JOIN LATERAL (
+        SELECT timestamp_first FROM ledger_journal WHERE timestamp_first <= s.resolved_at
+         ORDER BY timestamp_first DESC LIMIT 1) j ON true
+     WHERE s.status = 'expired' AND s.resolved_at > $2),
   changes AS (
-    SELECT t.timestamp AS ts, t.debit_account_id AS account_id,
+    SELECT t.timestamp AS ts, t.timestamp AS applied, t.debit_account_id AS account_id,
            CASE WHEN t.flags & 2 <> 0 THEN t.amount WHEN t.flags & 12 <> 0 THEN -coalesce(p.amount, 0) ELSE 0 END AS dp,
            CASE WHEN t.flags & 10 = 0 THEN t.amount ELSE 0 END AS dpo, 0::int8 AS cp, 0::int8 AS cpo
       FROM ledger_transfers t LEFT JOIN ledger_transfers p ON p.id = t.pending_id
      WHERE t.timestamp > $1
     UNION ALL
-    SELECT t.timestamp, t.credit_account_id, 0, 0,
+    SELECT t.timestamp, t.timestamp, t.credit_account_id, 0, 0,
            CASE WHEN t.flags & 2 <> 0 THEN t.amount WHEN t.flags & 12 <> 0 THEN -coalesce(p.amount, 0) ELSE 0 END,
            CASE WHEN t.flags & 10 = 0 THEN t.amount ELSE 0 END
       FROM ledger_transfers t LEFT JOIN ledger_transfers p ON p.id = t.pending_id
      WHERE t.timestamp > $1
     UNION ALL
-    SELECT s.resolved_at, p.debit_account_id, -p.amount, 0, 0, 0
-      FROM ledger_pending s JOIN ledger_transfers p ON p.id = s.id
-     WHERE s.status = 'expired' AND s.resolved_at > $2
+    SELECT e.resolved_at, e.applied, p.debit_account_id, -p.amount, 0, 0, 0
+      FROM expiries e JOIN ledger_transfers p ON p.id = e.id
     UNION ALL
-    SELECT s.resolved_at, p.credit_account_id, 0, 0, -p.amount, 0
-      FROM ledger_pending s JOIN ledger_transfers p ON p.id = s.id
-     WHERE s.status = 'expired' AND s.resolved_at > $2)`;
+    SELECT e.resolved_at, e.applied, p.credit_account_id, 0, 0, -p.amount, 0
+      FROM expiries e JOIN ledger_transfers p ON p.id = e.id)`;
 
 /**
  * Account balances that differ from their base plus the changes after `since`. The base is
@@ -183,7 +193,7 @@ export async function balanceHistoryProblems(db: Queryable, since: bigint, limit
               b.dp + sum(c.dp) OVER w AS dp, b.dpo + sum(c.dpo) OVER w AS dpo,
               b.cp + sum(c.cp) OVER w AS cp, b.cpo + sum(c.cpo) OVER w AS cpo
          FROM tracked c JOIN base b ON b.account_id = c.account_id
-       WINDOW w AS (PARTITION BY c.account_id ORDER BY c.ts)),
+       WINDOW w AS (PARTITION BY c.account_id ORDER BY c.applied, c.ts)),
      stored AS (SELECT * FROM ledger_account_balances WHERE timestamp > $1)
      SELECT coalesce(r.account_id, h.account_id)::text AS id, coalesce(r.ts, h.timestamp)::text AS timestamp,
             CASE WHEN h.account_id IS NULL THEN 'no history row for a balance change'
