@@ -112,7 +112,7 @@ const emitPaid = (merchantId: string, orderId: string) =>
   app.merchants.webhooks.emit(
     merchantId,
     'order.paid',
-    { order_id: orderId, amount: '1999', currency: 'CNY' },
+    { order_id: orderId, amount: 1999n, currency: 'CNY' },
     { eventId: webhookEventId('order.paid', orderId) },
   );
 
@@ -440,6 +440,26 @@ test('secret rotation: during the overlap both secrets verify with the official 
   assert.equal(String(afterOverlap.headers['webhook-signature']).split(' ').length, 1);
   assert.ok(verifyOfficially(newSecret, afterOverlap));
   assert.throws(() => verifyOfficially(oldSecret, afterOverlap));
+});
+
+test('two workers at once attempt each due delivery once (SKIP LOCKED); the scheduled job delivers', async () => {
+  const shop = await createMerchant('Busy Shop');
+  const receiver = await startReceiver(() => 200);
+  await createEndpoint(shop, receiver.url);
+  for (let i = 0; i < 6; i++) await emitPaid(shop.merchantId, uuidv7());
+  const [a, b] = await Promise.all([
+    app.merchants.webhooks.deliverDue({ batch: 2 }),
+    app.merchants.webhooks.deliverDue({ batch: 2 }),
+  ]);
+  assert.equal(a + b, 6);
+  assert.equal(receiver.received.length, 6);
+  assert.equal(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 6);
+
+  // The module's job does the same work when the queue runs it.
+  await emitPaid(shop.merchantId, uuidv7());
+  await app.jobs.enqueue('merchants.webhooks.deliver');
+  assert.equal(await app.jobs.drain(), 1);
+  assert.equal(receiver.received.length, 7);
 });
 
 test('a disabled endpoint receives nothing, and its deliveries wait until it is enabled', async () => {

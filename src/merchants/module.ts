@@ -49,9 +49,9 @@ export const merchantsModule = defineModule({
           kind: 'merchants.webhooks.deliver',
           // Leased: it calls merchants' servers; each delivery has its own lease and log.
           run: async () => {
-            await webhooks.deliverDue();
+            await webhooks.deliverDue({ limit: 500 });
           },
-          options: { mode: 'leased', maxAttempts: 1, leaseMs: 5 * 60_000 },
+          options: { mode: 'leased', maxAttempts: 1, leaseMs: 10 * 60_000 },
           schedule: { name: 'merchants-webhooks-deliver', cron: '*/5 * * * * *' },
         },
       ],

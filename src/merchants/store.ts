@@ -301,7 +301,7 @@ export async function webhookEndpointOwner(q: Queryable, endpointId: string): Pr
  */
 export async function insertWebhookEvent(
   q: Queryable,
-  event: { id: string; merchantId: string; type: string; payload: unknown; createdAt: Date },
+  event: { id: string; merchantId: string; type: string; payloadJson: string; createdAt: Date },
 ): Promise<{ created: boolean; deliveries: number }> {
   const { rows } = await q.query<{ created: boolean; deliveries: number }>(
     `WITH event AS (
@@ -315,7 +315,7 @@ export async function insertWebhookEvent(
        RETURNING 1
      )
      SELECT EXISTS (SELECT 1 FROM event) AS created, (SELECT count(*)::int FROM fanned) AS deliveries`,
-    [event.id, event.merchantId, event.type, JSON.stringify(event.payload), event.createdAt],
+    [event.id, event.merchantId, event.type, event.payloadJson, event.createdAt],
   );
   return rows[0]!;
 }

@@ -89,7 +89,10 @@ export class Webhooks {
   ): Promise<{ eventId: string; created: boolean; deliveries: number }> {
     if (!isWebhookEventType(type)) validateEventTypes([type]);
     if (!isUuid(options.eventId)) throw invalid('webhook_event_id_invalid', 'An event id is a UUID.');
-    const json = JSON.stringify(payload);
+    // Money is bigint in Tuyere; on the wire it is a decimal string of minor units.
+    const json = JSON.stringify(payload, (_key, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
     if (Buffer.byteLength(json) > MAX_EVENT_PAYLOAD_BYTES)
       throw invalid(
         'webhook_payload_too_large',
@@ -99,7 +102,7 @@ export class Webhooks {
       id: options.eventId,
       merchantId,
       type,
-      payload,
+      payloadJson: json,
       createdAt: this.deps.clock.now(),
     });
     return { eventId: options.eventId, ...result };
