@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { isPublicAddress } from './urls.ts';
 
 /** What one POST to a webhook endpoint came to. `status` is null when no response arrived. */
@@ -56,6 +57,14 @@ export function httpTransport(options: { publicOnly: boolean }): WebhookTranspor
         resolve({ ...response, latencyMs: latency() });
       };
       const target = new URL(url);
+      // IP literals skip the lookup: check them here (an endpoint registered as a local URL in
+      // development must not be reached from a production process).
+      const literal = target.hostname.replace(/^\[|\]$/g, '');
+      if (options.publicOnly && isIP(literal) && !isPublicAddress(literal)) {
+        settled = true;
+        resolve({ status: null, body: null, error: 'refused: a non-public address', latencyMs: 0 });
+        return;
+      }
       const client = target.protocol === 'https:' ? https : http;
       const request = client.request(
         target,

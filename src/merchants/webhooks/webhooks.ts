@@ -314,7 +314,15 @@ export class Webhooks {
         Math.min(batch, limit - attempted),
       );
       if (claimed.length === 0) break;
-      await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
+      // One delivery's fault (its endpoint deleted mid-attempt, a lost connection) must not stop
+      // the others; its lease expires and it is attempted again.
+      await Promise.all(
+        claimed.map((delivery) =>
+          this.attempt(delivery).catch((error: unknown) =>
+            this.deps.log.error({ err: error, delivery_id: delivery.id }, 'webhook attempt not recorded'),
+          ),
+        ),
+      );
       attempted += claimed.length;
     }
     return attempted;
