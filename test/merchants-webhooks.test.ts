@@ -147,6 +147,12 @@ test('endpoints: secret shown once, URL rules, scope enforcement, another mercha
   assert.equal(listed.statusCode, 200, listed.body);
   assert.equal(listed.json().webhook_endpoints.length, 1);
   assert.ok(!listed.body.includes(created.secret.slice(6)), 'the secret is never listed');
+  const stored = await app.db.query<{ secret: string }>(
+    'SELECT secret FROM merchants_webhook_endpoints WHERE id = $1',
+    [created.endpoint.id],
+  );
+  assert.match(stored.rows[0]!.secret, /^v1:/, 'sealed at rest');
+  assert.ok(!stored.rows[0]!.secret.includes(created.secret.slice(6)));
 
   const refused = async (url: string) => {
     const response = await app.http.inject({

@@ -1,9 +1,11 @@
 import { defineModule } from '../platform/module.ts';
+import { loadOrCreateSecret } from '../platform/secrets.ts';
 import { MERCHANTS_CHART } from './chart.ts';
 import { Merchants } from './merchants.ts';
 import { merchantRoutes } from './routes.ts';
 import { MERCHANTS_SETTINGS, merchantsSettings } from './settings.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
+import { parseSecretBoxKey } from './webhooks/secret-box.ts';
 import { httpTransport } from './webhooks/transport.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
 
@@ -33,6 +35,13 @@ export const merchantsModule = defineModule({
       allowLocalHttp: settings.merchantsWebhookLocalHttp,
       timeoutMs: settings.merchantsWebhookTimeoutMs,
       defaultRotationOverlapSeconds: settings.merchantsWebhookRotationOverlapSeconds,
+      secretKey: parseSecretBoxKey(
+        loadOrCreateSecret(
+          context.config.dataDir,
+          'webhook-secret-key',
+          settings.merchantsWebhookSecretKey || undefined,
+        ),
+      ),
     });
     const merchants = new Merchants({ db: context.db, clock: context.clock, identity, webhooks });
     const ownMerchant = (request: { params: unknown }) =>

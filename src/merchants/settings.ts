@@ -4,6 +4,7 @@ import {
   type PlatformConfig,
   type SettingSpecs,
   type SettingsOf,
+  text,
 } from '../platform/config.ts';
 
 /** The merchants module's settings (its slice of the configuration; see src/platform/config.ts). */
@@ -27,6 +28,14 @@ export const MERCHANTS_SETTINGS = {
     description: 'After a webhook secret rotation, how long the old secret keeps signing too (default)',
     parse: integer(0, 7 * 86_400),
   },
+  merchantsWebhookSecretKey: {
+    env: 'MERCHANTS_WEBHOOK_SECRET_KEY',
+    default: '',
+    description:
+      'Key (32 bytes, base64) sealing webhook signing secrets at rest; empty generates one in TUYERE_DATA_DIR',
+    parse: text,
+    requiredInProduction: true,
+  },
 } satisfies SettingSpecs;
 
 export type MerchantsSettings = SettingsOf<typeof MERCHANTS_SETTINGS>;
@@ -40,5 +49,6 @@ export function merchantsSettings(
     merchantsWebhookLocalHttp: config.merchantsWebhookLocalHttp && nodeEnv !== 'production',
     merchantsWebhookTimeoutMs: config.merchantsWebhookTimeoutMs,
     merchantsWebhookRotationOverlapSeconds: config.merchantsWebhookRotationOverlapSeconds,
+    merchantsWebhookSecretKey: config.merchantsWebhookSecretKey,
   };
 }

@@ -8,7 +8,8 @@ CREATE TABLE merchants_webhook_endpoints (
   description text NOT NULL DEFAULT '',
   event_types text[] NOT NULL,
   status text NOT NULL CHECK (status IN ('enabled', 'disabled')),
-  -- The signing secret must be usable to sign, so it is kept (never shown again after creation
+  -- The signing secret must be usable to sign, so it is kept, sealed with AES-256-GCM under
+  -- MERCHANTS_WEBHOOK_SECRET_KEY and bound to the endpoint id (never shown again after creation
   -- or rotation). The previous secret keeps signing until previous_secret_expires_at.
   secret text NOT NULL,
   previous_secret text,

@@ -30,6 +30,7 @@ import {
 } from '../store.ts';
 import { isWebhookEventType, validateEventTypes, type WebhookEventType } from './events.ts';
 import { retryDelayMs } from './retry.ts';
+import { openSecret, sealSecret } from './secret-box.ts';
 import { liveSecrets, newWebhookSecret, signedHeaders } from './signing.ts';
 import type { WebhookTransport } from './transport.ts';
 import { validateWebhookUrl } from './urls.ts';
@@ -43,6 +44,8 @@ export interface WebhooksDeps {
   allowLocalHttp: boolean;
   timeoutMs: number;
   defaultRotationOverlapSeconds: number;
+  /** Seals signing secrets at rest (secret-box.ts). */
+  secretKey: Buffer;
   random?: RandomSource;
   /** Jitter of the retry schedule. */
   jitter?: IntegerSource;
@@ -132,7 +135,7 @@ export class Webhooks {
         url,
         description: input.description ?? '',
         eventTypes,
-        secret,
+        secret: sealSecret(this.deps.secretKey, secret, id, this.random),
         createdAt: now,
       });
       await this.deps.identity.audit(
@@ -238,7 +241,8 @@ export class Webhooks {
       const current = await getWebhookEndpoint(tx, endpointId, { lock: true });
       if (!current) throw notFound('webhook_endpoint_not_found', 'No such webhook endpoint.');
       const previousExpiresAt = new Date(now.getTime() + overlap * 1000);
-      await rotateWebhookSecretRow(tx, endpointId, secret, previousExpiresAt, now);
+      const sealed = sealSecret(this.deps.secretKey, secret, endpointId, this.random);
+      await rotateWebhookSecretRow(tx, endpointId, sealed, previousExpiresAt, now);
       await this.deps.identity.audit(
         {
           actor,
@@ -336,7 +340,19 @@ export class Webhooks {
       timestamp: delivery.event_created_at.toISOString(),
       data: delivery.payload,
     });
-    const headers = signedHeaders(liveSecrets(delivery, attemptedAt), delivery.event_id, attemptedAt, body);
+    const key = this.deps.secretKey;
+    const secrets = liveSecrets(
+      {
+        secret: openSecret(key, delivery.secret, delivery.endpoint_id),
+        previous_secret:
+          delivery.previous_secret === null
+            ? null
+            : openSecret(key, delivery.previous_secret, delivery.endpoint_id),
+        previous_secret_expires_at: delivery.previous_secret_expires_at,
+      },
+      attemptedAt,
+    );
+    const headers = signedHeaders(secrets, delivery.event_id, attemptedAt, body);
     const response = await this.deps.transport({
       url: delivery.url,
       headers,
