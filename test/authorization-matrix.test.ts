@@ -543,6 +543,15 @@ const FIXTURES: Record<string, Fixture> = {
       payload: {},
     }),
   },
+  'POST /v1/webhook-endpoints/:endpoint_id/replay-dead': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}/replay-dead`,
+      payload: {},
+    }),
+  },
   'GET /v1/webhook-endpoints/:endpoint_id/deliveries': {
     allowed: ['merchant', 'operator-read', 'operator-admin'],
     owner: 'merchant',

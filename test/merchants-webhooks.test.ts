@@ -360,12 +360,23 @@ test('a receiver that always fails ends in the dead letter; replay by merchant a
   assert.equal(attempts[1]!.status_code, null);
   assert.match(attempts[1]!.error, /timeout after 500 ms/);
 
+  // A second event dies too; after the outage the merchant replays every dead delivery at once.
+  await emitPaid(shop.merchantId, uuidv7());
+  for (let attempt = 1; attempt <= MAX_DELIVERY_ATTEMPTS; attempt++) {
+    assert.equal(await app.merchants.webhooks.deliverDue(), 1);
+    const [latest] = await deliveriesOf(shop.apiKey, endpoint.id);
+    if (attempt < MAX_DELIVERY_ATTEMPTS) clock.set(latest!.next_attempt_at!);
+  }
+  assert.deepEqual(
+    (await deliveriesOf(shop.apiKey, endpoint.id)).map((d) => d.state),
+    ['dead', 'dead'],
+  );
   const deadOnly = await app.http.inject({
     method: 'GET',
     url: `/v1/webhook-endpoints/${endpoint.id}/deliveries?state=dead`,
     headers: bearer(shop.apiKey),
   });
-  assert.equal(deadOnly.json().deliveries.length, 1);
+  assert.equal(deadOnly.json().deliveries.length, 2);
 
   // The merchant fixes its server and replays: a new cycle, delivered and verifiable.
   healthy = true;
@@ -381,7 +392,24 @@ test('a receiver that always fails ends in the dead letter; replay by merchant a
   assert.equal(await app.merchants.webhooks.deliverDue(), 1);
   const last = receiver.received.at(-1)!;
   assert.ok(verifyOfficially(secret, last));
-  assert.equal((await deliveriesOf(shop.apiKey, endpoint.id))[0]!.state, 'delivered');
+  const afterReplay = await deliveriesOf(shop.apiKey, endpoint.id);
+  assert.equal(afterReplay.find((d) => d.id === dead!.id)!.state, 'delivered');
+
+  const [second] = await deliveriesOf(shop.apiKey, endpoint.id);
+  assert.equal(second!.state, 'dead');
+  const bulk = await app.http.inject({
+    method: 'POST',
+    url: `/v1/webhook-endpoints/${endpoint.id}/replay-dead`,
+    headers: bearer(shop.apiKey),
+    payload: {},
+  });
+  assert.equal(bulk.statusCode, 200, bulk.body);
+  assert.equal(bulk.json().replayed, 1, 'only the dead one');
+  assert.equal(await app.merchants.webhooks.deliverDue(), 1);
+  assert.deepEqual(
+    (await deliveriesOf(shop.apiKey, endpoint.id)).map((d) => d.state),
+    ['delivered', 'delivered'],
+  );
 
   // An operator replays it once more (a delivered message may be sent again); it is audited.
   const byOperator = await app.http.inject({
@@ -392,7 +420,7 @@ test('a receiver that always fails ends in the dead letter; replay by merchant a
   });
   assert.equal(byOperator.statusCode, 200, byOperator.body);
   assert.equal(await app.merchants.webhooks.deliverDue(), 1);
-  assert.equal(receiver.received.length, MAX_DELIVERY_ATTEMPTS + 2);
+  assert.equal(receiver.received.length, 2 * MAX_DELIVERY_ATTEMPTS + 3);
   const merchantCannotUseOperatorRoute = await app.http.inject({
     method: 'POST',
     url: `/v1/operator/webhook-deliveries/${dead!.id}/replay`,

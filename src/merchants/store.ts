@@ -529,3 +529,19 @@ export async function replayWebhookDeliveryRow(
   );
   return row;
 }
+
+/** Starts a new cycle now for every dead delivery of an endpoint created at or after `since`. */
+export async function replayDeadWebhookDeliveries(
+  tx: Queryable,
+  endpointId: string,
+  since: Date | null,
+  at: Date,
+): Promise<number> {
+  const result = await tx.query(
+    `UPDATE merchants_webhook_deliveries
+     SET state = 'pending', attempts = 0, next_attempt_at = $3, lease_until = NULL, updated_at = $3
+     WHERE endpoint_id = $1 AND state = 'dead' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
+    [endpointId, since, at],
+  );
+  return result.rowCount ?? 0;
+}

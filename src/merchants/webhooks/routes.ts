@@ -283,6 +283,27 @@ export function webhookRoutes(
       },
     );
 
+    app.post<{ Params: { endpoint_id: string }; Body: { since?: string } }>(
+      '/v1/webhook-endpoints/:endpoint_id/replay-dead',
+      {
+        config: { policy: { ...MANAGE, owner: endpointOwner } },
+        schema: {
+          tags: ['webhooks'],
+          summary: "Replay all of an endpoint's dead deliveries (optionally those created since a time)",
+          params: strictObject({ endpoint_id: UUID }),
+          body: strictObject({ since: { ...TIMESTAMP, examples: ['2026-11-29T00:00:00Z'] } }, []),
+          response: { 200: { type: 'object', properties: { replayed: { type: 'integer' } } } },
+        },
+      },
+      async (request) => ({
+        replayed: await webhooks.replayDead(
+          request.params.endpoint_id,
+          request.body.since === undefined ? undefined : new Date(request.body.since),
+          request.principal!.key,
+        ),
+      }),
+    );
+
     app.get<{ Params: { endpoint_id: string }; Querystring: { state?: string; limit?: number } }>(
       '/v1/webhook-endpoints/:endpoint_id/deliveries',
       {

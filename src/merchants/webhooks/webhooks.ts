@@ -18,6 +18,7 @@ import {
   listWebhookAttempts,
   listWebhookDeliveries,
   listWebhookEndpoints,
+  replayDeadWebhookDeliveries,
   replayWebhookDeliveryRow,
   rotateWebhookSecretRow,
   settleDeliveryAttempt,
@@ -297,6 +298,35 @@ export class Webhooks {
       );
     });
     return (await getWebhookDelivery(this.deps.db, deliveryId))!;
+  }
+
+  /**
+   * Replays every dead delivery of an endpoint (created at or after `since`, when given): what
+   * a merchant does after an outage of its server. Returns how many were replayed.
+   */
+  async replayDead(endpointId: string, since: Date | undefined, actor: string): Promise<number> {
+    return this.deps.db.transaction(async (tx) => {
+      const endpoint = await getWebhookEndpoint(tx, endpointId, { lock: true });
+      if (!endpoint) throw notFound('webhook_endpoint_not_found', 'No such webhook endpoint.');
+      if (endpoint.status !== 'enabled')
+        throw conflict('webhook_endpoint_disabled', 'The endpoint is disabled; enable it before replaying.');
+      const replayed = await replayDeadWebhookDeliveries(
+        tx,
+        endpointId,
+        since ?? null,
+        this.deps.clock.now(),
+      );
+      await this.deps.identity.audit(
+        {
+          actor,
+          action: 'webhook_endpoint.dead_replayed',
+          subject: `merchant:${endpoint.merchant_id}`,
+          details: { endpoint_id: endpointId, since: since?.toISOString() ?? null, replayed },
+        },
+        tx,
+      );
+      return replayed;
+    });
   }
 
   /**
