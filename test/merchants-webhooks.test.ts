@@ -533,3 +533,42 @@ test('a disabled endpoint receives nothing, and its deliveries wait until it is 
   assert.equal(await app.merchants.webhooks.deliverDue(), 1);
   assert.equal(receiver.received.length, 1);
 });
+
+test('verify is clean, /metrics counts backlog and dead letters, settled deliveries are purged after the retention', async () => {
+  const shop = await createMerchant('Old Shop');
+  const receiver = await startReceiver(() => 200);
+  const { endpoint } = await createEndpoint(shop, receiver.url);
+  await emitPaid(shop.merchantId, uuidv7());
+  assert.equal(await app.merchants.webhooks.deliverDue(), 1);
+  const [delivered] = await deliveriesOf(shop.apiKey, endpoint.id);
+  await emitPaid(shop.merchantId, uuidv7()); // stays pending: never purged
+
+  const checks = await app.verify();
+  const check = checks.find((c) => c.name === 'merchants: webhook deliveries consistent');
+  assert.deepEqual(check, { name: 'merchants: webhook deliveries consistent', ok: true, violations: [] });
+  const metrics = await app.http.inject({ method: 'GET', url: '/metrics' });
+  assert.match(metrics.body, /^tuyere_webhook_deliveries_due [1-9]/m);
+  assert.match(metrics.body, /^tuyere_webhook_deliveries_dead 0$/m);
+
+  clock.advance(29 * 86_400_000);
+  await app.merchants.webhooks.purgeExpired();
+  assert.equal((await deliveriesOf(shop.apiKey, endpoint.id)).length, 2, 'kept within the retention');
+  clock.advance(2 * 86_400_000);
+  assert.ok((await app.merchants.webhooks.purgeExpired()) >= 1);
+  const left = await deliveriesOf(shop.apiKey, endpoint.id);
+  assert.deepEqual(
+    left.map((d) => d.state),
+    ['pending'],
+  );
+  const gone = await app.http.inject({
+    method: 'GET',
+    url: `/v1/webhook-deliveries/${delivered!.id}`,
+    headers: bearer(shop.apiKey),
+  });
+  assert.equal(gone.statusCode, 404);
+  const events = await app.db.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM merchants_webhook_events WHERE merchant_id = $1',
+    [shop.merchantId],
+  );
+  assert.equal(events.rows[0]!.count, 1, "the purged delivery's event went with it; the pending one's stays");
+});

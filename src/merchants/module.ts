@@ -35,6 +35,7 @@ export const merchantsModule = defineModule({
       allowLocalHttp: settings.merchantsWebhookLocalHttp,
       timeoutMs: settings.merchantsWebhookTimeoutMs,
       defaultRotationOverlapSeconds: settings.merchantsWebhookRotationOverlapSeconds,
+      retentionDays: settings.merchantsWebhookRetentionDays,
       secretKey: parseSecretBoxKey(
         loadOrCreateSecret(
           context.config.dataDir,
@@ -46,8 +47,24 @@ export const merchantsModule = defineModule({
     const merchants = new Merchants({ db: context.db, clock: context.clock, identity, webhooks });
     const ownMerchant = (request: { params: unknown }) =>
       merchants.merchantOwner((request.params as { merchant_id: string }).merchant_id);
+    context.metrics.gauge(
+      'tuyere_webhook_deliveries_due',
+      'Webhook deliveries due now and not yet attempted (the backlog)',
+      async () => (await webhooks.counts()).due,
+    );
+    context.metrics.gauge(
+      'tuyere_webhook_deliveries_dead',
+      'Webhook deliveries in the dead letter (out of attempts, awaiting replay)',
+      async () => (await webhooks.counts()).dead,
+    );
     return {
       service: merchants,
+      verify: async () => {
+        const violations = await webhooks.violations();
+        return [
+          { name: 'merchants: webhook deliveries consistent', ok: violations.length === 0, violations },
+        ];
+      },
       routes: async (http) => {
         await merchantRoutes(http, merchants);
         await webhookRoutes(webhooks, context.clock, { merchant: ownMerchant })(http);
@@ -62,6 +79,14 @@ export const merchantsModule = defineModule({
           },
           options: { mode: 'leased', maxAttempts: 1, leaseMs: 10 * 60_000 },
           schedule: { name: 'merchants-webhooks-deliver', cron: '*/5 * * * * *' },
+        },
+        {
+          kind: 'merchants.webhooks.purge',
+          run: async () => {
+            await webhooks.purgeExpired();
+          },
+          options: { mode: 'leased' },
+          schedule: { name: 'merchants-webhooks-purge', cron: '41 3 * * *' },
         },
       ],
     };

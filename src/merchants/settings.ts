@@ -28,6 +28,12 @@ export const MERCHANTS_SETTINGS = {
     description: 'After a webhook secret rotation, how long the old secret keeps signing too (default)',
     parse: integer(0, 7 * 86_400),
   },
+  merchantsWebhookRetentionDays: {
+    env: 'MERCHANTS_WEBHOOK_RETENTION_DAYS',
+    default: '30',
+    description: 'Days delivered and dead webhook deliveries, their attempt log and events are kept',
+    parse: integer(1, 3650),
+  },
   merchantsWebhookSecretKey: {
     env: 'MERCHANTS_WEBHOOK_SECRET_KEY',
     default: '',
@@ -49,6 +55,7 @@ export function merchantsSettings(
     merchantsWebhookLocalHttp: config.merchantsWebhookLocalHttp && nodeEnv !== 'production',
     merchantsWebhookTimeoutMs: config.merchantsWebhookTimeoutMs,
     merchantsWebhookRotationOverlapSeconds: config.merchantsWebhookRotationOverlapSeconds,
+    merchantsWebhookRetentionDays: config.merchantsWebhookRetentionDays,
     merchantsWebhookSecretKey: config.merchantsWebhookSecretKey,
   };
 }

@@ -545,3 +545,75 @@ export async function replayDeadWebhookDeliveries(
   );
   return result.rowCount ?? 0;
 }
+
+/**
+ * Deletes up to `limit` settled (delivered or dead) deliveries last changed before `before`,
+ * with their attempt log (cascade). Returns how many.
+ */
+export async function purgeSettledWebhookDeliveries(
+  q: Queryable,
+  before: Date,
+  limit: number,
+): Promise<number> {
+  const result = await q.query(
+    `DELETE FROM merchants_webhook_deliveries WHERE id IN (
+       SELECT id FROM merchants_webhook_deliveries WHERE state <> 'pending' AND updated_at < $1 LIMIT $2)`,
+    [before, limit],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Deletes up to `limit` events created before `before` that have no delivery left. Returns how many. */
+export async function purgeUndeliveredWebhookEvents(
+  q: Queryable,
+  before: Date,
+  limit: number,
+): Promise<number> {
+  const result = await q.query(
+    `DELETE FROM merchants_webhook_events WHERE id IN (
+       SELECT ev.id FROM merchants_webhook_events ev
+       WHERE ev.created_at < $1
+         AND NOT EXISTS (SELECT 1 FROM merchants_webhook_deliveries d WHERE d.event_id = ev.id)
+       LIMIT $2)`,
+    [before, limit],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Deliveries due now (the backlog) and dead ones, for /metrics. */
+export async function webhookDeliveryCounts(q: Queryable, now: Date): Promise<{ due: number; dead: number }> {
+  const { rows } = await q.query<{ due: number; dead: number }>(
+    `SELECT (SELECT count(*)::int FROM merchants_webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1) AS due,
+            (SELECT count(*)::int FROM merchants_webhook_deliveries WHERE state = 'dead') AS dead`,
+    [now],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Invariant breaches, as messages: a delivery whose merchant differs from its event's or its
+ * endpoint's, a pending delivery without a due time, one past its attempts, a delivered one
+ * without a successful attempt in its log.
+ */
+export async function webhookViolations(q: Queryable, maxAttempts: number): Promise<string[]> {
+  const { rows } = await q.query<{ message: string }>(
+    `SELECT 'delivery ' || d.id || ' belongs to another merchant than its event or endpoint' AS message
+     FROM merchants_webhook_deliveries d
+     JOIN merchants_webhook_events ev ON ev.id = d.event_id
+     JOIN merchants_webhook_endpoints e ON e.id = d.endpoint_id
+     WHERE d.merchant_id <> ev.merchant_id OR d.merchant_id <> e.merchant_id
+     UNION ALL
+     SELECT 'pending delivery ' || id || ' has no next attempt time' FROM merchants_webhook_deliveries
+     WHERE state = 'pending' AND next_attempt_at IS NULL
+     UNION ALL
+     SELECT 'delivery ' || id || ' made ' || attempts || ' attempts in one cycle' FROM merchants_webhook_deliveries
+     WHERE attempts > $1
+     UNION ALL
+     SELECT 'delivered delivery ' || d.id || ' has no successful attempt' FROM merchants_webhook_deliveries d
+     WHERE d.state = 'delivered'
+       AND NOT EXISTS (SELECT 1 FROM merchants_webhook_attempts a WHERE a.delivery_id = d.id AND a.succeeded)
+     LIMIT 100`,
+    [maxAttempts],
+  );
+  return rows.map((row) => row.message);
+}

@@ -28,6 +28,7 @@ CREATE TABLE merchants_webhook_events (
   created_at timestamptz NOT NULL
 );
 CREATE INDEX merchants_webhook_events_merchant ON merchants_webhook_events (merchant_id, created_at);
+CREATE INDEX merchants_webhook_events_created ON merchants_webhook_events (created_at);
 
 CREATE TABLE merchants_webhook_deliveries (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -48,6 +49,10 @@ CREATE TABLE merchants_webhook_deliveries (
 );
 CREATE INDEX merchants_webhook_deliveries_due ON merchants_webhook_deliveries (next_attempt_at)
   WHERE state = 'pending';
+CREATE INDEX merchants_webhook_deliveries_dead ON merchants_webhook_deliveries (endpoint_id)
+  WHERE state = 'dead';
+CREATE INDEX merchants_webhook_deliveries_settled ON merchants_webhook_deliveries (updated_at)
+  WHERE state <> 'pending';
 CREATE INDEX merchants_webhook_deliveries_endpoint ON merchants_webhook_deliveries (endpoint_id, created_at);
 
 CREATE TABLE merchants_webhook_attempts (

@@ -18,6 +18,8 @@ import {
   listWebhookAttempts,
   listWebhookDeliveries,
   listWebhookEndpoints,
+  purgeSettledWebhookDeliveries,
+  purgeUndeliveredWebhookEvents,
   replayDeadWebhookDeliveries,
   replayWebhookDeliveryRow,
   rotateWebhookSecretRow,
@@ -26,11 +28,13 @@ import {
   type WebhookAttemptRecord,
   type WebhookDeliveryRecord,
   type WebhookEndpointRecord,
+  webhookDeliveryCounts,
   webhookDeliveryOwner,
   webhookEndpointOwner,
+  webhookViolations,
 } from '../store.ts';
 import { isWebhookEventType, validateEventTypes, type WebhookEventType } from './events.ts';
-import { retryDelayMs } from './retry.ts';
+import { MAX_DELIVERY_ATTEMPTS, retryDelayMs } from './retry.ts';
 import { openSecret, sealSecret } from './secret-box.ts';
 import { liveSecrets, newWebhookSecret, signedHeaders } from './signing.ts';
 import type { WebhookTransport } from './transport.ts';
@@ -45,6 +49,8 @@ export interface WebhooksDeps {
   allowLocalHttp: boolean;
   timeoutMs: number;
   defaultRotationOverlapSeconds: number;
+  /** Settled deliveries (and their log and events) are kept this many days. */
+  retentionDays: number;
   /** Seals signing secrets at rest (secret-box.ts). */
   secretKey: Buffer;
   random?: RandomSource;
@@ -421,6 +427,34 @@ export class Webhooks {
         { delivery_id: delivery.id, endpoint_id: delivery.endpoint_id, event_id: delivery.event_id },
         'webhook delivery dead-lettered after its last attempt',
       );
+  }
+
+  /**
+   * Deletes deliveries settled more than `retentionDays` ago, their attempt log, and older
+   * events without deliveries (a daily job). Pending deliveries are never purged. Returns how many
+   * deliveries were removed.
+   */
+  async purgeExpired(): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - this.deps.retentionDays * 86_400_000);
+    const batch = 5000; // short transactions, however large the purge
+    let removed = 0;
+    for (;;) {
+      const deleted = await purgeSettledWebhookDeliveries(this.deps.db, before, batch);
+      removed += deleted;
+      if (deleted < batch) break;
+    }
+    while ((await purgeUndeliveredWebhookEvents(this.deps.db, before, batch)) === batch) {}
+    return removed;
+  }
+
+  /** The delivery backlog and the dead letters, for /metrics. */
+  counts(): Promise<{ due: number; dead: number }> {
+    return webhookDeliveryCounts(this.deps.db, this.deps.clock.now());
+  }
+
+  /** For `tuyere verify`: breaches of the delivery invariants. */
+  violations(): Promise<string[]> {
+    return webhookViolations(this.deps.db, MAX_DELIVERY_ATTEMPTS);
   }
 
   /** Route owner resolvers: the owning merchant's id, or undefined. */
