@@ -546,6 +546,17 @@ test('verify is clean, /metrics counts backlog and dead letters, settled deliver
   const checks = await app.verify();
   const check = checks.find((c) => c.name === 'merchants: webhook deliveries consistent');
   assert.deepEqual(check, { name: 'merchants: webhook deliveries consistent', ok: true, violations: [] });
+  // Tampering shows: a delivery marked delivered with no successful attempt in its log.
+  const [pending] = await deliveriesOf(shop.apiKey, endpoint.id);
+  await app.db.query("UPDATE merchants_webhook_deliveries SET state = 'delivered' WHERE id = $1", [
+    pending!.id,
+  ]);
+  const tampered = (await app.verify()).find((c) => c.name === 'merchants: webhook deliveries consistent')!;
+  assert.deepEqual(tampered.violations, [`delivered delivery ${pending!.id} has no successful attempt`]);
+  await app.db.query("UPDATE merchants_webhook_deliveries SET state = 'pending' WHERE id = $1", [
+    pending!.id,
+  ]);
+
   const metrics = await app.http.inject({ method: 'GET', url: '/metrics' });
   assert.match(metrics.body, /^tuyere_webhook_deliveries_due [1-9]/m);
   assert.match(metrics.body, /^tuyere_webhook_deliveries_dead 0$/m);

@@ -592,8 +592,8 @@ export async function webhookDeliveryCounts(q: Queryable, now: Date): Promise<{ 
 
 /**
  * Invariant breaches, as messages: a delivery whose merchant differs from its event's or its
- * endpoint's, a pending delivery without a due time, one past its attempts, a delivered one
- * without a successful attempt in its log.
+ * endpoint's, a pending delivery without a due time, a dead one that did not use up its
+ * attempts, a delivered one without a successful attempt in its log.
  */
 export async function webhookViolations(q: Queryable, maxAttempts: number): Promise<string[]> {
   const { rows } = await q.query<{ message: string }>(
@@ -606,8 +606,8 @@ export async function webhookViolations(q: Queryable, maxAttempts: number): Prom
      SELECT 'pending delivery ' || id || ' has no next attempt time' FROM merchants_webhook_deliveries
      WHERE state = 'pending' AND next_attempt_at IS NULL
      UNION ALL
-     SELECT 'delivery ' || id || ' made ' || attempts || ' attempts in one cycle' FROM merchants_webhook_deliveries
-     WHERE attempts > $1
+     SELECT 'dead delivery ' || id || ' has only ' || attempts || ' attempts' FROM merchants_webhook_deliveries
+     WHERE state = 'dead' AND attempts < $1
      UNION ALL
      SELECT 'delivered delivery ' || d.id || ' has no successful attempt' FROM merchants_webhook_deliveries d
      WHERE d.state = 'delivered'
