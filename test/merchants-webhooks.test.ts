@@ -496,6 +496,25 @@ test('two workers at once attempt each due delivery once (SKIP LOCKED); the sche
   assert.equal(receiver.received.length, 7);
 });
 
+test('a worker that dies mid-attempt leaves a lease; once it expires the delivery is attempted again', async () => {
+  const shop = await createMerchant('Crashy Shop');
+  const receiver = await startReceiver(() => 200);
+  const { endpoint } = await createEndpoint(shop, receiver.url);
+  await emitPaid(shop.merchantId, uuidv7());
+  const [delivery] = await deliveriesOf(shop.apiKey, endpoint.id);
+  // What a claim leaves behind when its process is killed before the attempt is recorded.
+  await app.db.query(
+    "UPDATE merchants_webhook_deliveries SET attempts = 1, lease_until = $2::timestamptz + interval '1 minute' WHERE id = $1",
+    [delivery!.id, clock.now()],
+  );
+  assert.equal(await app.merchants.webhooks.deliverDue(), 0, 'not while the lease holds');
+  clock.advance(61_000);
+  assert.equal(await app.merchants.webhooks.deliverDue(), 1);
+  const [after] = await deliveriesOf(shop.apiKey, endpoint.id);
+  assert.deepEqual([after!.state, after!.attempts], ['delivered', 2]);
+  assert.equal(receiver.received.length, 1);
+});
+
 test('a disabled endpoint receives nothing, and its deliveries wait until it is enabled', async () => {
   const shop = await createMerchant('Paused Shop');
   const receiver = await startReceiver(() => 200);
@@ -514,7 +533,7 @@ test('a disabled endpoint receives nothing, and its deliveries wait until it is 
   assert.equal(await app.merchants.webhooks.deliverDue(), 0);
   assert.equal(receiver.received.length, 0);
 
-  const [pending] = await deliveriesOf(shop.apiKey, endpoint.id);
+  const pending = (await deliveriesOf(shop.apiKey, endpoint.id)).find((d) => d.state === 'pending');
   const replay = await app.http.inject({
     method: 'POST',
     url: `/v1/webhook-deliveries/${pending!.id}/replay`,
@@ -547,7 +566,7 @@ test('verify is clean, /metrics counts backlog and dead letters, settled deliver
   const check = checks.find((c) => c.name === 'merchants: webhook deliveries consistent');
   assert.deepEqual(check, { name: 'merchants: webhook deliveries consistent', ok: true, violations: [] });
   // Tampering shows: a delivery marked delivered with no successful attempt in its log.
-  const [pending] = await deliveriesOf(shop.apiKey, endpoint.id);
+  const pending = (await deliveriesOf(shop.apiKey, endpoint.id)).find((d) => d.state === 'pending');
   await app.db.query("UPDATE merchants_webhook_deliveries SET state = 'delivered' WHERE id = $1", [
     pending!.id,
   ]);
