@@ -515,6 +515,29 @@ test('a worker that dies mid-attempt leaves a lease; once it expires the deliver
   assert.equal(receiver.received.length, 1);
 });
 
+test('a secret that cannot be opened is a failed attempt that backs off, nothing is sent unsigned', async () => {
+  const shop = await createMerchant('Rekeyed Shop');
+  const receiver = await startReceiver(() => 200);
+  const { endpoint } = await createEndpoint(shop, receiver.url);
+  await emitPaid(shop.merchantId, uuidv7());
+  // As if MERCHANTS_WEBHOOK_SECRET_KEY had changed: the sealed secret no longer opens.
+  await app.db.query('UPDATE merchants_webhook_endpoints SET secret = $2 WHERE id = $1', [
+    endpoint.id,
+    `v1:${Buffer.alloc(40, 1).toString('base64')}`,
+  ]);
+  assert.equal(await app.merchants.webhooks.deliverDue(), 1);
+  assert.equal(receiver.received.length, 0);
+  const [delivery] = await deliveriesOf(shop.apiKey, endpoint.id);
+  assert.deepEqual([delivery!.state, delivery!.attempts], ['pending', 1]);
+  assert.ok(new Date(delivery!.next_attempt_at!) > clock.now(), 'backs off');
+  const log = await app.http.inject({
+    method: 'GET',
+    url: `/v1/webhook-deliveries/${delivery!.id}`,
+    headers: bearer(shop.apiKey),
+  });
+  assert.match(log.json().attempts[0].error, /signing secret cannot be opened/);
+});
+
 test('a disabled endpoint receives nothing, and its deliveries wait until it is enabled', async () => {
   const shop = await createMerchant('Paused Shop');
   const receiver = await startReceiver(() => 200);

@@ -37,7 +37,7 @@ import { isWebhookEventType, validateEventTypes, type WebhookEventType } from '.
 import { MAX_DELIVERY_ATTEMPTS, retryDelayMs } from './retry.ts';
 import { openSecret, sealSecret } from './secret-box.ts';
 import { liveSecrets, newWebhookSecret, signedHeaders } from './signing.ts';
-import type { WebhookTransport } from './transport.ts';
+import type { WebhookResponse, WebhookTransport } from './transport.ts';
 import { validateWebhookUrl } from './urls.ts';
 
 export interface WebhooksDeps {
@@ -376,25 +376,7 @@ export class Webhooks {
       timestamp: delivery.event_created_at.toISOString(),
       data: delivery.payload,
     });
-    const key = this.deps.secretKey;
-    const secrets = liveSecrets(
-      {
-        secret: openSecret(key, delivery.secret, delivery.endpoint_id),
-        previous_secret:
-          delivery.previous_secret === null
-            ? null
-            : openSecret(key, delivery.previous_secret, delivery.endpoint_id),
-        previous_secret_expires_at: delivery.previous_secret_expires_at,
-      },
-      attemptedAt,
-    );
-    const headers = signedHeaders(secrets, delivery.event_id, attemptedAt, body);
-    const response = await this.deps.transport({
-      url: delivery.url,
-      headers,
-      body,
-      timeoutMs: this.deps.timeoutMs,
-    });
+    const response = await this.send(delivery, attemptedAt, body);
     const succeeded = response.status !== null && response.status >= 200 && response.status < 300;
     const error =
       response.error ?? (succeeded ? null : `endpoint answered HTTP ${response.status ?? 'nothing'}`);
@@ -455,6 +437,42 @@ export class Webhooks {
   /** For `tuyere verify`: breaches of the delivery invariants. */
   violations(): Promise<string[]> {
     return webhookViolations(this.deps.db, MAX_DELIVERY_ATTEMPTS);
+  }
+
+  /**
+   * Signs and POSTs one attempt. A secret that cannot be opened (MERCHANTS_WEBHOOK_SECRET_KEY
+   * changed) is a failed attempt like any other, so the delivery backs off and dead-letters
+   * instead of being retried at every lease.
+   */
+  private async send(delivery: ClaimedDelivery, attemptedAt: Date, body: string): Promise<WebhookResponse> {
+    const key = this.deps.secretKey;
+    let secrets: string[];
+    try {
+      secrets = liveSecrets(
+        {
+          secret: openSecret(key, delivery.secret, delivery.endpoint_id),
+          previous_secret:
+            delivery.previous_secret === null
+              ? null
+              : openSecret(key, delivery.previous_secret, delivery.endpoint_id),
+          previous_secret_expires_at: delivery.previous_secret_expires_at,
+        },
+        attemptedAt,
+      );
+    } catch {
+      return {
+        status: null,
+        body: null,
+        error: 'not sent: the signing secret cannot be opened (was MERCHANTS_WEBHOOK_SECRET_KEY changed?)',
+        latencyMs: 0,
+      };
+    }
+    return this.deps.transport({
+      url: delivery.url,
+      headers: signedHeaders(secrets, delivery.event_id, attemptedAt, body),
+      body,
+      timeoutMs: this.deps.timeoutMs,
+    });
   }
 
   /** Route owner resolvers: the owning merchant's id, or undefined. */
