@@ -1,6 +1,7 @@
 /**
  * Scans JSON log files for secrets and personal data that must never be logged: payment
- * PINs, Chinese ID numbers, SMS codes and card numbers (Luhn-valid runs of 13-19 digits).
+ * PINs, Chinese ID numbers, SMS codes, card numbers (Luhn-valid runs of 13-19 digits) and
+ * mainland mobile numbers (1[3-9] and nine digits, query strings included).
  * `npm test` runs it over test-results/logs after the suite and fails on any hit.
  * Run alone: `node --import tsx scripts/scan-logs.ts [dir]`.
  */
@@ -8,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isValidChineseId } from '../src/identity/chinese-id.ts';
 
-export type LeakKind = 'pin' | 'id_number' | 'sms_code' | 'card_number';
+export type LeakKind = 'pin' | 'id_number' | 'sms_code' | 'card_number' | 'phone';
 export interface Leak {
   file: string;
   line: number;
@@ -26,6 +27,7 @@ const PIN_FIELD = /"(?:pin|new_pin|old_pin|payment_pin|pin_code)"\s*:\s*"?(\d{4,
 const SMS_FIELD = /"(?:sms_code|otp|verification_code|code)"\s*:\s*"?(\d{4,8})"?/gi;
 const SMS_TEXT = /(?:code|验证码)(?:\s+is|\s*[:：])?\s*(\d{6})\b/gi;
 const ID_NUMBER = /(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])/g;
+const PHONE = /(?<![0-9A-Za-z.])(1[3-9]\d{9})(?![0-9A-Za-z])/g;
 const DIGIT_RUN = /(?<![0-9A-Za-z.])((?:\d[ -]?){12,18}\d)(?![0-9A-Za-z])/g;
 // pino's own numeric fields (epoch milliseconds and the like) are not card numbers.
 const BENIGN_NUMBER_FIELDS = /"(?:time|pid|responseTime|elapsed|seq|last_seq)"\s*:\s*"?\d+(?:\.\d+)?"?/g;
@@ -64,6 +66,7 @@ export function scanLine(text: string): Array<{ kind: LeakKind; value: string }>
     }
   }
   const withoutBenign = text.replace(BENIGN_NUMBER_FIELDS, '');
+  for (const match of withoutBenign.matchAll(PHONE)) hits.push({ kind: 'phone', value: match[1]! });
   for (const match of withoutBenign.matchAll(DIGIT_RUN)) {
     const digits = match[1]!.replace(/[ -]/g, '');
     if (digits.length < 13 || digits.length > 19 || ids.has(digits)) continue;

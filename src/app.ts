@@ -17,6 +17,7 @@ import type {
   ModuleName,
   Services,
   VerifyCheck,
+  VerifyRunOptions,
 } from './platform/module.ts';
 import { loadOrCreateSecret } from './platform/secrets.ts';
 
@@ -39,9 +40,16 @@ interface AppParts {
   metrics: Metrics;
   jobs: JobQueue;
   http: FastifyInstance;
+  /** The root operator token (development profile); empty in production, where there is none. */
   operatorToken: string;
-  /** Every module's `tuyere verify` checks, and that no migration is pending. */
-  verify(): Promise<VerifyCheck[]>;
+  /**
+   * Every module's `tuyere verify` checks, and that no migration is pending. By default every
+   * check runs from the start and records nothing; `onCheck` hears each module's checks as
+   * they finish.
+   */
+  verify(
+    options?: Partial<VerifyRunOptions> & { onCheck?: (checks: VerifyCheck[]) => void },
+  ): Promise<VerifyCheck[]>;
   /** Every module's demo contribution, in list order. */
   seedDemo(world: DemoWorld): Promise<void>;
   /** Starts background jobs (the HTTP listener is started by the caller). */
@@ -66,7 +74,9 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
   const { config, db } = options;
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger({ level: config.logLevel, file: config.logFile || undefined });
+  const log =
+    options.log ??
+    createLogger({ level: config.logLevel, file: config.logFile || undefined, format: config.logFormat });
   const metrics = new Metrics();
   const jobs = new JobQueue({
     db,
@@ -76,11 +86,11 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     concurrency: config.jobConcurrency,
     pollMs: config.jobPollMs,
   });
-  const operatorToken = loadOrCreateSecret(
-    config.dataDir,
-    'operator-token',
-    config.operatorToken || undefined,
-  );
+  // The root operator token exists only in the development profile; production has staff accounts.
+  const operatorToken =
+    config.profile === 'production'
+      ? ''
+      : loadOrCreateSecret(config, 'operator-token', config.operatorToken || undefined);
 
   const assembly = options.assembly ?? TUYERE;
   const services: Partial<Services> = {};
@@ -121,10 +131,11 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     bodyLimitBytes: config.bodyLimitBytes,
     authenticators: [
       ...(options.authenticators ?? []),
-      operatorTokenAuthenticator(operatorToken),
+      ...(operatorToken ? [operatorTokenAuthenticator(operatorToken)] : []),
       ...instances.flatMap(({ instance }) => instance.authenticators ?? []),
     ],
     version: VERSION,
+    audit: services.identity ? (entry) => services.identity!.audit(entry) : undefined,
   });
   http.addSchema(READINESS_SCHEMA);
   await http.register(operationsRoutes, { db, metrics, migrations: assembly.migrations });
@@ -140,20 +151,36 @@ export async function createApp(options: CreateAppOptions): Promise<TuyereApp> {
     jobs,
     http,
     operatorToken,
-    async verify() {
-      const checks = await Promise.all(instances.map(({ instance }) => instance.verify?.() ?? []));
+    async verify(options = {}) {
+      const run: VerifyRunOptions = {
+        full: options.full ?? true,
+        record: options.record ?? false,
+        ...(options.progress ? { progress: options.progress } : {}),
+      };
+      // One module after another: each check takes its own snapshot, and progress stays readable.
+      const checks: VerifyCheck[] = [];
+      for (const { instance } of instances) {
+        const found = (await instance.verify?.(run)) ?? [];
+        options.onCheck?.(found);
+        checks.push(...found);
+      }
       const pending = await pendingMigrations(db, assembly.migrations);
-      checks.push([
+      const migrations = [
         {
           name: 'migrations current',
           ok: pending.length === 0,
           violations: pending.map((m) => `pending: ${m}`),
         },
-      ]);
-      return checks.flat();
+      ];
+      options.onCheck?.(migrations);
+      return [...checks, ...migrations];
     },
     async seedDemo(world) {
-      world.logins.push({ who: 'operator (API and console)', how: `Authorization: Bearer ${operatorToken}` });
+      if (operatorToken)
+        world.logins.push({
+          who: 'operator (API and console)',
+          how: `Authorization: Bearer ${operatorToken}`,
+        });
       try {
         for (const { instance } of instances) await instance.demo?.(world);
       } finally {

@@ -638,7 +638,7 @@ const FIXTURES: Record<string, Fixture> = {
     build: () => ({ url: '/v1/audit?limit=5' }),
   },
   'GET /v1/sandbox/sms': {
-    allowed: ['operator-read', 'operator-admin'],
+    allowed: ['operator-admin'],
     owner: 'none',
     ok: 200,
     build: (w) => ({ url: `/v1/sandbox/sms?phone=${w.alice.phone}` }),

@@ -79,7 +79,26 @@ test('migrate, demo and verify on a database; verify fails loudly on tampered bo
       },
     ]);
     await ledger.close();
+    const incremental = tuyere(['verify'], env);
+    assert.equal(incremental.code, 0, incremental.stdout);
+    assert.match(
+      incremental.stdout,
+      /PASS {2}ledger: journal_chain {2}\(2 journal batches since journal batch \d+/,
+    );
+    assert.match(incremental.stdout, /Incremental run/);
+
+    // An already verified transfer edited without its journal: the incremental run trusts what
+    // it verified before (docs/LEDGER.md); --full re-verifies everything and catches it.
+    await database.db.query(
+      'UPDATE ledger_transfers SET user_data_32 = 7 WHERE timestamp = (SELECT min(timestamp) FROM ledger_transfers)',
+    );
     assert.equal(tuyere(['verify'], env).code, 0);
+    const full = tuyere(['verify', '--full'], env);
+    assert.equal(full.code, 1, full.stdout);
+    assert.match(full.stdout, /FAIL {2}ledger: journal_chain/);
+    await database.db.query(
+      'UPDATE ledger_transfers SET user_data_32 = 0 WHERE timestamp = (SELECT min(timestamp) FROM ledger_transfers)',
+    );
 
     // Money appears from nowhere: a credit with no matching debit.
     await database.db.query(

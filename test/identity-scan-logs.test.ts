@@ -22,6 +22,8 @@ test('the log scanner finds planted PINs, ID numbers, SMS codes and card numbers
       line({ msg: '[Tuyere] Your sign-in code is 907113. It expires in 5 minutes.' }),
       line({ msg: 'charge', note: 'card 4111 1111 1111 1111' }),
       line({ msg: 'charge', pan: '6222021234567890128' }),
+      line({ req: { method: 'GET', url: '/v1/operator/users?phone=13800138000' }, msg: 'incoming request' }),
+      line({ msg: 'staff', who: 'sent to 19912345678.' }),
     ].join('\n'),
   );
   const report = scanLogs(directory);
@@ -34,6 +36,8 @@ test('the log scanner finds planted PINs, ID numbers, SMS codes and card numbers
     '5:sms_code',
     '6:card_number',
     '7:card_number',
+    '8:phone',
+    '9:phone',
   ]);
   assert.ok(
     report.leaks.every((leak) => leak.excerpt.includes('*')),
@@ -52,11 +56,13 @@ test('redacted, masked and ordinary lines are clean', () => {
       line({ reqId: '0195a000-0000-7000-8000-000000000001', responseTime: 12.5, msg: 'request completed' }),
       line({ msg: 'amount', amount: '100000', seq: '1234567890123' }),
       line({ msg: 'not luhn', value: '4111111111111112' }),
+      line({ req: { url: '/v1/operator/users?phone=138****8000' }, time: 17959811706, msg: 'masked' }),
+      line({ msg: 'not a phone', amount: '123456789012', id: '0195a000-0000-7000-8000-013800138000' }),
     ].join('\n'),
   );
   const report = scanLogs(directory);
   assert.deepEqual(report.leaks, []);
-  assert.equal(report.lines, 6);
+  assert.equal(report.lines, 8);
 });
 
 test('Luhn', () => {

@@ -500,3 +500,33 @@ test('a member removed after grabbing once cannot grab again: the commit re-chec
   );
   await assertBooks(app);
 });
+
+test('at the expiry deadline, one outcome: a grab 1 s before gets a share, a grab 1 s after is refused before any job ran, and the refund includes its share', async () => {
+  const users = ids(3);
+  const group = await app.social.create(alice.id, 'deadline', users, { members: 'synthetic' });
+  const envelope = await app.redpacket.send({
+    envelopeId: randomUUID(),
+    senderId: alice.id,
+    groupId: group.id,
+    kind: 'fixed',
+    total: 300n,
+    shares: 3,
+    greeting: 'deadline',
+    proof: { type: 'pin', pin: PIN },
+  });
+  const expiresAt = (await app.redpacket.get(envelope.id, null))!.expiresAt;
+  clock.set(new Date(expiresAt.getTime() - 1000));
+  assert.equal((await app.redpacket.grab(envelope.id, users[0]!)).outcome, 'grabbed');
+  clock.set(new Date(expiresAt.getTime() + 1000));
+  // No expiry job has run: the grab itself compares the deadline with now.
+  assert.equal((await app.redpacket.get(envelope.id, null))!.status, 'active');
+  assert.equal((await app.redpacket.grab(envelope.id, users[1]!)).outcome, 'expired');
+  const before = await walletBalance(app, alice.id);
+  await app.redpacket.expireDue(clock.now());
+  const view = (await app.redpacket.get(envelope.id, null))!;
+  assert.equal(view.status, 'expired');
+  assert.equal(view.refundAmount, 200n, 'the refused grab’s share went back to the sender');
+  assert.ok((await walletBalance(app, alice.id)) - before >= 200n);
+  assert.equal((await app.redpacket.grab(envelope.id, users[2]!)).outcome, 'expired');
+  await assertBooks(app);
+});

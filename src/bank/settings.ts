@@ -1,4 +1,6 @@
 import {
+  ConfigError,
+  httpUrl,
   integer,
   type PlatformConfig,
   type SettingSpecs,
@@ -20,8 +22,9 @@ export const BANK_SETTINGS = {
     env: 'BANK_URL',
     default: '',
     description:
-      "Base URL of the bank API the wallet's connector calls; empty means the sandbox bank at BANK_SANDBOX_PORT",
-    parse: text,
+      "Base URL of the bank API the wallet's connector calls; empty means the sandbox bank at BANK_SANDBOX_PORT (development only)",
+    parse: httpUrl,
+    requiredInProduction: true,
   },
   bankWebhookSecret: {
     env: 'BANK_WEBHOOK_SECRET',
@@ -29,6 +32,7 @@ export const BANK_SETTINGS = {
     description:
       'Standard Webhooks secret bank callbacks are signed with; empty generates one in TUYERE_DATA_DIR',
     parse: text,
+    requiredInProduction: true,
   },
   bankTimeoutMs: {
     env: 'BANK_TIMEOUT_MS',
@@ -51,15 +55,14 @@ export type BankConfig = PlatformConfig & SettingsOf<typeof BANK_SETTINGS>;
  * same data directory, so a generated webhook secret is shared without configuration.
  */
 export function bankSettings(config: BankConfig) {
+  // Production never falls back to the sandbox bank (BANK_URL is required there).
+  if (!config.bankUrl && config.profile === 'production')
+    throw new ConfigError('BANK_URL must be set in the production profile: it never uses the sandbox bank.');
   const sandboxUrl = `http://127.0.0.1:${config.bankSandboxPort}`;
   return {
     url: config.bankUrl || sandboxUrl,
     sandboxPort: config.bankSandboxPort,
-    webhookSecret: loadOrCreateSecret(
-      config.dataDir,
-      'bank-webhook-secret',
-      config.bankWebhookSecret || undefined,
-    ),
+    webhookSecret: loadOrCreateSecret(config, 'bank-webhook-secret', config.bankWebhookSecret || undefined),
     timeoutMs: config.bankTimeoutMs,
     seed: config.bankSandboxSeed || undefined,
   };

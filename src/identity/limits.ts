@@ -31,6 +31,14 @@ export interface LimitCheck {
   method: PaymentMethod;
   /** From authorizePayment. */
   authorization: { strength: VerificationStrength; deviceId?: string; deviceDailyLimit?: bigint | null };
+  /** The payment funds a red envelope even though its method is a card's (the class I envelope cap). */
+  envelope?: boolean;
+  /**
+   * What the payment is (its target, card...), caller-chosen: a check under an existing
+   * reservation id reuses it only with the same fingerprint (and user and amount), so a
+   * duplicate with different fields is refused instead of sharing (and later releasing) it.
+   */
+  fingerprint?: string;
   at?: Date;
 }
 
@@ -70,7 +78,7 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   const existing = async (): Promise<LimitDecision | null> => {
     const row = await store.getReservation(context.db, reservationId);
     if (!row) return null;
-    if (row.user_id !== check.userId || row.amount !== check.amount) {
+    if (!sameReservation(row, check)) {
       throw conflict(
         'reservation_exists_with_different_fields',
         'This reservation id was already used for another payment.',
@@ -89,6 +97,7 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
     businessDate: businessDate(at, context.settings.timeZone),
     deviceId: check.authorization.deviceId,
     deviceDailyLimit: check.authorization.deviceDailyLimit,
+    envelope: check.envelope,
   });
   const obvious = firstExceeded(charges, check.amount, () => 0n);
   if (obvious) return denial(context, check.userId, obvious);
@@ -139,6 +148,14 @@ interface PriorReservation {
   user_id: string;
   amount: bigint;
   state: string;
+  fingerprint: string | null;
+}
+
+/** Whether an existing reservation is this check's (a retry): same user, amount and, when both name one, payment. */
+function sameReservation(row: PriorReservation, check: LimitCheck): boolean {
+  const fingerprintsDiffer =
+    row.fingerprint !== null && check.fingerprint !== undefined && row.fingerprint !== check.fingerprint;
+  return row.user_id === check.userId && row.amount === check.amount && !fingerprintsDiffer;
 }
 
 const counterKey = (userId: string, charge: Pick<CounterCharge, 'counter' | 'period'>) =>
@@ -176,6 +193,7 @@ function planChecks(
       businessDate: dateOf(at),
       deviceId: check.authorization.deviceId,
       deviceDailyLimit: check.authorization.deviceDailyLimit,
+      envelope: check.envelope,
     });
     planned.push({ index, id: check.reservationId ?? uuidv7(at.getTime()), at, charges });
   });
@@ -219,7 +237,7 @@ function decideInOrder(
     const check = checks[plan.index]!;
     const prior = existing.get(plan.id);
     if (prior) {
-      if (prior.user_id !== check.userId || prior.amount !== check.amount) {
+      if (!sameReservation(prior, check)) {
         results.set(plan.index, {
           error: conflict(
             'reservation_exists_with_different_fields',
@@ -259,7 +277,12 @@ function decideInOrder(
       counter.payments += 1;
       counter.chargedBy.push(plan.index);
     }
-    existing.set(plan.id, { user_id: check.userId, amount: check.amount, state: 'reserved' });
+    existing.set(plan.id, {
+      user_id: check.userId,
+      amount: check.amount,
+      state: 'reserved',
+      fingerprint: check.fingerprint ?? null,
+    });
     reserved.push(plan);
     results.set(plan.index, { allowed: true, reservationId: plan.id });
   }
@@ -276,6 +299,7 @@ function reservationColumns(checks: readonly LimitCheck[], reserved: readonly Pl
     reserved.map((r) => checks[r.index]!.authorization.strength),
     reserved.map((r) => JSON.stringify(r.charges.map((c) => ({ counter: c.counter, period: c.period })))),
     reserved.map((r) => r.at),
+    reserved.map((r) => checks[r.index]!.fingerprint ?? null),
   ];
 }
 
@@ -331,6 +355,7 @@ export async function planReservations(
         businessDate: date,
         deviceId: check.authorization.deviceId,
         deviceDailyLimit: check.authorization.deviceDailyLimit,
+        envelope: check.envelope,
       });
       for (const charge of charges) {
         keys.set(counterKey(check.userId, charge), {

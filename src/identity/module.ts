@@ -1,8 +1,10 @@
 import { defineModule } from '../platform/module.ts';
 import { seedIdentityDemo } from './demo.ts';
 import { Identity } from './identity.ts';
+import { identityProviders } from './providers.ts';
 import { identityRoutes } from './routes/index.ts';
 import { IDENTITY_SETTINGS } from './settings.ts';
+import { verifyLimitCounters } from './verify-limits.ts';
 
 declare module '../platform/module.ts' {
   interface Services {
@@ -22,10 +24,13 @@ export const identityModule = defineModule({
       clock: context.clock,
       log: context.log,
       config: context.config,
+      ...identityProviders(context.config, context),
     });
     return {
       service: identity,
-      routes: (http) => identityRoutes(http, identity),
+      // The sandbox SMS inbox never exists in production, even with the sandbox provider (staging).
+      routes: (http) =>
+        identityRoutes(http, identity, { sandboxInbox: context.config.profile !== 'production' }),
       authenticators: [identity.authenticator],
       verify: async () => {
         const report = await identity.verifyAuditChain();
@@ -35,6 +40,7 @@ export const identityModule = defineModule({
             ok: report.ok,
             violations: report.violations,
           },
+          await verifyLimitCounters(context.db),
         ];
       },
       demo: (world) => seedIdentityDemo(identity, world),

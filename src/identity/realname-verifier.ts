@@ -1,3 +1,6 @@
+import type { Logger } from '../platform/log.ts';
+import { postSignedJson, type SignedGatewayOptions } from '../platform/signed-gateway.ts';
+
 /**
  * The real-name verification connector (public security bureau, bank cards, carriers...).
  * It reports how many independent sources confirmed the name and ID number.
@@ -47,6 +50,47 @@ function sandboxOutcome(idNumber: string): RealNameOutcome {
     default:
       return { status: 'matched', sources: 5 };
   }
+}
+
+/**
+ * The real-name gateway adapter: a signed JSON POST (platform/signed-gateway.ts) of
+ * `{"name","id_number","requested_class"}`; the gateway answers `{"status":"matched","sources":n}`,
+ * `{"status":"name_mismatch"}` or `{"status":"id_not_found"}`. Anything else (no answer, a
+ * non-2xx, an unknown shape) is `unavailable`, which users see as a stable retry-later error.
+ * The name and ID number are never logged.
+ */
+export class HttpRealNameVerifier implements RealNameVerifier {
+  constructor(
+    private readonly gateway: SignedGatewayOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async verify(request: RealNameRequest): Promise<RealNameOutcome> {
+    const reply = await postSignedJson(this.gateway, {
+      name: request.name,
+      id_number: request.idNumber,
+      requested_class: request.requestedClass,
+    });
+    if (reply.ok) {
+      const outcome = parseOutcome(reply.body);
+      if (outcome) return outcome;
+    }
+    this.log.warn(
+      { cause: reply.ok ? 'malformed' : reply.cause, status: reply.status },
+      'real-name gateway failed',
+    );
+    return { status: 'unavailable' };
+  }
+}
+
+/** A gateway's answer as an outcome, or undefined when it is not one (pure). */
+export function parseOutcome(body: unknown): RealNameOutcome | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { status, sources } = body as { status?: unknown; sources?: unknown };
+  if (status === 'matched' && Number.isInteger(sources) && (sources as number) >= 0)
+    return { status, sources: sources as number };
+  if (status === 'name_mismatch' || status === 'id_not_found') return { status };
+  return undefined;
 }
 
 /** Class granted for a number of confirming sources (pure). */

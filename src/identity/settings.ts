@@ -1,5 +1,7 @@
 import {
+  httpUrl,
   integer,
+  oneOf,
   type PlatformConfig,
   type SettingSpecs,
   type SettingsOf,
@@ -14,6 +16,7 @@ export const IDENTITY_SETTINGS = {
     description:
       'Keyring for ID numbers at rest: comma-separated keyId:base64(32 bytes), newest first (new writes use the first); empty generates one in TUYERE_DATA_DIR',
     parse: text,
+    requiredInProduction: true,
   },
   identityHmacKey: {
     env: 'TUYERE_IDENTITY_HMAC_KEY',
@@ -21,12 +24,14 @@ export const IDENTITY_SETTINGS = {
     description:
       'Secret for keyed digests of SMS codes and ID numbers; empty generates one in TUYERE_DATA_DIR',
     parse: text,
+    requiredInProduction: true,
   },
   pinPepper: {
     env: 'TUYERE_PIN_PEPPER',
     default: '',
     description: 'Server-side pepper mixed into payment PIN hashes; empty generates one in TUYERE_DATA_DIR',
     parse: text,
+    requiredInProduction: true,
   },
   jwtSigningKey: {
     env: 'TUYERE_JWT_SIGNING_KEY',
@@ -34,6 +39,56 @@ export const IDENTITY_SETTINGS = {
     description:
       'Ed25519 seed (base64url, 32 bytes) signing access tokens; empty generates one in TUYERE_DATA_DIR',
     parse: text,
+    requiredInProduction: true,
+  },
+  smsProvider: {
+    env: 'TUYERE_SMS_PROVIDER',
+    default: '',
+    description:
+      'http: the signed SMS gateway at TUYERE_SMS_GATEWAY_URL; sandbox: an outbox in the database (staging; the inbox route exists only in development); empty: sandbox in development, http in production',
+    parse: oneOf('', 'http', 'sandbox'),
+  },
+  smsGatewayUrl: {
+    env: 'TUYERE_SMS_GATEWAY_URL',
+    default: '',
+    description:
+      'URL the SMS gateway adapter POSTs each message to (HMAC-signed JSON; see src/identity/README.md)',
+    parse: httpUrl,
+    requiredInProduction: { unless: { env: 'TUYERE_SMS_PROVIDER', equals: 'sandbox' } },
+  },
+  smsGatewaySecret: {
+    env: 'TUYERE_SMS_GATEWAY_SECRET',
+    default: '',
+    description: 'HMAC-SHA256 key signing requests to the SMS gateway',
+    parse: text,
+    requiredInProduction: { unless: { env: 'TUYERE_SMS_PROVIDER', equals: 'sandbox' } },
+  },
+  realNameProvider: {
+    env: 'TUYERE_REALNAME_PROVIDER',
+    default: '',
+    description:
+      'http: the signed real-name gateway at TUYERE_REALNAME_GATEWAY_URL; sandbox: outcomes from the ID number (staging); empty: sandbox in development, http in production',
+    parse: oneOf('', 'http', 'sandbox'),
+  },
+  realNameGatewayUrl: {
+    env: 'TUYERE_REALNAME_GATEWAY_URL',
+    default: '',
+    description: 'URL the real-name check adapter POSTs each check to (HMAC-signed JSON)',
+    parse: httpUrl,
+    requiredInProduction: { unless: { env: 'TUYERE_REALNAME_PROVIDER', equals: 'sandbox' } },
+  },
+  realNameGatewaySecret: {
+    env: 'TUYERE_REALNAME_GATEWAY_SECRET',
+    default: '',
+    description: 'HMAC-SHA256 key signing requests to the real-name gateway',
+    parse: text,
+    requiredInProduction: { unless: { env: 'TUYERE_REALNAME_PROVIDER', equals: 'sandbox' } },
+  },
+  gatewayTimeoutMs: {
+    env: 'TUYERE_GATEWAY_TIMEOUT_MS',
+    default: '5000',
+    description: 'How long an SMS or real-name gateway call may take before it counts as unavailable',
+    parse: integer(100, 60_000),
   },
   accessTokenTtlSeconds: {
     env: 'TUYERE_ACCESS_TOKEN_TTL_SECONDS',
@@ -108,17 +163,25 @@ export const IDENTITY_SETTINGS = {
     default: 'localhost',
     description: 'WebAuthn relying-party id (the site domain passkeys are bound to)',
     parse: text,
+    requiredInProduction: true,
   },
   webauthnOrigins: {
     env: 'TUYERE_WEBAUTHN_ORIGINS',
     default: 'http://localhost:8080',
     description: 'Comma-separated origins WebAuthn ceremonies may come from',
     parse: text,
+    requiredInProduction: true,
   },
   limitClassILifetime: {
     env: 'TUYERE_LIMIT_CLASS_I_LIFETIME',
     default: '100000',
     description: 'Class I balance payments since opening, in fen (1,000 CNY)',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+  },
+  limitClassIEnvelopesLifetime: {
+    env: 'TUYERE_LIMIT_CLASS_I_ENVELOPES_LIFETIME',
+    default: '100000',
+    description: 'Class I red envelopes since opening, however funded (card too), in fen (1,000 CNY)',
     parse: integer(0, Number.MAX_SAFE_INTEGER),
   },
   limitClassIIYearly: {

@@ -9,5 +9,12 @@ export { ledgerModule } from './module.ts';
 export * from './results.ts';
 export type { HistoryPage } from './store/reads.ts';
 export * from './types.ts';
-export { formatVerifyReport, type VerifyReport, type Violation, verifyLedger } from './verify.ts';
+export {
+  formatVerifyReport,
+  type LedgerVerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
+  type Violation,
+  verifyLedger,
+} from './verify.ts';
 export type { CommitParticipant, WriterOptions } from './writer.ts';

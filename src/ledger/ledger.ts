@@ -10,6 +10,7 @@ import {
   lookupPending,
   lookupTransfers,
 } from './store/reads.ts';
+import { openHolds } from './store/verify.ts';
 import type {
   Account,
   AccountBalances,
@@ -19,7 +20,7 @@ import type {
   TransferEvent,
 } from './types.ts';
 import { assertAccountEvents, assertIds, assertTransferEvents } from './validate.ts';
-import { type VerifyReport, verifyLedger } from './verify.ts';
+import { type LedgerVerifyOptions, type VerifyReport, verifyLedger } from './verify.ts';
 import { type CommitParticipant, GroupCommitWriter, type WriterOptions } from './writer.ts';
 
 export interface LedgerOptions {
@@ -104,15 +105,15 @@ export class Ledger {
   }
 
   /** Transfers by id, in the order asked; unknown ids are left out. */
-  lookupTransfers(ids: readonly string[]): Promise<Transfer[]> {
+  lookupTransfers(ids: readonly string[], executor: Queryable = this.db): Promise<Transfer[]> {
     assertIds(ids);
-    return lookupTransfers(this.db, ids);
+    return lookupTransfers(executor, ids);
   }
 
   /** Live state of pending transfers (pending, posted, voided or expired). */
-  lookupPending(ids: readonly string[]): Promise<Map<string, PendingState>> {
+  lookupPending(ids: readonly string[], executor: Queryable = this.db): Promise<Map<string, PendingState>> {
     assertIds(ids);
-    return lookupPending(this.db, ids);
+    return lookupPending(executor, ids);
   }
 
   /**
@@ -155,8 +156,20 @@ export class Ledger {
     }
   }
 
-  verify(): Promise<VerifyReport> {
-    return verifyLedger(this.db);
+  /** Proves the books (every check, from the start, unless `full: false`); see verify.ts. */
+  verify(options: LedgerVerifyOptions = {}): Promise<VerifyReport> {
+    return verifyLedger(this.db, options);
+  }
+
+  /**
+   * Open pending transfers with one of `codes`, oldest first: for modules' verify checks that
+   * every hold they own has its row. Pass their snapshot's transaction as `executor`.
+   */
+  openHolds(
+    codes: readonly number[],
+    executor: Queryable = this.db,
+  ): Promise<Array<{ id: string; code: number; amount: bigint; timestamp: bigint }>> {
+    return openHolds(executor, codes);
   }
 
   /** Stops accepting writes and waits for queued ones to commit. Does not close the database. */

@@ -26,12 +26,26 @@ export const ledgerModule = defineModule({
           schedule: { name: 'ledger-expire-pending', cron: '*/10 * * * * *' },
         },
       ],
-      verify: async () => {
-        const report = await ledger.verify();
+      verify: async (options) => {
+        const report = await ledger.verify({
+          full: options.full,
+          record: options.record,
+          // A hold is owned when some module's chart claims its code; each module's own verify
+          // then proves its holds have their rows (wallet: bank operations).
+          holdCodes: context.chart.transferCodes,
+          now: context.clock.now(),
+          ...(options.progress
+            ? { progress: (p) => options.progress?.({ ...p, check: `ledger: ${p.check}` }) }
+            : {}),
+        });
         return report.checks.map((check) => ({
           name: `ledger: ${check.name}`,
           ok: check.ok,
           violations: report.violations.filter((v) => v.check === check.name).map((v) => v.message),
+          examined:
+            `${check.examined.toLocaleString('en-US')} ${check.unit}` +
+            (check.from !== '0' ? ` since journal batch ${check.from}` : '') +
+            `, up to batch ${check.to}`,
         }));
       },
       close: () => ledger.close(),

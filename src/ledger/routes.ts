@@ -36,7 +36,7 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
   app.post<{ Body: { accounts: AccountEventJson[] } }>(
     '/v1/ledger/accounts',
     {
-      config: { policy: WRITE },
+      config: { policy: WRITE, audit: 'ledger.accounts_created' },
       schema: {
         tags,
         summary: `Create up to ${BATCH_EVENTS_MAX} accounts; one result per event, in order`,
@@ -58,7 +58,7 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
   app.post<{ Body: { transfers: TransferEventJson[] } }>(
     '/v1/ledger/transfers',
     {
-      config: { policy: WRITE },
+      config: { policy: WRITE, audit: 'ledger.transfers_created' },
       schema: {
         tags,
         summary: `Create up to ${BATCH_EVENTS_MAX} transfers; one result per event, in order`,

@@ -4,7 +4,9 @@ import { ManualClock } from '../platform/clock.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../platform/testing/database.ts';
 import { AccountFlags as AF, Ledger, TransferFlags as TF } from './index.ts';
-import type { VerifyCheck } from './verify.ts';
+import { batchHash, GENESIS_HASH } from './journal.ts';
+import { eventsBetween, journalBatchesAfter } from './store/verify.ts';
+import type { LedgerVerifyOptions, VerifyCheck } from './verify.ts';
 
 /**
  * verify must catch each kind of damage. Every test builds a small valid ledger, checks that
@@ -14,14 +16,18 @@ import type { VerifyCheck } from './verify.ts';
 interface Books {
   database: TestDatabase;
   ledger: Ledger;
+  clock: ManualClock;
   accounts: string[];
   pendingPosted: string;
+  post: string;
+  open: string;
   plain: string;
 }
 
 async function books(): Promise<Books> {
   const database = await createTestDatabase();
-  const ledger = new Ledger({ db: database.db, clock: new ManualClock() });
+  const clock = new ManualClock();
+  const ledger = new Ledger({ db: database.db, clock });
   const accounts = [uuidv7(), uuidv7(), uuidv7()];
   await ledger.createAccounts([
     { id: accounts[0]!, ledger: 1, code: 1 },
@@ -49,12 +55,14 @@ async function books(): Promise<Books> {
       flags: TF.pending,
     },
   ]);
+  const post = uuidv7();
   await ledger.createTransfers([
-    { id: uuidv7(), pendingId: pendingPosted, amount: 0n, flags: TF.post_pending_transfer },
+    { id: post, pendingId: pendingPosted, amount: 40n, flags: TF.post_pending_transfer },
   ]);
+  const open = uuidv7();
   await ledger.createTransfers([
     {
-      id: uuidv7(),
+      id: open,
       debitAccountId: accounts[0]!,
       creditAccountId: accounts[2]!,
       amount: 5n,
@@ -65,7 +73,7 @@ async function books(): Promise<Books> {
   ]);
   const report = await ledger.verify();
   assert.equal(report.ok, true, JSON.stringify(report.violations));
-  return { database, ledger, accounts, pendingPosted, plain };
+  return { database, ledger, clock, accounts, pendingPosted, post, open, plain };
 }
 
 let shared: Books;
@@ -192,4 +200,317 @@ test('a pending transfer both posted and voided is caught', async () => {
       [uuidv7(), b.pendingPosted],
     );
   }, 'pending_resolution');
+});
+
+/**
+ * An attacker with database access who knows the journal's encoding: after editing rows, they
+ * recompute every batch hash from the rows, so the chain verifies again. What remains to catch
+ * the edit are the checks on what the rows mean.
+ */
+async function forgeJournal(db: TestDatabase['db']): Promise<void> {
+  let previous: Buffer = GENESIS_HASH;
+  for (let after = 0n; ; ) {
+    const batches = await journalBatchesAfter(db, after);
+    if (batches.length === 0) break;
+    for (const batch of batches) {
+      const events = await eventsBetween(db, batch.timestamp_first, batch.timestamp_last);
+      const hash = batchHash(previous, events);
+      await db.query('UPDATE ledger_journal SET prev_hash = $2, hash = $3 WHERE sequence = $1', [
+        batch.sequence.toString(),
+        previous,
+        hash,
+      ]);
+      previous = hash;
+      after = batch.sequence;
+    }
+  }
+  await db.query('UPDATE ledger_head SET hash = $1', [previous]);
+}
+
+/** Tampers fresh books and expects exactly `expected` checks to fail, each naming its rows. */
+async function expectExactly(
+  tamper: (b: Books) => Promise<unknown>,
+  expected: VerifyCheck[],
+  options: LedgerVerifyOptions = {},
+  setup?: (b: Books) => Promise<unknown>,
+) {
+  const fresh = await books();
+  try {
+    await setup?.(fresh);
+    assert.equal((await fresh.ledger.verify(options)).ok, true, 'the books verify before tampering');
+    await tamper(fresh);
+    const report = await fresh.ledger.verify(options);
+    const failed = report.checks.filter((c) => !c.ok).map((c) => c.name);
+    assert.deepEqual(failed.sort(), [...expected].sort(), JSON.stringify(report.violations));
+  } finally {
+    await fresh.ledger.close();
+    await fresh.database.drop();
+  }
+}
+
+test('forging the journal after an edit leaves the chain green (so the meaning checks must catch it)', async () => {
+  await expectExactly(async (b) => {
+    await b.database.db.query('UPDATE ledger_transfers SET user_data_64 = 7 WHERE id = $1', [b.plain]);
+    await forgeJournal(b.database.db);
+  }, []);
+});
+
+test('resolution_amount: a post above its pending amount, balances and journal forged to match', async () => {
+  await expectExactly(
+    async (b) => {
+      const db = b.database.db;
+      await db.query('UPDATE ledger_transfers SET amount = 41 WHERE id = $1', [b.post]);
+      await db.query('UPDATE ledger_accounts SET debits_posted = debits_posted + 1 WHERE id = $1', [
+        b.accounts[1],
+      ]);
+      await db.query('UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1', [
+        b.accounts[2],
+      ]);
+      await db.query(
+        `UPDATE ledger_account_balances SET credits_posted = credits_posted + 1
+        WHERE account_id = $1 AND timestamp >= (SELECT timestamp FROM ledger_transfers WHERE id = $2)`,
+        [b.accounts[2], b.post],
+      );
+      await forgeJournal(db);
+    },
+    ['resolution_amount'],
+  );
+});
+
+test('resolution_amount: a void of less than its pending amount', async () => {
+  const voidId = uuidv7();
+  await expectExactly(
+    async (b) => {
+      const db = b.database.db;
+      // The void released 5; say it released 4 and keep the extra 1 pending nowhere.
+      await db.query('UPDATE ledger_transfers SET amount = 4 WHERE id = $1', [voidId]);
+      await forgeJournal(db);
+    },
+    ['resolution_amount'],
+    {},
+    (b) =>
+      b.ledger.createTransfers([
+        { id: voidId, pendingId: b.open, amount: 0n, flags: TF.void_pending_transfer },
+      ]),
+  );
+});
+
+test('resolution_accounts: a post moved to another ledger than its pending transfer', async () => {
+  await expectExactly(
+    async (b) => {
+      await b.database.db.query('UPDATE ledger_transfers SET ledger = 2 WHERE id = $1', [b.post]);
+      await forgeJournal(b.database.db);
+    },
+    ['resolution_accounts'],
+  );
+});
+
+test('resolution_deadline: a post after its pending transfer expired (timeout forged in)', async () => {
+  const late = uuidv7();
+  await expectExactly(
+    async (b) => {
+      const db = b.database.db;
+      // Give the hold a 5 s timeout after the fact, deadline row included, so only the order shows.
+      await db.query('UPDATE ledger_transfers SET timeout = 5 WHERE id = $1', [b.open]);
+      await db.query(
+        'UPDATE ledger_pending SET expires_at = (SELECT timestamp + 5000000000 FROM ledger_transfers WHERE id = $1) WHERE id = $1',
+        [b.open],
+      );
+      await forgeJournal(db);
+    },
+    ['resolution_deadline'],
+    {},
+    async (b) => {
+      b.clock.advance(60_000);
+      await b.ledger.createTransfers([
+        { id: late, pendingId: b.open, amount: 5n, flags: TF.post_pending_transfer },
+      ]);
+    },
+  );
+});
+
+test('pending_deadline: an open hold whose deadline was edited (not journaled, still caught)', async () => {
+  await expectExactly(
+    (b) =>
+      b.database.db.query(
+        'UPDATE ledger_pending SET expires_at = (SELECT timestamp + 3600000000000 FROM ledger_transfers WHERE id = $1) WHERE id = $1',
+        [b.open],
+      ),
+    ['pending_deadline'],
+  );
+});
+
+test('account_closed: a closed account reopened by an edit (not journaled, still caught)', async () => {
+  await expectExactly(
+    (b) => b.database.db.query('UPDATE ledger_accounts SET closed = false WHERE id = $1', [b.accounts[0]]),
+    ['account_closed'],
+    {},
+    (b) =>
+      b.ledger.createTransfers([
+        {
+          id: uuidv7(),
+          debitAccountId: b.accounts[0]!,
+          creditAccountId: b.accounts[2]!,
+          amount: 0n,
+          ledger: 1,
+          code: 1,
+          flags: TF.pending | TF.closing_debit,
+        },
+      ]),
+  );
+  await expectExactly(
+    (b) => b.database.db.query('UPDATE ledger_accounts SET closed = true WHERE id = $1', [b.accounts[0]]),
+    ['account_closed'],
+  );
+});
+
+test('balance_history: an edited and a deleted history row', async () => {
+  await expectExactly(
+    (b) =>
+      b.database.db.query(
+        `UPDATE ledger_account_balances SET credits_posted = credits_posted + 1
+          WHERE account_id = $1 AND timestamp = (SELECT min(timestamp) FROM ledger_account_balances WHERE account_id = $1)`,
+        [b.accounts[2]],
+      ),
+    ['balance_history'],
+  );
+  await expectExactly(
+    (b) =>
+      b.database.db.query(
+        `DELETE FROM ledger_account_balances
+          WHERE account_id = $1 AND timestamp = (SELECT max(timestamp) FROM ledger_account_balances WHERE account_id = $1)`,
+        [b.accounts[2]],
+      ),
+    ['balance_history'],
+  );
+});
+
+test('orphan_holds: an open hold recoded to a code no module owns', async () => {
+  await expectExactly(
+    async (b) => {
+      await b.database.db.query('UPDATE ledger_transfers SET code = 99 WHERE id = $1', [b.open]);
+      await forgeJournal(b.database.db);
+    },
+    ['orphan_holds'],
+    { holdCodes: [1] },
+  );
+});
+
+test('incremental: a run from the checkpoint verifies only what came after, and --full still sees old edits', async () => {
+  const b = await books();
+  try {
+    const recorded = await b.ledger.verify({ full: false, record: true });
+    assert.equal(recorded.ok, true);
+    assert.ok(recorded.checks.every((c) => c.from === '0'));
+    await b.ledger.createTransfers([
+      {
+        id: uuidv7(),
+        debitAccountId: b.accounts[0]!,
+        creditAccountId: b.accounts[2]!,
+        amount: 3n,
+        ledger: 1,
+        code: 1,
+      },
+    ]);
+    const next = await b.ledger.verify({ full: false, record: true });
+    assert.equal(next.ok, true, JSON.stringify(next.violations));
+    const journal = next.checks.find((c) => c.name === 'journal_chain')!;
+    assert.equal(journal.from, recorded.head.sequence);
+    assert.equal(journal.examined, 1);
+
+    // Two runs recording at once leave consistent checkpoints (the later position wins).
+    for (let i = 0; i < 3; i++) {
+      await b.ledger.createTransfers([
+        {
+          id: uuidv7(),
+          debitAccountId: b.accounts[0]!,
+          creditAccountId: b.accounts[1]!,
+          amount: 1n,
+          ledger: 1,
+          code: 1,
+        },
+      ]);
+      const both = await Promise.all([
+        b.ledger.verify({ full: false, record: true }),
+        b.ledger.verify({ full: i === 1, record: true }),
+      ]);
+      assert.ok(both.every((report) => report.ok));
+    }
+    assert.equal((await b.ledger.verify({ full: false, record: true })).ok, true);
+
+    // An old, already verified row edited without touching the journal: the incremental run
+    // trusts what it verified before (the documented trade-off); --full does not.
+    await b.database.db.query('UPDATE ledger_transfers SET user_data_32 = 9 WHERE id = $1', [b.plain]);
+    assert.equal((await b.ledger.verify({ full: false })).ok, true);
+    const full = await b.ledger.verify({ full: true });
+    assert.deepEqual(
+      full.checks.filter((c) => !c.ok).map((c) => c.name),
+      ['journal_chain'],
+    );
+
+    // Re-hashing the journal to hide the edit changes the hash at the checkpoint: caught.
+    await forgeJournal(b.database.db);
+    const forged = await b.ledger.verify({ full: false });
+    assert.equal(forged.ok, false);
+    assert.match(forged.violations[0]!.message, /checkpoint at journal batch \d+ no longer matches/);
+  } finally {
+    await b.ledger.close();
+    await b.database.drop();
+  }
+});
+
+test('a busy database: verify while transfers, posts and voids commit shows no false violations', async () => {
+  const b = await books();
+  try {
+    let writing = true;
+    const writer = (async () => {
+      let round = 0;
+      while (writing) {
+        const hold = uuidv7();
+        await b.ledger.createTransfers([
+          {
+            id: uuidv7(),
+            debitAccountId: b.accounts[0]!,
+            creditAccountId: b.accounts[1]!,
+            amount: 2n,
+            ledger: 1,
+            code: 1,
+          },
+          {
+            id: hold,
+            debitAccountId: b.accounts[1]!,
+            creditAccountId: b.accounts[2]!,
+            amount: 1n,
+            ledger: 1,
+            code: 1,
+            flags: TF.pending,
+          },
+        ]);
+        await b.ledger.createTransfers([
+          {
+            id: uuidv7(),
+            pendingId: hold,
+            amount: round % 2 === 0 ? 1n : 0n,
+            flags: round % 2 === 0 ? TF.post_pending_transfer : TF.void_pending_transfer,
+          },
+        ]);
+        round++;
+      }
+      return round;
+    })();
+    let runs = 0;
+    try {
+      for (; runs < 6; runs++) {
+        const report = await b.ledger.verify({ full: runs % 2 === 0, record: true, holdCodes: [1] });
+        assert.equal(report.ok, true, JSON.stringify(report.violations));
+      }
+    } finally {
+      writing = false;
+    }
+    assert.ok((await writer) > 0, 'transfers were written during the runs');
+    assert.equal((await b.ledger.verify()).ok, true);
+  } finally {
+    await b.ledger.close();
+    await b.database.drop();
+  }
 });

@@ -23,7 +23,7 @@ export const merchantsModule = defineModule({
   settings: MERCHANTS_SETTINGS,
   chart: MERCHANTS_CHART,
   create(context) {
-    const settings = merchantsSettings(context.config, process.env.NODE_ENV);
+    const settings = merchantsSettings(context.config);
     const identity = context.use('identity');
     const webhooks = new Webhooks({
       db: context.db,
@@ -38,7 +38,7 @@ export const merchantsModule = defineModule({
       retentionDays: settings.merchantsWebhookRetentionDays,
       secretKey: parseSecretBoxKey(
         loadOrCreateSecret(
-          context.config.dataDir,
+          context.config,
           'webhook-secret-key',
           settings.merchantsWebhookSecretKey || undefined,
         ),

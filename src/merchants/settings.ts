@@ -13,7 +13,7 @@ export const MERCHANTS_SETTINGS = {
     env: 'MERCHANTS_WEBHOOK_LOCAL_HTTP',
     default: 'true',
     description:
-      'Accept http://localhost and http://127.0.0.1 webhook URLs (development); always off when NODE_ENV=production',
+      'Accept http://localhost and http://127.0.0.1 webhook URLs (development); always off in the production profile',
     parse: boolean,
   },
   merchantsWebhookTimeoutMs: {
@@ -47,12 +47,9 @@ export const MERCHANTS_SETTINGS = {
 export type MerchantsSettings = SettingsOf<typeof MERCHANTS_SETTINGS>;
 
 /** The merchants slice of a parsed configuration; local http is never allowed in production. */
-export function merchantsSettings(
-  config: PlatformConfig & MerchantsSettings,
-  nodeEnv: string | undefined,
-): MerchantsSettings {
+export function merchantsSettings(config: PlatformConfig & MerchantsSettings): MerchantsSettings {
   return {
-    merchantsWebhookLocalHttp: config.merchantsWebhookLocalHttp && nodeEnv !== 'production',
+    merchantsWebhookLocalHttp: config.merchantsWebhookLocalHttp && config.profile !== 'production',
     merchantsWebhookTimeoutMs: config.merchantsWebhookTimeoutMs,
     merchantsWebhookRotationOverlapSeconds: config.merchantsWebhookRotationOverlapSeconds,
     merchantsWebhookRetentionDays: config.merchantsWebhookRetentionDays,

@@ -26,6 +26,8 @@ export interface ChartOfAccounts {
   accountOwner(code: number): string | undefined;
   /** Every module's system accounts (CNY), for the ledger explorer. */
   readonly systemAccounts: ReadonlyArray<{ kind: string; code: number; id: string }>;
+  /** Every transfer code some module claims (a hold under any other code has no owner). */
+  readonly transferCodes: readonly number[];
 }
 
 export function joinCharts(slices: ReadonlyArray<{ module: string; chart?: ChartSlice }>): ChartOfAccounts {
@@ -59,6 +61,7 @@ export function joinCharts(slices: ReadonlyArray<{ module: string; chart?: Chart
     statementLabels: labels,
     accountOwner: (code) => accountOwners.get(code),
     systemAccounts,
+    transferCodes: [...transferOwners.keys()],
   };
 }
 

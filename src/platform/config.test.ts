@@ -46,5 +46,11 @@ test('the README documents every environment variable with its default', () => {
       row.includes(setting.default === '' ? '(empty)' : `\`${setting.default}\``),
       `README default for ${setting.env} should be ${setting.default || '(empty)'}`,
     );
+    const production = row.split(' | ')[2]!.trim();
+    assert.equal(
+      production,
+      setting.production ? `**${setting.production}**` : '',
+      `README production column for ${setting.env} (regenerate: node --import tsx scripts/config-table.ts)`,
+    );
   }
 });

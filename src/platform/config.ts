@@ -11,8 +11,13 @@ export interface Setting<T> {
   description: string;
   default: string;
   parse(raw: string, env: string): T;
-  /** Must be set explicitly (non-empty) in the production profile. */
-  requiredInProduction?: boolean;
+  /**
+   * Must be set explicitly (non-empty) in the production profile; `unless` names another
+   * setting whose value makes this one unnecessary (a gateway URL when its provider is the sandbox).
+   */
+  requiredInProduction?: true | { unless: { env: string; equals: string } };
+  /** Refused in the production profile (the root operator token). */
+  developmentOnly?: true;
 }
 
 export type SettingSpecs = Record<string, Setting<unknown>>;
@@ -52,6 +57,19 @@ export function oneOf<T extends string>(...values: T[]) {
 export function text(raw: string): string {
   return raw;
 }
+/** An http(s) URL, or empty. */
+export function httpUrl(raw: string, env: string): string {
+  if (raw === '') return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${env} must be an http:// or https:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`${env} must be an http:// or https:// URL, got "${raw}"`);
+  return raw;
+}
 function timeZone(raw: string, env: string): string {
   try {
     new Intl.DateTimeFormat('en', { timeZone: raw });
@@ -67,8 +85,20 @@ function databaseUrl(raw: string, env: string): string {
   return raw;
 }
 
+/** NODE_ENV=production is the production profile; any other value (or none) is development. */
+function profile(raw: string): 'production' | 'development' {
+  return raw.trim() === 'production' ? 'production' : 'development';
+}
+
 /** The platform's own settings: server, database, logging, jobs, time zone. */
 export const PLATFORM_SETTINGS = {
+  profile: {
+    env: 'NODE_ENV',
+    default: 'development',
+    description:
+      'production: no demo, no sandbox routes or sandbox bank, no generated secrets (the settings marked required must be set); anything else is the development profile',
+    parse: profile,
+  },
   port: { env: 'PORT', default: '8080', description: 'HTTP port', parse: integer(0, 65535) },
   host: {
     env: 'HOST',
@@ -81,6 +111,7 @@ export const PLATFORM_SETTINGS = {
     default: '',
     description: 'PostgreSQL URL; empty starts the embedded PostgreSQL in TUYERE_DATA_DIR',
     parse: databaseUrl,
+    requiredInProduction: true,
   },
   dataDir: {
     env: 'TUYERE_DATA_DIR',
@@ -118,6 +149,13 @@ export const PLATFORM_SETTINGS = {
     description: 'fatal, error, warn, info, debug, trace or silent',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    default: 'auto',
+    description:
+      'json, pretty (readable lines), or auto: pretty when stdout is a terminal and LOG_FILE is empty',
+    parse: oneOf('auto', 'json', 'pretty'),
+  },
   logFile: {
     env: 'LOG_FILE',
     default: '',
@@ -133,8 +171,10 @@ export const PLATFORM_SETTINGS = {
   operatorToken: {
     env: 'TUYERE_OPERATOR_TOKEN',
     default: '',
-    description: 'Bearer token with operator-admin rights; empty generates one in TUYERE_DATA_DIR',
+    description:
+      'Root bearer token with operator-admin rights, development only; empty generates one in TUYERE_DATA_DIR. Production has staff accounts (`tuyere create-staff`)',
     parse: text,
+    developmentOnly: true,
   },
   timeZone: {
     env: 'TUYERE_TIMEZONE',
@@ -145,7 +185,7 @@ export const PLATFORM_SETTINGS = {
   demo: {
     env: 'TUYERE_DEMO',
     default: 'true',
-    description: 'Seed the demo world on first start',
+    description: 'Seed the demo world on first start (never in production)',
     parse: boolean,
   },
   jobsEnabled: {
@@ -182,6 +222,15 @@ export interface SettingRow {
   env: string;
   default: string;
   description: string;
+  /** What production asks of it: "required", "required unless X=y", "refused" or "". */
+  production: string;
+}
+
+function productionNote(setting: Setting<unknown>): string {
+  if (setting.developmentOnly) return 'must not be set';
+  const required = setting.requiredInProduction;
+  if (!required) return '';
+  return required === true ? 'required' : `required unless ${required.unless.env}=${required.unless.equals}`;
 }
 
 /** The rows of several slices, in order; throws on a key or variable declared twice. */
@@ -194,7 +243,13 @@ export function settingRows(slices: readonly SettingSpecs[]): SettingRow[] {
         if (seen.has(name)) throw new Error(`setting ${name} is declared twice`);
         seen.add(name);
       }
-      rows.push({ key, env: setting.env, default: setting.default, description: setting.description });
+      rows.push({
+        key,
+        env: setting.env,
+        default: setting.default,
+        description: setting.description,
+        production: productionNote(setting),
+      });
     }
   }
   return rows;
@@ -222,7 +277,39 @@ export function parseSettings<C>(
     }
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  if (config.profile === 'production') checkProductionSettings(slices, env);
   const result = { ...config, ...overrides } as C & { dataDir: string };
   result.dataDir = path.resolve(result.dataDir);
   return result;
+}
+
+const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? '').trim() !== '';
+
+/**
+ * The production profile generates nothing and falls back to no sandbox: every required
+ * setting must be given. Throws one ConfigError naming every missing (or refused) variable.
+ */
+function checkProductionSettings(slices: readonly SettingSpecs[], env: NodeJS.ProcessEnv): void {
+  const missing: string[] = [];
+  const refused: string[] = [];
+  for (const slice of slices) {
+    for (const setting of Object.values(slice)) {
+      if (setting.developmentOnly && isSet(env, setting.env)) refused.push(setting.env);
+      const required = setting.requiredInProduction;
+      if (!required || isSet(env, setting.env)) continue;
+      if (required !== true && (env[required.unless.env] ?? '').trim() === required.unless.equals) continue;
+      missing.push(setting.env);
+    }
+  }
+  if (missing.length === 0 && refused.length === 0) return;
+  const lines = ['The production profile (NODE_ENV=production) cannot start:'];
+  if (missing.length > 0)
+    lines.push(
+      `  ${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} not set (production generates no secrets and uses no sandbox):`,
+      ...missing.map((name) => `  - ${name}`),
+    );
+  for (const name of refused)
+    lines.push(`  - ${name} must not be set in production (it exists only in the development profile).`);
+  lines.push('README.md (Configuration) lists what production requires.');
+  throw new ConfigError(lines.join('\n'));
 }

@@ -78,8 +78,8 @@ export interface ModuleInstance<Service> {
   /** Ways to authenticate a request, tried after the operator token. */
   authenticators?: Authenticator[];
   jobs?: JobDefinition[];
-  /** The module's invariants, for `tuyere verify`. */
-  verify?: () => Promise<VerifyCheck[]>;
+  /** The module's invariants, for `tuyere verify`; each check in one snapshot of its own. */
+  verify?: (options: VerifyRunOptions) => Promise<VerifyCheck[]>;
   /** Adds the module's part of the demo world; idempotent. */
   demo?: (world: DemoWorld) => Promise<void>;
   /** Drains in-flight work at shutdown (after HTTP and jobs have stopped), in reverse list order. */
@@ -100,6 +100,18 @@ export interface VerifyCheck {
   name: string;
   ok: boolean;
   violations: string[];
+  /** What it looked at, for the report: "1,204 transfers since journal batch 88". */
+  examined?: string;
+}
+
+/** How `tuyere verify` runs the checks. */
+export interface VerifyRunOptions {
+  /** Re-verify everything, ignoring checkpoints (`tuyere verify --full`). */
+  full: boolean;
+  /** Record checkpoints of passing checks, so the next run starts there. */
+  record: boolean;
+  /** Called as a long check advances (the CLI draws it on a terminal). */
+  progress?: (progress: { check: string; done: number; total: number | null; unit: string }) => void;
 }
 
 /** The demo world, built module by module in list order. */

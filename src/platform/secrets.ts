@@ -1,18 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './config.ts';
 
 /**
- * A secret from the environment, or else generated once and kept in the data directory
- * (mode 0600). Production sets the environment variable; a fresh demo needs nothing.
+ * A secret from the environment, or else (development profile only) generated once and kept
+ * in the data directory (mode 0600). Production sets the environment variable; a fresh demo
+ * needs nothing.
  */
 export function loadOrCreateSecret(
-  dataDir: string,
+  home: { dataDir: string; profile?: 'production' | 'development' },
   name: string,
   fromEnv: string | undefined,
   bytes = 32,
 ): string {
   if (fromEnv) return fromEnv;
+  if (home.profile === 'production')
+    throw new ConfigError(`The production profile generates no secrets, and ${name} is not configured.`);
+  const dataDir = home.dataDir;
   const directory = path.join(dataDir, 'secrets');
   const file = path.join(directory, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();

@@ -2,6 +2,7 @@ import type { Identity, PaymentProof } from '../identity/index.ts';
 import { AccountFlags, type Ledger, Ledgers, succeeded } from '../ledger/index.ts';
 import { accountId, SYSTEM_OWNER } from '../platform/chart.ts';
 import type { Clock } from '../platform/clock.ts';
+import { crashPoint } from '../platform/crash-points.ts';
 import type { Database } from '../platform/db/database.ts';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.ts';
 import { runFlow } from '../platform/flow.ts';
@@ -13,7 +14,14 @@ import type { Groups } from '../social/index.ts';
 import { type PayResult, type Wallet, walletAccount } from '../wallet/index.ts';
 import { RedpacketAccounts, RedpacketTransfers } from './chart.ts';
 import { GrabEngine, type GrabEngineOptions, type GrabOutcome } from './grab-engine.ts';
-import { type EnvelopeKind, type EnvelopeRules, validateEnvelope } from './rules.ts';
+import {
+  type CampaignRules,
+  DEFAULT_CAMPAIGN_RULES,
+  type EnvelopeKind,
+  type EnvelopeRules,
+  validateCampaignEnvelope,
+  validateEnvelope,
+} from './rules.ts';
 import { luckiestIndex, splitFixed, splitLucky } from './split.ts';
 import type { EnvelopeStatus } from './state.ts';
 import type { EnvelopeRow } from './store.ts';
@@ -74,6 +82,8 @@ export interface EnvelopesDeps {
   log: Logger;
   random: IntegerSource;
   rules: EnvelopeRules;
+  /** Campaign envelopes' rules (DOMAIN.md); the defaults when absent. */
+  campaignRules?: CampaignRules;
   engine?: GrabEngineOptions;
 }
 
@@ -85,6 +95,10 @@ export class Envelopes {
   constructor(private readonly deps: EnvelopesDeps) {
     this.engine = new GrabEngine(deps, deps.engine);
     this.rules = deps.rules;
+  }
+
+  private get campaignRules(): CampaignRules {
+    return this.deps.campaignRules ?? DEFAULT_CAMPAIGN_RULES;
   }
 
   async send(input: SendEnvelope): Promise<EnvelopeView> {
@@ -138,6 +152,7 @@ export class Envelopes {
           });
           // A concurrent send of the same id recorded it first: go on only if it is this envelope.
           if (!recordedHere) this.assertSameEnvelope((await this.row(input.envelopeId))!, input);
+          crashPoint('redpacket.send.after-record');
           return { recordedHere };
         },
         // Only the send that recorded the envelope fails it, and only when its payment did not
@@ -165,6 +180,7 @@ export class Envelopes {
             limitMethod: 'red_envelope',
             notifyKind: 'redpacket.funded',
           });
+          crashPoint('redpacket.send.after-pay');
           if (payment.status === 'failed')
             throw conflict(
               payment.failureReason ?? 'funding_failed',
@@ -212,15 +228,21 @@ export class Envelopes {
   }): Promise<void> {
     const group = await this.deps.groups.get(input.groupId);
     if (!group) throw notFound('group_not_found', 'No such group.');
-    validateEnvelope(
-      {
-        kind: 'lucky',
-        total: input.total,
-        shares: input.shares,
-        greeting: input.greeting,
-        groupSize: group.memberCount,
-      },
+    const campaign = this.campaignRules;
+    const now = this.deps.clock.now();
+    // The rate limit counts what was sent before: concurrent sends may pass it together (it
+    // paces campaigns, it guards no money: the budget account pays each envelope in full).
+    const sentLastHour = await store.campaignEnvelopesSince(
+      this.deps.db,
+      CAMPAIGN_SENDER,
+      input.groupId,
+      new Date(now.getTime() - 3_600_000),
+    );
+    validateCampaignEnvelope(
+      { total: input.total, shares: input.shares, greeting: input.greeting, groupSize: group.memberCount },
+      sentLastHour,
       this.deps.rules,
+      campaign,
     );
     const escrow = accountId('envelopeEscrow', input.envelopeId);
     const accounts = await this.deps.ledger.createAccounts([
@@ -236,7 +258,6 @@ export class Envelopes {
     if (!accounts.every((a) => succeeded(a.result)))
       throw new AppError('internal', 'escrow_not_created', 'Escrow account not created');
     const shares = splitLucky(input.total, input.shares, this.deps.random, this.deps.rules.shareMinimum);
-    const now = this.deps.clock.now();
     const fundTransferId = deterministicId('redpacket.fund', input.envelopeId);
     await store.insertEnvelope(this.deps.db, {
       id: input.envelopeId,
@@ -251,7 +272,7 @@ export class Envelopes {
       fundTransferId,
       fundingSource: 'campaign',
       createdAt: now,
-      expiresAt: new Date(now.getTime() + this.deps.rules.expiryMs),
+      expiresAt: new Date(now.getTime() + campaign.expiryMs),
     });
     const [funded] = await this.deps.ledger.createTransfers([
       {
@@ -293,11 +314,10 @@ export class Envelopes {
   async activate(envelopeId: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (tx) => {
-      const row = await store.activateEnvelope(
-        tx,
-        envelopeId,
-        new Date(now.getTime() + this.deps.rules.expiryMs),
-      );
+      const row = await store.activateEnvelope(tx, envelopeId, {
+        expiresAt: new Date(now.getTime() + this.deps.rules.expiryMs),
+        campaignExpiresAt: new Date(now.getTime() + this.campaignRules.expiryMs),
+      });
       if (!row?.group_id) return;
       await this.deps.groups.appendEvents(tx, [
         {
@@ -369,8 +389,11 @@ export class Envelopes {
       const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
       if (payment?.status === 'completed') await this.funded(row.id);
       else if (payment?.status === 'failed') await store.closeFailedEnvelope(this.deps.db, row.id);
-      else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs)
+      else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs) {
+        // No send can still be paying: a send killed after reserving its limits gives them back.
+        await this.deps.wallet.abandonPayment(row.fund_transfer_id);
         await store.closeFailedEnvelope(this.deps.db, row.id);
+      }
     }
     return rows.length + failed.length;
   }
@@ -382,8 +405,10 @@ export class Envelopes {
    */
   async expireDue(now: Date, limit = 500): Promise<{ expired: number; refunded: number }> {
     let expired = 0;
-    for (const id of await store.envelopesDue(this.deps.db, now, limit))
+    for (const id of await store.envelopesDue(this.deps.db, now, limit)) {
       if (await this.expire(id, now)) expired++;
+      crashPoint('redpacket.refund.after-expire');
+    }
     const unrefunded = await store.envelopesUnrefunded(this.deps.db, limit);
     for (const id of unrefunded) await this.refund(id);
     return { expired, refunded: unrefunded.length };
@@ -438,6 +463,7 @@ export class Envelopes {
           `Refund of envelope ${envelopeId} refused: ${result!.result}`,
         );
       }
+      crashPoint('redpacket.refund.after-transfer');
     }
     await store.markRefundBooked(this.deps.db, envelopeId);
   }

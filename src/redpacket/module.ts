@@ -4,10 +4,10 @@ import { cryptoIntegers } from '../platform/random.ts';
 import { REDPACKET_CHART } from './chart.ts';
 import { Envelopes } from './envelopes.ts';
 import { redpacketRoutes } from './routes.ts';
-import { DEFAULT_ENVELOPE_RULES } from './rules.ts';
+import { DEFAULT_CAMPAIGN_RULES, DEFAULT_ENVELOPE_RULES } from './rules.ts';
 import { REDPACKET_SETTINGS } from './settings.ts';
 import { StormRunner } from './storm.ts';
-import { verifyRedpackets } from './verify.ts';
+import { verifyEnvelopeHolds, verifyGrabPayouts, verifyRedpackets } from './verify.ts';
 
 declare module '../platform/module.ts' {
   interface Services {
@@ -41,9 +41,11 @@ export const redpacketModule = defineModule({
         sharesMaximum: config.redpacketSharesMax,
         expiryMs: config.redpacketExpiryHours * 3_600_000,
       },
+      campaignRules: { ...DEFAULT_CAMPAIGN_RULES, perGroupPerHour: config.redpacketCampaignPerGroupHour },
     });
     const storms = new StormRunner({
       envelopes,
+      campaignPerGroupHour: config.redpacketCampaignPerGroupHour,
       groups,
       wallet,
       clock: context.clock,
@@ -72,11 +74,25 @@ export const redpacketModule = defineModule({
       jobs: envelopes.jobs(),
       verify: async () => {
         const violations = await verifyRedpackets(context.db, ledger, { now: context.clock.now() });
+        const payouts = await verifyGrabPayouts(context.db, ledger);
+        const holds = await verifyEnvelopeHolds(context.db, ledger);
         return [
           {
             name: 'redpacket: shares, grabs, refunds and escrows agree',
             ok: violations.length === 0,
             violations,
+          },
+          {
+            name: "redpacket: each grabber's payout matches the grab",
+            ok: payouts.violations.length === 0,
+            violations: payouts.violations,
+            examined: `${payouts.grabs.toLocaleString('en-US')} grabs`,
+          },
+          {
+            name: 'redpacket: every open funding hold funds an envelope',
+            ok: holds.violations.length === 0,
+            violations: holds.violations,
+            examined: `${holds.holds.toLocaleString('en-US')} open holds`,
           },
         ];
       },

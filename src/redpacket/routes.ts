@@ -166,7 +166,7 @@ export async function redpacketRoutes(
   app.post(
     '/v1/operator/storms',
     {
-      config: { policy: { roles: ['operator-admin'] }, idempotent: true },
+      config: { policy: { roles: ['operator-admin'] }, idempotent: true, audit: 'redpacket.storm_started' },
       schema: {
         tags: ['red envelopes', 'operations'],
         summary: 'Start a bounded red-envelope storm on synthetic grabbers (paid by the marketing budget)',

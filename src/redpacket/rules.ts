@@ -1,4 +1,4 @@
-import { invalid } from '../platform/errors.ts';
+import { AppError, invalid } from '../platform/errors.ts';
 
 /** Envelope rules from DOMAIN.md, as configuration. All amounts in fen. */
 export interface EnvelopeRules {
@@ -76,6 +76,51 @@ export function validateEnvelope(request: EnvelopeRequest, rules: EnvelopeRules)
     throw invalid(
       'uneven_fixed_envelope',
       'A fixed envelope splits into equal shares: make the amount a multiple of the share count.',
+    );
+  }
+}
+
+/**
+ * Merchant or campaign envelopes (DOMAIN.md): 1–200 CNY each, unclaimed money returns after
+ * 72 h, and rate-limited: at most `perGroupPerHour` into one group in any hour.
+ */
+export interface CampaignRules {
+  minimum: bigint;
+  maximum: bigint;
+  expiryMs: number;
+  perGroupPerHour: number;
+}
+
+export const DEFAULT_CAMPAIGN_RULES: CampaignRules = {
+  minimum: 100n,
+  maximum: 200_00n,
+  expiryMs: 72 * 3_600_000,
+  perGroupPerHour: 600,
+};
+
+/**
+ * Checks a campaign envelope: the campaign amount range, then the group envelope rules (share
+ * count, share minimum, greeting). `sentLastHour`: campaign envelopes sent into the same group
+ * in the hour before now. Throws an AppError naming the broken rule.
+ */
+export function validateCampaignEnvelope(
+  request: Omit<EnvelopeRequest, 'kind'>,
+  sentLastHour: number,
+  rules: EnvelopeRules,
+  campaign: CampaignRules,
+): void {
+  if (request.total < campaign.minimum || request.total > campaign.maximum) {
+    throw invalid(
+      'campaign_amount_out_of_range',
+      `A campaign envelope holds ${formatFen(campaign.minimum)} to ${formatFen(campaign.maximum)} CNY.`,
+    );
+  }
+  validateEnvelope({ ...request, kind: 'lucky' }, rules);
+  if (sentLastHour >= campaign.perGroupPerHour) {
+    throw new AppError(
+      'rate_limited',
+      'campaign_rate_limited',
+      `At most ${campaign.perGroupPerHour} campaign envelopes go into one group per hour; try again later.`,
     );
   }
 }

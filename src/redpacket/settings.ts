@@ -26,4 +26,10 @@ export const REDPACKET_SETTINGS = {
     description: 'Hours until unclaimed envelope money returns to the sender',
     parse: integer(1, 24 * 30),
   },
+  redpacketCampaignPerGroupHour: {
+    env: 'REDPACKET_CAMPAIGN_PER_GROUP_HOUR',
+    default: '600',
+    description: 'Most campaign envelopes sent into one group in any hour (the campaign rate limit)',
+    parse: integer(1, 1_000_000),
+  },
 } satisfies SettingSpecs;

@@ -90,14 +90,30 @@ export async function getEnvelope(q: Queryable, envelopeId: string): Promise<Env
 export async function activateEnvelope(
   tx: Queryable,
   envelopeId: string,
-  expiresAt: Date,
+  expiry: { expiresAt: Date; campaignExpiresAt: Date },
 ): Promise<EnvelopeRow | undefined> {
   const { rows } = await tx.query<EnvelopeRow>(
-    `UPDATE redpacket_envelopes SET status = 'active', expires_at = $2
-         WHERE id = $1 AND status = 'funding' RETURNING *`,
-    [envelopeId, expiresAt],
+    `UPDATE redpacket_envelopes
+        SET status = 'active', expires_at = CASE WHEN funding_source = 'campaign' THEN $3::timestamptz ELSE $2::timestamptz END
+      WHERE id = $1 AND status = 'funding' RETURNING *`,
+    [envelopeId, expiry.expiresAt, expiry.campaignExpiresAt],
   );
   return rows[0];
+}
+
+/** Campaign envelopes sent into `groupId` since `since` (the campaign rate limit). */
+export async function campaignEnvelopesSince(
+  q: Queryable,
+  campaignSender: string,
+  groupId: string,
+  since: Date,
+): Promise<number> {
+  const { rows } = await q.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM redpacket_envelopes
+      WHERE sender_id = $1 AND created_at >= $3 AND group_id = $2 AND funding_source = 'campaign'`,
+    [campaignSender, groupId, since],
+  );
+  return rows[0]!.count;
 }
 
 /** 'funding' → 'failed' (nothing if it is no longer funding). */
@@ -362,4 +378,38 @@ export function envelopeGrabsWrite(entries: readonly EnvelopeGrabs[], now: Date)
       };
     },
   };
+}
+
+/** For `tuyere verify`: envelopes with grabs, their shares, grabbers and escrow, the page after `after`. */
+export async function envelopeGrabsPage(
+  q: Queryable,
+  after: string | undefined,
+  limit: number,
+): Promise<
+  Array<{ id: string; created_at: Date; escrow_account_id: string; shares: bigint[]; grabbers: string[] }>
+> {
+  const { rows } = await q.query<{
+    id: string;
+    created_at: Date;
+    escrow_account_id: string;
+    shares: bigint[];
+    grabbers: string[];
+  }>(
+    `SELECT id, created_at, escrow_account_id, shares, grabbers FROM redpacket_envelopes
+      WHERE grabbed_count > 0 AND id > $1 ORDER BY id LIMIT $2`,
+    [after ?? '00000000-0000-0000-0000-000000000000', limit],
+  );
+  return rows;
+}
+
+/** For `tuyere verify`: which of `fundTransferIds` fund an envelope (the rest fund none). */
+export async function envelopesFundedBy(
+  q: Queryable,
+  fundTransferIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await q.query<{ fund_transfer_id: string }>(
+    'SELECT fund_transfer_id FROM redpacket_envelopes WHERE fund_transfer_id = ANY($1::uuid[])',
+    [fundTransferIds],
+  );
+  return new Set(rows.map((row) => row.fund_transfer_id));
 }

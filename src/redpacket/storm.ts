@@ -47,12 +47,15 @@ export class StormRunner {
       clock: Clock;
       log: Logger;
       membersMax: number;
+      /** The campaign rate limit: a storm's envelopes all go into one group within the hour. */
+      campaignPerGroupHour: number;
     },
   ) {}
 
   start(request: StormRequest, operatorId: string): StormStatus {
-    if (request.envelopes < 1 || request.envelopes > STORM_LIMITS.envelopes) {
-      throw invalid('storm_too_large', `A storm sends 1 to ${STORM_LIMITS.envelopes} envelopes.`);
+    const envelopesMax = Math.min(STORM_LIMITS.envelopes, this.deps.campaignPerGroupHour);
+    if (request.envelopes < 1 || request.envelopes > envelopesMax) {
+      throw invalid('storm_too_large', `A storm sends 1 to ${envelopesMax} envelopes.`);
     }
     const grabbersMax = Math.min(STORM_LIMITS.grabbers, this.deps.membersMax - 1);
     if (request.grabbers < 1 || request.grabbers > grabbersMax) {
@@ -108,7 +111,8 @@ export class StormRunner {
       await envelopes.sendCampaign({
         envelopeId: id,
         groupId: group.id,
-        total: BigInt(status.request.shares) * 88n,
+        // 0.88 CNY a share, and never below a campaign envelope's 1 CNY minimum.
+        total: BigInt(Math.max(status.request.shares * 88, 100)),
         shares: status.request.shares,
         greeting: '风暴红包',
       });

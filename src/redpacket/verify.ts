@@ -1,6 +1,15 @@
 import { availableBalance, type Ledger } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
-import { envelopeCounterProblems, envelopeEscrowsOwed, envelopesNotFunded } from './store.ts';
+import { walletAccount } from '../wallet/index.ts';
+import { RedpacketTransfers } from './chart.ts';
+import { grabTransferId } from './grab-engine.ts';
+import {
+  envelopeCounterProblems,
+  envelopeEscrowsOwed,
+  envelopeGrabsPage,
+  envelopesFundedBy,
+  envelopesNotFunded,
+} from './store.ts';
 
 /**
  * The red-envelope books: every envelope's shares sum to its total; its grabbed amount is
@@ -89,4 +98,93 @@ async function check(db: Queryable, ledger: Ledger, options: VerifyOptions): Pro
     }
   }
   return violations;
+}
+
+const PAYOUT_PAGE = 2000;
+
+/**
+ * Each grabber's payout is in the ledger as the envelope's grab says: the transfer with the
+ * grab's deterministic id exists and moves exactly the grabber's share from the envelope's
+ * escrow to the grabber's wallet, under the grab code. (The escrow check above proves only the
+ * totals: a payout redirected to another wallet, or two shares swapped, keeps them.) One
+ * snapshot, so grabs committing meanwhile cannot show as missing payouts.
+ */
+export function verifyGrabPayouts(
+  db: Database,
+  ledger: Ledger,
+): Promise<{ violations: string[]; grabs: number }> {
+  return db.transaction(
+    async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      const violations: string[] = [];
+      let grabs = 0;
+      for (let after: string | undefined; ; ) {
+        const envelopes = await envelopeGrabsPage(tx, after, PAYOUT_PAGE);
+        if (envelopes.length === 0) break;
+        after = envelopes[envelopes.length - 1]!.id;
+        const expected = envelopes.flatMap((envelope) =>
+          envelope.grabbers.map((userId, index) => ({
+            envelope,
+            userId,
+            amount: envelope.shares[index]!,
+            id: grabTransferId({ id: envelope.id, createdAt: envelope.created_at }, userId),
+          })),
+        );
+        grabs += expected.length;
+        const found = new Map<string, Awaited<ReturnType<Ledger['lookupTransfers']>>[number]>();
+        for (let start = 0; start < expected.length; start += 8000) {
+          const ids = expected.slice(start, start + 8000).map((grab) => grab.id);
+          for (const transfer of await ledger.lookupTransfers(ids, tx)) found.set(transfer.id, transfer);
+        }
+        for (const grab of expected) {
+          const payout = found.get(grab.id);
+          const who = `envelope ${grab.envelope.id}: grabber ${grab.userId}`;
+          if (!payout) {
+            violations.push(`${who} has no payout ${grab.id} in the ledger`);
+          } else if (
+            payout.amount !== grab.amount ||
+            payout.debitAccountId !== grab.envelope.escrow_account_id ||
+            payout.creditAccountId !== walletAccount(grab.userId) ||
+            payout.code !== RedpacketTransfers.envelopeGrab
+          ) {
+            violations.push(
+              `${who}: payout ${grab.id} moves ${payout.amount} from ${payout.debitAccountId} to ${payout.creditAccountId} (code ${payout.code}); the grab says ${grab.amount} from the escrow to the grabber's wallet`,
+            );
+          }
+        }
+      }
+      return { violations, grabs };
+    },
+    { isolation: 'repeatable read' },
+  );
+}
+
+/**
+ * Orphan holds, the red envelopes' part: every open ledger hold under the envelope funding code
+ * (a card payment into an escrow, still at the bank) funds an envelope. A hold that funds none
+ * would move money into an escrow nobody can grab or refund. One snapshot.
+ */
+export function verifyEnvelopeHolds(
+  db: Database,
+  ledger: Ledger,
+): Promise<{ violations: string[]; holds: number }> {
+  return db.transaction(
+    async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      const holds = await ledger.openHolds([RedpacketTransfers.envelopeFund], tx);
+      const violations: string[] = [];
+      for (let start = 0; start < holds.length; start += 8000) {
+        const chunk = holds.slice(start, start + 8000);
+        const funding = await envelopesFundedBy(
+          tx,
+          chunk.map((hold) => hold.id),
+        );
+        for (const hold of chunk)
+          if (!funding.has(hold.id))
+            violations.push(`funding hold ${hold.id} (${hold.amount}) funds no envelope`);
+      }
+      return { violations, holds: holds.length };
+    },
+    { isolation: 'repeatable read' },
+  );
 }

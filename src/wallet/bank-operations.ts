@@ -9,6 +9,7 @@ import {
   TransferFlags,
 } from '../ledger/index.ts';
 import { businessDate } from '../platform/clock.ts';
+import { crashPoint } from '../platform/crash-points.ts';
 import { AppError, conflict, forbidden, invalid } from '../platform/errors.ts';
 import { type FlowStep, runFlow } from '../platform/flow.ts';
 import { deterministicId } from '../platform/ids.ts';
@@ -25,12 +26,13 @@ import { withdrawalFee } from './rules.ts';
 import {
   type BankOperationRecord,
   getOperation,
-  insertOperation,
   markBankCallFinished,
   type NewOperation,
   type OperationState,
+  operationRowWrite,
   operationsByRequestIds,
   operationsDueForPoll,
+  pendingOperationsPage,
   recordBankStatus,
   reschedulePoll,
   resolveOperation,
@@ -40,8 +42,11 @@ import { insertItem } from './store/reconciliation.ts';
 /**
  * Money between a bank card and Tuyere: top-ups, withdrawals and card-funded payments.
  *
- * Every movement is a pending ledger transfer booked BEFORE the bank is asked, identified by
- * a caller-chosen deterministic id; the bank knows it as `tu-<id>`. The pending transfer is
+ * Every movement is a pending ledger transfer booked BEFORE the bank is asked, in the same
+ * commit as the operation's row (a commit participant), identified by a caller-chosen
+ * deterministic id; the bank knows it as `tu-<id>`. No row exists without its hold and no
+ * hold without its row, and the bank is never called for an operation whose hold is not
+ * pending in the ledger. The pending transfer is
  * then posted or voided exactly once: the ledger refuses a second resolution
  * (pending_transfer_already_posted/voided), so callbacks (duplicated, early, late, out of
  * order), the API answer, the poller and reconciliation may all race to settle it and only
@@ -70,7 +75,7 @@ export function operationView(op: BankOperationRecord) {
 const requestIdOf = (operationId: string) => `tu-${operationId}`;
 const postId = (pendingId: string) => deterministicId('wallet.bank.post', pendingId);
 const voidId = (pendingId: string) => deterministicId('wallet.bank.void', pendingId);
-const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
+export const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
 
 /** Times a movement the bank says it never received is re-sent (same request id) before it is voided. */
 const RESEND_MAX = 3;
@@ -100,14 +105,45 @@ interface MovementOptions {
   before?: FlowStep<Movement>[];
   /** The transfer code of a card payment's hold. */
   code?: number;
-  /** How a refused hold fails the operation; when absent a refusal is not checked (top-up). */
-  holdRefused?: { reason: string; error: (op: BankOperationRecord) => AppError };
+  /** How a refused hold fails the operation: the row's failure reason and the caller's error. */
+  holdRefused: { reason: string; error: (op: BankOperationRecord) => AppError };
 }
 
-/** A bank movement's flow state: the operation, once recorded. */
+/** A bank movement's flow state: the operation, once recorded; whether this call reserved its limits. */
 interface Movement {
   op?: BankOperationRecord;
+  reservedHere?: boolean;
 }
+
+/** Ledger results that refuse a hold for good (the ledger answers the same to any retry of its id). */
+const HOLD_REFUSALS: ReadonlySet<CreateTransferResult> = new Set([
+  CreateTransferResult.id_already_failed,
+  CreateTransferResult.exceeds_credits,
+  CreateTransferResult.exceeds_debits,
+  CreateTransferResult.linked_event_failed,
+  CreateTransferResult.debit_account_not_found,
+  CreateTransferResult.credit_account_not_found,
+  CreateTransferResult.credit_account_already_closed,
+  CreateTransferResult.debit_account_already_closed,
+]);
+
+/** What the ledger's answer to a hold means for its row: booked, refused, or neither (a different movement). */
+function holdOutcome(results: ReadonlyArray<{ result: CreateTransferResult }>): 'held' | 'refused' | null {
+  if (results.every((r) => succeeded(r.result))) return 'held';
+  if (results.every((r) => HOLD_REFUSALS.has(r.result))) return 'refused';
+  return null;
+}
+
+/**
+ * Failure reasons of operations whose hold was never booked (so the bank was never called):
+ * the only failed operations without a hold that `tuyere verify` accepts.
+ */
+export const HOLD_NEVER_BOOKED_REASONS: readonly string[] = [
+  'insufficient_balance',
+  'target_account_refused',
+  'top_up_refused',
+  'hold_missing',
+];
 
 /** What the bank answered to a movement call: final, or null while it is still open (or unknown). */
 type BankAnswer = { outcome: 'succeeded' | 'failed'; reason: string | null } | null;
@@ -160,9 +196,14 @@ export class BankOperations {
     const card = await this.cards.active(input.userId, input.cardId);
     await this.accounts.system();
     await this.accounts.wallets([input.userId]);
-    // A refused hold is not checked (kept as it was; see issue 14): the wallet account was
-    // just ensured, so the ledger has no reason to refuse it.
-    return this.move('wallet.top_up', { ...input, kind: 'top_up', fee: 0n }, card.cardToken, {});
+    // The wallet account was just ensured, but it may be closed: a refused hold fails the
+    // top-up before the bank is asked, like any other movement's.
+    return this.move('wallet.top_up', { ...input, kind: 'top_up', fee: 0n }, card.cardToken, {
+      holdRefused: {
+        reason: 'top_up_refused',
+        error: () => conflict('top_up_refused', 'Your wallet does not accept a top-up now (is it closed?).'),
+      },
+    });
   }
 
   /**
@@ -191,6 +232,8 @@ export class BankOperations {
           userId: input.userId,
           amount: input.amount,
           method: 'withdrawal_to_own_card',
+          // A duplicate to another card under this id must not share (nor release) this reservation.
+          fingerprint: `withdrawal:${input.cardId}`,
           authorization: input.authorization,
         });
         if (!decision.allowed) {
@@ -199,9 +242,18 @@ export class BankOperations {
             used: decision.used.toString(),
           });
         }
+        return { reservedHere: decision.reused !== true };
       },
-      // No compensation of its own: a withdrawal that fails releases its reservation when it
-      // settles failed (afterSettled), whether here (hold refused, bank said no) or later.
+      // A withdrawal that fails releases its reservation when it settles failed (afterSettled),
+      // whether here (hold refused, bank said no) or later. Besides that, only the call that made
+      // the reservation releases it, and only when the ledger certainly wrote nothing (it was
+      // overloaded and never ran the hold); any other error may have committed the hold and its
+      // row, so the reservation stays with them. A duplicate (reused) never releases.
+      compensate: async ({ reservedHere }, cause) => {
+        if (!reservedHere || !(cause instanceof AppError) || cause.code !== 'ledger_overloaded') return;
+        if (await this.get(input.operationId)) return;
+        await this.deps.identity.releaseReservation(input.operationId);
+      },
     };
     return this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee }, card.cardToken, {
       before: [reserveLimits],
@@ -247,14 +299,17 @@ export class BankOperations {
   /**
    * A bank movement as a flow (src/platform/flow.ts), the same for top-ups, withdrawals and
    * card payments:
-   *   1. record the operation (an existing id is a replay and must describe the same movement);
-   *   2. hold the money: the pending ledger transfer(s), booked BEFORE the bank is asked;
-   *   3. ask the bank, and post the hold if it already says yes.
-   * Compensations: a hold the ledger refuses fails the operation (undoes 1) and the caller gets
-   * the refusal; a bank that declines or rejects the request voids the hold (undoes 2) and the
-   * operation ends failed, which is an answer, not an error. An unknown answer (timeout,
-   * network) undoes nothing: the money may have moved, so only the bank's word (callback,
-   * poller, reconciliation) settles it. A replay of a finished operation stops after 1.
+   *   1. hold the money and record the operation in ONE ledger commit: the pending transfer(s)
+   *      with the row as a commit participant (`pending`, or `failed` when the ledger refuses
+   *      the hold). An existing id is a replay and must describe the same movement;
+   *   2. ask the bank, and post the hold if it already says yes.
+   * A crash between 1 and 2 leaves a pending row with its hold and no bank call: the poller
+   * finds the bank never saw it and sends it (same request id). Compensations: a refused hold
+   * ends the operation failed in its own commit and the caller gets the refusal; a bank that
+   * declines or rejects the request voids the hold (undoes 1) and the operation ends failed,
+   * which is an answer, not an error. An unknown answer (timeout, network) undoes nothing: the
+   * money may have moved, so only the bank's word (callback, poller, reconciliation) settles
+   * it. A replay of a finished operation stops after 1.
    */
   private async move(
     flow: string,
@@ -265,9 +320,8 @@ export class BankOperations {
     try {
       const { op } = await runFlow<Movement>(flow, {}, [
         ...(options.before ?? []),
-        this.recordOperation(input),
-        this.holdMoney(options),
-        this.askBank(cardToken),
+        this.holdAndRecord(flow, input, options),
+        this.askBank(flow, cardToken),
       ]);
       return op!;
     } catch (error) {
@@ -277,26 +331,66 @@ export class BankOperations {
     }
   }
 
-  /** Writes the operation (or finds the replayed one). Undo: a refused hold fails it. */
-  private recordOperation(input: MovementInput): FlowStep<Movement> {
+  /**
+   * Books the hold and writes the row in one commit (or finds the replayed ones). A refused
+   * hold leaves a failed row and throws HoldRefused. Undo: when the bank says no, void the hold.
+   */
+  private holdAndRecord(flow: string, input: MovementInput, options: MovementOptions): FlowStep<Movement> {
     return {
-      name: 'record the operation',
-      run: async () => ({ op: await this.record(input) }),
-      compensate: async ({ op }, cause) => {
-        if (cause instanceof HoldRefused) await this.markFailed(op!, cause.reason);
-      },
-    };
-  }
-
-  /** Books the pending transfer(s). Undo: when the bank says no, void them. */
-  private holdMoney(options: MovementOptions): FlowStep<Movement> {
-    return {
-      name: 'hold the money',
-      run: async ({ op }) => {
-        if (!isPending(op)) return; // a replay of a finished movement
-        const held = await this.requirePending(op, options.code);
-        if (!held && options.holdRefused)
+      name: 'hold the money and record the operation',
+      run: async () => {
+        crashPoint(`${flow}.before-hold`);
+        const now = this.deps.clock.now();
+        const row: NewOperation = {
+          id: input.operationId,
+          userId: input.userId,
+          kind: input.kind,
+          cardId: input.cardId,
+          requestId: requestIdOf(input.operationId),
+          amount: input.amount,
+          fee: input.fee,
+          targetAccountId: input.targetAccountId ?? null,
+          notifyKind: input.notifyKind ?? null,
+          nextPollAt: new Date(now.getTime() + this.deps.settings.bankPollAfterMs),
+          createdAt: now,
+        };
+        const results = await this.deps.ledger.createTransfers(this.holdEvents(row, options.code), {
+          participant: {
+            writes: (outcomes) => {
+              const outcome = holdOutcome(outcomes);
+              if (!outcome) return []; // a different movement under this id: nothing to write
+              return [
+                operationRowWrite({
+                  ...row,
+                  state: outcome === 'held' ? 'pending' : 'failed',
+                  failureReason: outcome === 'held' ? null : options.holdRefused.reason,
+                }),
+              ];
+            },
+            refusal: () => new AppError('internal', 'wallet_hold_refused', 'The operation row was refused.'),
+          },
+        });
+        crashPoint(`${flow}.after-hold`);
+        const op = await this.get(input.operationId);
+        if (!op || !this.sameMovement(op, input)) {
+          if (op || results.some((r) => String(r.result).startsWith('exists_with_different'))) {
+            throw conflict(
+              'operation_exists_with_different_fields',
+              'This operation id was already used for a different movement.',
+            );
+          }
+          throw new AppError(
+            'internal',
+            'wallet_pending_failed',
+            `Pending transfer for ${input.operationId} failed: ${results.map((r) => r.result).join(',')}`,
+          );
+        }
+        if (holdOutcome(results) === 'refused') {
+          // Settled failed in the hold's own commit: give back its limits, tell who waits.
+          if (op.state === 'failed') await this.afterSettled(op);
           throw new HoldRefused(options.holdRefused.reason, options.holdRefused.error(op));
+        }
+        return { op };
       },
       compensate: async ({ op }, cause) => {
         if (cause instanceof BankRefused)
@@ -309,12 +403,13 @@ export class BankOperations {
    * Asks the bank (the same request id every time); posts the hold when it already says yes,
    * throws BankRefused when it says no. Processing or unknown: the operation stays pending.
    */
-  private askBank(cardToken: string): FlowStep<Movement> {
+  private askBank(flow: string, cardToken: string): FlowStep<Movement> {
     return {
       name: 'ask the bank',
       run: async ({ op }) => {
         if (!isPending(op)) return;
         const answer = await this.sendToBank(op, cardToken);
+        crashPoint(`${flow}.after-bank`);
         if (answer?.outcome === 'failed') throw new BankRefused(answer.reason);
         if (answer) await this.settle((await this.get(op.id))!, 'succeeded', answer.reason);
         return { op: (await this.get(op.id))! };
@@ -344,6 +439,9 @@ export class BankOperations {
 
   /** Asks the bank about one pending operation; true when it is now final. */
   async pollOne(op: BankOperationRecord, now: Date = this.deps.clock.now()): Promise<boolean> {
+    // A row whose hold is gone or resolved is healed from the ledger, never sent to the bank.
+    if ((await this.deps.ledger.lookupPending([op.id])).get(op.id)?.status !== 'pending')
+      return this.recoverOne(op);
     const reschedule = () =>
       reschedulePoll(
         this.deps.db,
@@ -385,6 +483,44 @@ export class BankOperations {
   }
 
   /**
+   * The recovery job: heals every pending operation a crash left half-done, idempotently.
+   *   - its hold is resolved in the ledger but the row missed it (killed inside `settle`):
+   *     the row follows the ledger (and its limits and notifications follow the row);
+   *   - it has no hold at all (a row from before rows and holds committed together): failed
+   *     `hold_missing`, never sent to the bank (and reported if the bank was ever asked).
+   * A pending row with a pending hold is whole: the poller asks the bank (and sends it, same
+   * request id, if the process died before it did). Returns how many it healed.
+   */
+  async recoverHalfDone(now: Date = this.deps.clock.now(), batch = 500): Promise<number> {
+    let healed = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await pendingOperationsPage(this.deps.db, now, after, batch);
+      if (page.length === 0) return healed;
+      const holds = await this.deps.ledger.lookupPending(page.map((op) => op.id));
+      for (const op of page) {
+        if (holds.get(op.id)?.status !== 'pending' && (await this.recoverOne(op))) healed++;
+      }
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Heals one pending operation from the ledger (see recoverHalfDone); true when it is now final. */
+  private async recoverOne(op: BankOperationRecord): Promise<boolean> {
+    const hold = (await this.deps.ledger.lookupPending([op.id])).get(op.id);
+    if (hold?.status === 'pending') return false;
+    if (!hold) {
+      if (op.bankCallFinishedAt !== null || op.bankStatus !== null)
+        await this.recordConflict(op, op.bankStatus ?? 'sent', 'pending_transfer_missing');
+      await this.markFailed(op, 'hold_missing');
+      return true;
+    }
+    const outcome = hold.status === 'posted' ? 'succeeded' : 'failed';
+    await this.settle(op, outcome, outcome === 'failed' ? `recovered_${hold.status}` : null);
+    return true;
+  }
+
+  /**
    * Resolves an operation's pending transfer(s) to `outcome`, exactly once. Returns the
    * state the operation ends in (which is the ledger's, if someone else resolved it first).
    */
@@ -397,10 +533,11 @@ export class BankOperations {
       if (op.state !== outcome) await this.recordConflict(op, outcome, reason);
       return op.state;
     }
-    if (!(await this.requirePending(op))) {
-      // The hold was never booked (crash before it, or no funds): nothing to release.
+    if (!(await this.deps.ledger.lookupPending([op.id])).has(op.id)) {
+      // No hold (a row written before rows and holds committed together): nothing to release,
+      // and none is booked now, on money the user may have spent meanwhile.
       if (outcome === 'succeeded') await this.recordConflict(op, outcome, 'pending_transfer_missing');
-      return this.markFailed(op, reason ?? 'pending_transfer_missing');
+      return this.markFailed(op, 'hold_missing');
     }
     const flag =
       outcome === 'succeeded' ? TransferFlags.post_pending_transfer : TransferFlags.void_pending_transfer;
@@ -413,6 +550,7 @@ export class BankOperations {
       events.push({ id: resolutionId(feeId(op.id)), pendingId: feeId(op.id), amount: op.fee, flags: flag });
     }
     const results = await this.deps.ledger.createTransfers(events);
+    crashPoint(`wallet.${op.kind}.after-resolve`);
     let state: OperationState = outcome;
     if (!results.every((r) => succeeded(r.result))) {
       // Someone resolved it first (or the ledger expired it): the ledger's answer stands.
@@ -487,6 +625,10 @@ export class BankOperations {
 
   /** Sends the movement to the bank (the same request id every time) and records what it answered. */
   private async sendToBank(op: BankOperationRecord, cardToken: string): Promise<BankAnswer> {
+    if ((await this.deps.ledger.lookupPending([op.id])).get(op.id)?.status !== 'pending') {
+      // Never ask the bank to move money the ledger does not hold for it (recovery heals the row).
+      throw new AppError('internal', 'wallet_hold_missing', `Operation ${op.id} has no pending hold.`);
+    }
     const request = {
       requestId: op.requestId,
       cardToken,
@@ -514,12 +656,25 @@ export class BankOperations {
     }
   }
 
-  /** Books the pending transfer(s) for an operation (idempotent). False when the ledger refuses them. */
-  private async requirePending(op: BankOperationRecord, code?: number): Promise<boolean> {
-    const events: TransferEvent[] = [];
-    if (op.kind === 'withdrawal') {
-      const wallet = walletAccount(op.userId);
-      events.push({
+  /** The pending transfer(s) that hold an operation's money (the fee linked to a withdrawal's amount). */
+  private holdEvents(op: NewOperation, code?: number): TransferEvent[] {
+    if (op.kind !== 'withdrawal') {
+      return [
+        {
+          id: op.id,
+          debitAccountId: bankClearingAccount,
+          creditAccountId: op.kind === 'top_up' ? walletAccount(op.userId) : op.targetAccountId!,
+          amount: op.amount,
+          ledger: Ledgers.CNY,
+          code: code ?? WalletTransfers.topUp,
+          flags: TransferFlags.pending,
+          userData128: op.userId,
+        },
+      ];
+    }
+    const wallet = walletAccount(op.userId);
+    const events: TransferEvent[] = [
+      {
         id: op.id,
         debitAccountId: wallet,
         creditAccountId: bankClearingAccount,
@@ -528,53 +683,21 @@ export class BankOperations {
         code: WalletTransfers.withdrawal,
         flags: TransferFlags.pending | (op.fee > 0n ? TransferFlags.linked : 0),
         userData128: op.userId,
-      });
-      if (op.fee > 0n) {
-        events.push({
-          id: feeId(op.id),
-          debitAccountId: wallet,
-          creditAccountId: feeRevenueAccount,
-          amount: op.fee,
-          ledger: Ledgers.CNY,
-          code: WalletTransfers.withdrawalFee,
-          flags: TransferFlags.pending,
-          userData128: op.userId,
-        });
-      }
-    } else {
-      const existing =
-        op.kind === 'card_payment' && code === undefined
-          ? await this.deps.ledger.lookupTransfers([op.id])
-          : [];
+      },
+    ];
+    if (op.fee > 0n) {
       events.push({
-        id: op.id,
-        debitAccountId: bankClearingAccount,
-        creditAccountId: op.kind === 'top_up' ? walletAccount(op.userId) : op.targetAccountId!,
-        amount: op.amount,
+        id: feeId(op.id),
+        debitAccountId: wallet,
+        creditAccountId: feeRevenueAccount,
+        amount: op.fee,
         ledger: Ledgers.CNY,
-        code: code ?? existing[0]?.code ?? WalletTransfers.topUp,
+        code: WalletTransfers.withdrawalFee,
         flags: TransferFlags.pending,
         userData128: op.userId,
       });
-      if (op.kind === 'card_payment' && code === undefined && existing.length === 0) return false;
     }
-    const results = await this.deps.ledger.createTransfers(events);
-    if (results.every((r) => succeeded(r.result))) return true;
-    const refusals = new Set([
-      // An earlier attempt of this very hold was refused: the ledger keeps refusing its id.
-      CreateTransferResult.id_already_failed,
-      CreateTransferResult.exceeds_credits,
-      CreateTransferResult.linked_event_failed,
-      CreateTransferResult.credit_account_not_found,
-      CreateTransferResult.credit_account_already_closed,
-      CreateTransferResult.exceeds_debits,
-    ]);
-    if (results.every((r) => refusals.has(r.result))) return false;
-    throw new AppError(
-      'internal',
-      'wallet_pending_failed',
-      `Pending transfer for ${op.id} failed: ${results.map((r) => r.result).join(',')}`,
-    );
+    return events;
   }
 
   private async markFailed(op: BankOperationRecord, reason: string): Promise<OperationState> {
@@ -616,35 +739,14 @@ export class BankOperations {
     }
   }
 
-  /** Writes the operation, or reads back the one already under this id (a replay), which must match. */
-  private async record(input: MovementInput): Promise<BankOperationRecord> {
-    const now = this.deps.clock.now();
-    await insertOperation(this.deps.db, {
-      id: input.operationId,
-      userId: input.userId,
-      kind: input.kind,
-      cardId: input.cardId,
-      requestId: requestIdOf(input.operationId),
-      amount: input.amount,
-      fee: input.fee,
-      targetAccountId: input.targetAccountId ?? null,
-      notifyKind: input.notifyKind ?? null,
-      nextPollAt: new Date(now.getTime() + this.deps.settings.bankPollAfterMs),
-      createdAt: now,
-    });
-    const op = (await this.get(input.operationId))!;
-    if (
-      op.userId !== input.userId ||
-      op.kind !== input.kind ||
-      op.cardId !== input.cardId ||
-      op.amount !== input.amount ||
-      (op.targetAccountId ?? null) !== (input.targetAccountId ?? null)
-    ) {
-      throw conflict(
-        'operation_exists_with_different_fields',
-        'This operation id was already used for a different movement.',
-      );
-    }
-    return op;
+  /** Whether a stored operation is the movement asked for (a replay) rather than another under its id. */
+  private sameMovement(op: BankOperationRecord, input: MovementInput): boolean {
+    return (
+      op.userId === input.userId &&
+      op.kind === input.kind &&
+      op.cardId === input.cardId &&
+      op.amount === input.amount &&
+      (op.targetAccountId ?? null) === (input.targetAccountId ?? null)
+    );
   }
 }

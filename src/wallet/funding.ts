@@ -206,6 +206,10 @@ export class Funding {
           amount: request.amount,
           method:
             source.name === 'balance' ? (request.limitMethod ?? source.limitMethod) : source.limitMethod,
+          // An envelope counts toward the class I envelope cap however it is paid (a card too).
+          envelope: request.limitMethod === 'red_envelope',
+          // A duplicate paying elsewhere under this id must not share (nor release) this reservation.
+          fingerprint: `pay:${request.targetAccountId}`,
           authorization,
         });
         if (!decision.allowed) {
@@ -263,14 +267,17 @@ export class Funding {
   private async replayOf(request: PayRequest): Promise<PayResult | null> {
     const op = await this.operations.get(request.paymentId);
     const [transfer] = op ? [] : await this.deps.ledger.lookupTransfers([request.paymentId]);
+    // Nothing under this id yet: a new payment. (Reading the status again here could find a
+    // concurrent payment that committed meanwhile, and answer a different payment as a replay.)
+    if (!op && !transfer) return null;
     const same = op
       ? op.userId === request.userId &&
         op.amount === request.amount &&
         op.targetAccountId === request.targetAccountId
-      : transfer === undefined ||
-        (transfer.debitAccountId === walletAccount(request.userId) &&
-          transfer.creditAccountId === request.targetAccountId &&
-          transfer.amount === request.amount);
+      : transfer !== undefined &&
+        transfer.debitAccountId === walletAccount(request.userId) &&
+        transfer.creditAccountId === request.targetAccountId &&
+        transfer.amount === request.amount;
     if (!same) {
       throw conflict(
         'payment_exists_with_different_fields',
@@ -278,6 +285,16 @@ export class Funding {
       );
     }
     return this.status(request.paymentId);
+  }
+
+  /**
+   * Gives back the limits reservation of a payment that certainly never started: its caller
+   * died between reserving and paying, and no call can still be paying under this id (the
+   * caller knows; e.g. the envelope sweep after an hour). Nothing when the payment exists.
+   */
+  async abandon(paymentId: string): Promise<boolean> {
+    if (await this.status(paymentId)) return false;
+    return this.deps.identity.releaseReservation(paymentId);
   }
 
   /** What became of a payment: null when it never started. */

@@ -4,7 +4,7 @@ import { walletSettings } from './context.ts';
 import { seedWalletDemo } from './demo.ts';
 import { walletRoutes } from './routes.ts';
 import { WALLET_SETTINGS } from './settings.ts';
-import { verifyWallet } from './verify.ts';
+import { verifyWallet, verifyWalletHolds, verifyWithdrawalFees } from './verify.ts';
 import { Wallet } from './wallet.ts';
 
 declare module '../platform/module.ts' {
@@ -37,7 +37,14 @@ export const walletModule = defineModule({
       service: wallet,
       routes: (http) => walletRoutes(http, wallet),
       jobs: wallet.jobs(),
-      verify: () => verifyWallet(context.db, wallet.deps.ledger, context.clock.now()),
+      verify: async () => [
+        ...(await verifyWallet(context.db, wallet.deps.ledger, context.clock.now())),
+        await verifyWithdrawalFees(context.db, wallet.deps.ledger, {
+          bps: wallet.deps.settings.withdrawalFeeBps,
+          min: wallet.deps.settings.withdrawalFeeMin,
+        }),
+        await verifyWalletHolds(context.db, wallet.deps.ledger),
+      ],
       demo: (world) => seedWalletDemo(wallet, world),
     };
   },

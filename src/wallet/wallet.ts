@@ -116,6 +116,11 @@ export class Wallet {
     return this.funding.pay(request);
   }
 
+  /** Releases the limits of a payment that certainly never started (its caller died before paying). */
+  abandonPayment(paymentId: string): Promise<boolean> {
+    return this.funding.abandon(paymentId);
+  }
+
   /** A payment's current state, or null if it never started. */
   paymentStatus(paymentId: string): Promise<PayResult | null> {
     return this.funding.status(paymentId);
@@ -149,14 +154,28 @@ export class Wallet {
     return this.operations.pollDue(now);
   }
 
+  /** Heals bank operations a crash left half-done (see BankOperations.recoverHalfDone). */
+  recoverOperations(now?: Date): Promise<number> {
+    return this.operations.recoverHalfDone(now);
+  }
+
   /** Arrivals and acceptance expiry of friend transfers due by `now`. */
   processDueTransfers(now?: Date): Promise<number> {
     return this.transfers.processDue(now);
   }
 
-  /** Background jobs: bank polling, transfer arrivals/expiry, daily reconciliation. */
+  /** Background jobs: bank polling, recovery, transfer arrivals/expiry, daily reconciliation. */
   jobs(): JobDefinition[] {
     return [
+      {
+        kind: 'wallet.recover_operations',
+        run: async () => {
+          const healed = await this.recoverOperations();
+          if (healed > 0) this.deps.log.warn({ healed }, 'wallet recovery healed half-done bank operations');
+        },
+        options: { mode: 'leased' },
+        schedule: { name: 'wallet-recover-operations', cron: '*/30 * * * * *' },
+      },
       {
         kind: 'wallet.poll_bank',
         run: async () => void (await this.pollBank()),

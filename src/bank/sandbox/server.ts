@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { type Clock, systemClock } from '../../platform/clock.ts';
 import { notFound } from '../../platform/errors.ts';
 import { sendError } from '../../platform/http/errors.ts';
@@ -24,6 +24,8 @@ export interface SandboxBankOptions {
   timeZone?: string;
   log?: Logger;
   logLevel?: string;
+  /** LOG_FORMAT: readable lines on a terminal by default. */
+  logFormat?: 'auto' | 'json' | 'pretty';
   /** Waits before each callback retry; its length is the number of retries. */
   callbackRetryDelaysMs?: readonly number[];
   callbackTimeoutMs?: number;
@@ -49,7 +51,9 @@ const BODY_LIMIT_BYTES = 16 * 1024;
 export async function startSandboxBank(options: SandboxBankOptions = {}): Promise<SandboxBank> {
   const clock = options.clock ?? systemClock;
   const secret = options.secret ?? DEFAULT_SANDBOX_SECRET;
-  const log = options.log ?? createLogger({ level: options.logLevel ?? 'warn', name: 'bank-sandbox' });
+  const log =
+    options.log ??
+    createLogger({ level: options.logLevel ?? 'warn', name: 'bank-sandbox', format: options.logFormat });
   const state = new SandboxBankState(
     clock,
     seededRandom(options.seed ?? randomSeed()),
@@ -73,6 +77,8 @@ export async function startSandboxBank(options: SandboxBankOptions = {}): Promis
 
   const app = Fastify({
     loggerInstance: log,
+    // The sandbox's per-request lines would drown the app's own at the default level (info).
+    logController: new LogController({ disableRequestLogging: !log.isLevelEnabled('debug') }),
     bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: true,
     ajv: {

@@ -5,9 +5,13 @@ import { deviceRoutes } from './devices.ts';
 import { operatorRoutes } from './operator.ts';
 import { userRoutes } from './users.ts';
 
-export async function identityRoutes(app: FastifyInstance, identity: Identity) {
+export async function identityRoutes(
+  app: FastifyInstance,
+  identity: Identity,
+  options: { sandboxInbox: boolean } = { sandboxInbox: true },
+) {
   await authRoutes(app, identity);
   await userRoutes(app, identity);
   await deviceRoutes(app, identity);
-  await operatorRoutes(app, identity);
+  await operatorRoutes(app, identity, options);
 }

@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../platform/errors.ts';
+import { forbidden, notFound } from '../../platform/errors.ts';
 import type { Identity } from '../identity.ts';
 import { revokeAllSessions } from '../sessions.ts';
-import { createStaff, STAFF_ROLES, type StaffRole, staffView } from '../staff.ts';
+import { createStaff, findStaffByPhone, STAFF_ROLES, type StaffRole, staffView } from '../staff.ts';
 import { findUserByPhone, getUser, setUserStatus, userView, verifyRealName } from '../users.ts';
 import { owners } from './owners.ts';
 import { AUDIT_ENTRY, NAME, PHONE, params, STAFF, strictObject, TIMESTAMP, USER, UUID } from './schemas.ts';
 
 /** Staff tools: find and freeze users, create staff, read the audit log and the sandbox SMS inbox. */
-export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
+export async function operatorRoutes(
+  app: FastifyInstance,
+  identity: Identity,
+  options: { sandboxInbox: boolean },
+) {
   const context = identity.context;
   const own = owners(identity);
 
@@ -162,15 +166,18 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
     },
   );
 
-  if (identity.sandboxSms) {
+  // Development only (never registered in production), operator-admin only, audited, and never
+  // for a staff phone: reading another staff member's sign-in code would be signing in as them.
+  if (identity.sandboxSms && options.sandboxInbox) {
     const inbox = identity.sandboxSms;
     app.get<{ Querystring: { phone: string } }>(
       '/v1/sandbox/sms',
       {
-        config: { policy: { roles: ['operator-read', 'operator-admin'] } },
+        config: { policy: { roles: ['operator-admin'] } },
         schema: {
           tags: ['sandbox'],
-          summary: 'Sandbox SMS inbox for a phone (only with the sandbox SMS connector)',
+          summary:
+            "Sandbox SMS inbox for a user's phone (development profile with the sandbox SMS connector; never staff phones; audited)",
           querystring: strictObject({ phone: PHONE }),
           response: {
             200: {
@@ -193,12 +200,26 @@ export async function operatorRoutes(app: FastifyInstance, identity: Identity) {
           },
         },
       },
-      async (request) => ({
-        messages: (await inbox.inbox(request.query.phone)).map((m) => ({
-          ...m,
-          created_at: m.created_at.toISOString(),
-        })),
-      }),
+      async (request) => {
+        const { phone } = request.query;
+        if (await findStaffByPhone(context.db, phone))
+          throw forbidden(
+            'staff_inbox_forbidden',
+            'Staff sign-in codes are never shown; a staff member reads their own phone (or `tuyere sandbox-sms` on the server, in development).',
+          );
+        const user = await findUserByPhone(context.db, phone);
+        await identity.audit({
+          actor: request.principal!.key,
+          action: 'sandbox.sms_inbox_read',
+          subject: user ? `user:${user.id}` : 'phone:unregistered',
+        });
+        return {
+          messages: (await inbox.inbox(phone)).map((m) => ({
+            ...m,
+            created_at: m.created_at.toISOString(),
+          })),
+        };
+      },
     );
   }
 }

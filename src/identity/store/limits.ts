@@ -47,11 +47,12 @@ export type ReservationRow = {
   user_id: string;
   amount: bigint;
   state: string;
+  fingerprint: string | null;
 };
 
 export async function getReservation(q: Queryable, id: string): Promise<ReservationRow | undefined> {
   const { rows } = await q.query<ReservationRow>(
-    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = $1',
+    'SELECT id, user_id, amount, state, fingerprint FROM identity_limit_reservations WHERE id = $1',
     [id],
   );
   return rows[0];
@@ -79,10 +80,10 @@ export async function chargeCounterWithin(
 
 export async function insertReservations(tx: Queryable, reservations: ReservationColumns): Promise<void> {
   await tx.query(
-    `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
-       FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-         AS r (id, user_id, amount, method, strength, counters, created_at)`,
+    `INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at, fingerprint)
+     SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at, fingerprint
+       FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+         AS r (id, user_id, amount, method, strength, counters, created_at, fingerprint)`,
     reservations,
   );
 }
@@ -137,7 +138,16 @@ export interface CounterWrite extends CounterKey {
 }
 
 /** Reservation rows as columns: id, user_id, amount, method, strength, counters (JSON), created_at. */
-export type ReservationColumns = [string[], string[], string[], string[], string[], string[], Date[]];
+export type ReservationColumns = [
+  string[],
+  string[],
+  string[],
+  string[],
+  string[],
+  string[],
+  Date[],
+  Array<string | null>,
+];
 
 export type CounterRow = {
   user_id: string;
@@ -163,7 +173,7 @@ export async function readCounters(q: Queryable, keys: readonly CounterKey[]): P
 export async function getReservations(q: Queryable, ids: readonly string[]): Promise<ReservationRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<ReservationRow>(
-    'SELECT id, user_id, amount, state FROM identity_limit_reservations WHERE id = ANY($1::uuid[])',
+    'SELECT id, user_id, amount, state, fingerprint FROM identity_limit_reservations WHERE id = ANY($1::uuid[])',
     [ids],
   );
   return rows;
@@ -243,15 +253,15 @@ export function reservationsWrite(
       }
       if (reservationCount > 0) {
         const inserted = sql.name('reservations');
-        const [ids, userIds, amounts, methods, strengths, charges, at] = reservations;
+        const [ids, userIds, amounts, methods, strengths, charges, at, fingerprints] = reservations;
         ctes.push(
           `${inserted} AS (
-          INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at)
-          SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at
+          INSERT INTO identity_limit_reservations (id, user_id, amount, method, strength, counters, state, created_at, fingerprint)
+          SELECT id, user_id, amount, method, strength, counters::jsonb, 'reserved', created_at, fingerprint
             FROM unnest(${sql.param(ids)}::uuid[], ${sql.param(userIds)}::uuid[], ${sql.param(amounts)}::int8[],
                         ${sql.param(methods)}::text[], ${sql.param(strengths)}::text[], ${sql.param(charges)}::text[],
-                        ${sql.param(at)}::timestamptz[])
-                 AS r (id, user_id, amount, method, strength, counters, created_at)
+                        ${sql.param(at)}::timestamptz[], ${sql.param(fingerprints)}::text[])
+                 AS r (id, user_id, amount, method, strength, counters, created_at, fingerprint)
            WHERE ${applies}
           ON CONFLICT (id) DO NOTHING RETURNING 1)`,
         );
@@ -260,4 +270,43 @@ export function reservationsWrite(
       return { ctes, accepted: accepted.length === 0 ? 'true' : accepted.join(' AND ') };
     },
   };
+}
+
+/**
+ * For `tuyere verify`: limit counters that disagree with their reservations. Each counter must
+ * hold exactly the amounts and the number of the reservations still reserved that name it: a
+ * reservation released twice, or released by a payment that did not make it, leaves a counter
+ * that under-counts. At most `limit` rows; all in the caller's snapshot.
+ */
+export async function limitCounterMismatches(q: Queryable, limit: number) {
+  const { rows } = await q.query<{
+    user_id: string;
+    counter: string;
+    period: string;
+    used: string;
+    payments: number;
+    reserved: string;
+    reservations: number;
+  }>(
+    `WITH charged AS (
+       SELECT r.user_id, c->>'counter' AS counter, c->>'period' AS period,
+              sum(r.amount) AS used, count(*)::int AS payments
+         FROM identity_limit_reservations r, jsonb_array_elements(r.counters) c
+        WHERE r.state = 'reserved' GROUP BY 1, 2, 3)
+     SELECT coalesce(k.user_id, c.user_id)::text AS user_id, coalesce(k.counter, c.counter) AS counter,
+            coalesce(k.period, c.period) AS period, coalesce(k.used, 0)::text AS used,
+            coalesce(k.payments, 0) AS payments, coalesce(c.used, 0)::text AS reserved,
+            coalesce(c.payments, 0) AS reservations
+       FROM identity_limit_counters k
+       FULL JOIN charged c ON c.user_id = k.user_id AND c.counter = k.counter AND c.period = k.period
+      WHERE coalesce(k.used, 0) <> coalesce(c.used, 0) OR coalesce(k.payments, 0) <> coalesce(c.payments, 0)
+      LIMIT ${limit}`,
+  );
+  return rows;
+}
+
+/** How many limit counters there are (for the report). */
+export async function limitCounterCount(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM identity_limit_counters');
+  return rows[0]!.n;
 }

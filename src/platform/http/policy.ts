@@ -42,6 +42,11 @@ declare module 'fastify' {
     policy?: RoutePolicy;
     /** Money-moving routes opt in: requires an Idempotency-Key header. */
     idempotent?: boolean;
+    /**
+     * Staff actions that must leave a trace (operator ledger writes, storms): the audit action
+     * recorded, with the caller and the route, before the handler runs (audited, or not done).
+     */
+    audit?: string;
   }
   interface FastifyRequest {
     principal: Principal | null;

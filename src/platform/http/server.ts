@@ -35,6 +35,13 @@ export interface HttpServerOptions {
   bodyLimitBytes: number;
   authenticators: Authenticator[];
   version: string;
+  /** Where routes with `config.audit` record who called them (identity's audit log). */
+  audit?: (entry: {
+    actor: string;
+    action: string;
+    subject: string;
+    details: Record<string, unknown>;
+  }) => Promise<void>;
 }
 
 /** Roles that act on anyone's resources; 'user' and 'merchant' act only on their own. */
@@ -221,6 +228,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       // Someone else's resource looks exactly like a missing one, so ids cannot be probed.
       throw notFound('not_found', 'No such resource.');
     }
+  });
+  app.addHook('preHandler', async (request) => {
+    const action = request.routeOptions.config.audit;
+    // A server without an audit log (a module's routes tested alone) records nothing.
+    if (!action || !request.principal || !options.audit) return;
+    // The route and its path ids only: no query string or body (they may carry personal data).
+    await options.audit({
+      actor: request.principal.key,
+      action,
+      subject: `route:${request.method} ${request.routeOptions.url}`,
+      details: { params: request.params ?? {}, request_id: request.id },
+    });
   });
   installIdempotency(app, { db: options.db, clock: options.clock });
 

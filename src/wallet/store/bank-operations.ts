@@ -1,5 +1,6 @@
 import type { BankOperation } from '../../bank/index.ts';
 import type { Queryable } from '../../platform/db/database.ts';
+import type { JoinedWrite } from '../../platform/db/joined-write.ts';
 
 /** SQL of bank movements (wallet_bank_operations): top-ups, withdrawals, card-funded payments. */
 
@@ -167,6 +168,52 @@ export async function insertOperation(q: Queryable, op: NewOperation): Promise<v
       op.createdAt,
     ],
   );
+}
+
+/**
+ * A new operation's row as a write joined to the ledger commit of its hold (a commit
+ * participant), so the row and its hold commit together or not at all: `pending` when the
+ * hold was booked, `failed` (with its reason) when the ledger refused it. An existing row is
+ * left as it is (read it back to compare). Always accepted.
+ */
+export function operationRowWrite(
+  op: NewOperation & { state: 'pending' | 'failed'; failureReason: string | null },
+): JoinedWrite {
+  return {
+    render(sql, applies) {
+      const p = (value: unknown) => sql.param(value);
+      return {
+        ctes: [
+          `${sql.name('wallet_bank_operation')} AS (
+          INSERT INTO wallet_bank_operations (id, user_id, kind, card_id, request_id, amount, fee, target_account_id,
+            notify_kind, state, failure_reason, next_poll_at, created_at, resolved_at)
+          SELECT ${p(op.id)}::uuid, ${p(op.userId)}::uuid, ${p(op.kind)}::text, ${p(op.cardId)}::uuid,
+            ${p(op.requestId)}::text, ${p(op.amount.toString())}::int8, ${p(op.fee.toString())}::int8,
+            ${p(op.targetAccountId)}::uuid, ${p(op.notifyKind)}::text, ${p(op.state)}::text,
+            ${p(op.failureReason)}::text, ${p(op.nextPollAt)}::timestamptz, ${p(op.createdAt)}::timestamptz,
+            ${p(op.state === 'failed' ? op.createdAt : null)}::timestamptz
+           WHERE ${applies}
+          ON CONFLICT (id) DO NOTHING)`,
+        ],
+        accepted: 'true',
+      };
+    },
+  };
+}
+
+/** Pending operations created before `before`, the page after `after` in id order (recovery's scan). */
+export async function pendingOperationsPage(
+  q: Queryable,
+  before: Date,
+  after: string | undefined,
+  limit: number,
+): Promise<BankOperationRecord[]> {
+  const { rows } = await q.query<OperationRow>(
+    `SELECT ${COLUMNS} FROM wallet_bank_operations
+     WHERE state = 'pending' AND created_at < $1 AND id > $2 ORDER BY id LIMIT $3`,
+    [before, after ?? '00000000-0000-0000-0000-000000000000', limit],
+  );
+  return rows.map(fromRow);
 }
 
 /** Counts a poll of a still-pending operation and sets when to poll next. */
