@@ -111,7 +111,7 @@ export async function run(args: string[]): Promise<void> {
         method: 'PATCH',
         url: `/v1/users/${session.user.id}/payment-settings`,
         headers: { authorization: `Bearer ${session.accessToken}` },
-        payload: { password_free_enabled: true },
+        payload: { password_free_enabled: true, proof: { type: 'pin', pin: PIN } },
       });
       if (settings.statusCode !== 200) throw new Error(`payment-settings: ${settings.body}`);
       people.push({ id: session.user.id, token: session.accessToken });

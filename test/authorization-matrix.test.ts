@@ -16,7 +16,7 @@ import {
 } from '../src/identity/devices.ts';
 import type { StepUpAction } from '../src/identity/index.ts';
 import { createStaff } from '../src/identity/staff.ts';
-import { verifyRealName } from '../src/identity/users.ts';
+import { setPasswordFree, verifyRealName } from '../src/identity/users.ts';
 import { MERCHANT_SCOPES } from '../src/merchants/index.ts';
 import type { Role } from '../src/platform/http/policy.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
@@ -86,6 +86,9 @@ class World {
       idNumber: makeChineseId('310101', '19851111', '123'),
       requestedClass: 2,
     });
+    // The envelopes below are paid password-free, which a user has to turn on (off by default).
+    for (const who of [this.alice, this.bob, this.carol])
+      await setPasswordFree(context, who.id, true, 'test');
     this.merchants = {
       own: (await app.merchants.createMerchant('Matrix Mart', 'test')).id,
       other: (await app.merchants.createMerchant('Other Mart', 'test')).id,
@@ -867,6 +870,24 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'none',
     ok: 200,
     build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/transfers` }),
+  },
+  'GET /v1/ledger/accounts': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/ledger/accounts?code=1&limit=5' }),
+  },
+  'GET /v1/ledger/transfers': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/ledger/transfers?code=9001&limit=5' }),
+  },
+  'GET /v1/ledger/accounts/:account_id/balance-history': {
+    allowed: LEDGER_READERS,
+    owner: 'none',
+    ok: 200,
+    build: async () => ({ url: `/v1/ledger/accounts/${await ledgerAccount()}/balance-history` }),
   },
   'GET /v1/ledger/accounts/:account_id/balances': {
     allowed: LEDGER_READERS,

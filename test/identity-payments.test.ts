@@ -132,7 +132,16 @@ test('a device key without user verification gives two-factor strength; a wearab
   assert.deepEqual(decision.allowed ? 'allowed' : decision.reason, 'device_daily_limit_exceeded');
 });
 
-test('password-free works for small payments only; above it step-up is required', async () => {
+test('password-free is off until turned on with a step-up; then small payments only', async () => {
+  await rejects(pay(alice, 100n, 'merchant:m1', { type: 'none' }), 'payment_authorization_required');
+  const on = await app.http.inject({
+    method: 'PATCH',
+    url: `/v1/users/${alice.userId}/payment-settings`,
+    headers: alice.headers,
+    payload: { password_free_enabled: true, proof: { type: 'pin', pin: FIXTURE_PIN } },
+  });
+  assert.equal(on.statusCode, 200, on.body);
+  assert.equal(on.json().password_free_enabled, true);
   const small = await pay(alice, 20_000n, 'merchant:m1', { type: 'none' });
   assert.equal(small.strength, 'single_factor');
   await rejects(pay(alice, 20_001n, 'merchant:m1', { type: 'none' }), 'payment_authorization_required');

@@ -6,6 +6,7 @@
 export type { JoinedWrite, RenderedWrite } from '../platform/db/joined-write.ts';
 export { EXPIRY_BATCH_MAX, Ledger, type LedgerOptions } from './ledger.ts';
 export { ledgerModule } from './module.ts';
+export { type AccountBalance, type AccountFilter, QUERY_LIMIT_MAX, type QueryFilter } from './query.ts';
 export * from './results.ts';
 export type { HistoryPage } from './store/reads.ts';
 export * from './types.ts';

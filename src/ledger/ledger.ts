@@ -1,14 +1,26 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import {
+  type AccountBalance,
+  type AccountFilter,
+  accountFilterProblem,
+  assertFilter,
+  type QueryFilter,
+  queryFilterProblem,
+} from './query.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import {
   findDuePending,
+  getAccountBalances,
   getAccountHistory,
+  getAccountTransfers,
   getBalancesAsOf,
   type HistoryPage,
   lookupAccounts,
   lookupPending,
   lookupTransfers,
+  queryAccounts,
+  queryTransfers,
 } from './store/reads.ts';
 import { openHolds } from './store/verify.ts';
 import type {
@@ -19,7 +31,7 @@ import type {
   Transfer,
   TransferEvent,
 } from './types.ts';
-import { assertAccountEvents, assertIds, assertTransferEvents } from './validate.ts';
+import { assertAccountEvents, assertIds, assertQueryFields, assertTransferEvents } from './validate.ts';
 import { type LedgerVerifyOptions, type VerifyReport, verifyLedger } from './verify.ts';
 import { type CommitParticipant, GroupCommitWriter, type WriterOptions } from './writer.ts';
 
@@ -97,11 +109,18 @@ export class Ledger {
 
   /**
    * Accounts by id, in the order asked; unknown ids are left out. Pass a transaction to read
-   * them in the same snapshot as other rows (a consistency check).
+   * them in the same snapshot as other rows (a consistency check). Balances are those at the
+   * clock's now: a pending transfer past its deadline no longer counts (nor keeps a closing
+   * hold's account closed), even before the expiry job has run.
    */
   lookupAccounts(ids: readonly string[], executor: Queryable = this.db): Promise<Account[]> {
     assertIds(ids);
-    return lookupAccounts(executor, ids);
+    return lookupAccounts(executor, ids, this.nowNs());
+  }
+
+  /** Ledger time (ns) of the injected clock: what reads and deadlines are measured against. */
+  private nowNs(): bigint {
+    return BigInt(this.clock.now().getTime()) * 1_000_000n;
   }
 
   /** Transfers by id, in the order asked; unknown ids are left out. */
@@ -110,10 +129,13 @@ export class Ledger {
     return lookupTransfers(executor, ids);
   }
 
-  /** Live state of pending transfers (pending, posted, voided or expired). */
+  /**
+   * Live state of pending transfers (pending, posted, voided or expired) at the clock's now:
+   * one past its deadline is expired even before the expiry job has run.
+   */
   lookupPending(ids: readonly string[], executor: Queryable = this.db): Promise<Map<string, PendingState>> {
     assertIds(ids);
-    return lookupPending(executor, ids);
+    return lookupPending(executor, ids, this.nowNs());
   }
 
   /**
@@ -130,6 +152,52 @@ export class Ledger {
     return getAccountHistory(this.db, accountId, options);
   }
 
+  /**
+   * query_accounts: accounts matching every field set in the filter (0 or null: any), by
+   * timestamp (newest first when `reversed`), at most `limit` (cut to QUERY_LIMIT_MAX). Page on
+   * with `timestampMin` (or `timestampMax` when reversed) past the last one returned. An
+   * invalid filter throws a 4xx AppError (`ledger_filter_*`).
+   * @example
+   * const mine = await ledger.queryAccounts({ userData128: userId, ledger: Ledgers.CNY, limit: 100 });
+   */
+  async queryAccounts(filter: QueryFilter): Promise<Account[]> {
+    assertQueryFields(filter);
+    assertFilter(queryFilterProblem(filter));
+    return queryAccounts(this.db, filter, this.nowNs());
+  }
+
+  /** query_transfers: as queryAccounts, over transfers. */
+  async queryTransfers(filter: QueryFilter): Promise<Transfer[]> {
+    assertQueryFields(filter);
+    assertFilter(queryFilterProblem(filter));
+    return queryTransfers(this.db, filter);
+  }
+
+  /**
+   * get_account_transfers: transfers on the account (its debit side, credit side or both, at
+   * least one), filtered by user data, code and timestamp range, oldest first or `reversed`.
+   * @example
+   * const spent = await ledger.getAccountTransfers({ accountId: wallet, debits: true, code: 30, limit: 50, reversed: true });
+   */
+  async getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
+    assertIds([filter.accountId]);
+    assertQueryFields(filter);
+    assertFilter(accountFilterProblem(filter));
+    return getAccountTransfers(this.db, filter);
+  }
+
+  /**
+   * get_account_balances: the account's balances right after each matching transfer (accounts
+   * flagged `history` only; others give nothing, as in TigerBeetle). Same filter as
+   * getAccountTransfers.
+   */
+  async getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
+    assertIds([filter.accountId]);
+    assertQueryFields(filter);
+    assertFilter(accountFilterProblem(filter));
+    return getAccountBalances(this.db, filter);
+  }
+
   /** Balances of a history-flagged account at a ledger timestamp (ns); null before it existed. */
   getBalancesAsOf(
     accountId: string,
@@ -140,8 +208,11 @@ export class Ledger {
   }
 
   /**
-   * Voids pending transfers whose timeout has passed by `now`, in batches; safe to run from
-   * several processes or twice (each is voided exactly once). Returns how many it voided.
+   * Writes down the expiry of pending transfers whose timeout has passed by `now`, in batches.
+   * Reads and validations already treat them as expired at their deadline; this only releases
+   * the stored balances. Safe to run from several processes, twice, or alongside any batch
+   * (each is expired exactly once, by whichever batch gets there first). Returns how many its
+   * batches expired.
    */
   async expirePendingTransfers(now: Date = this.clock.now(), batchMax = EXPIRY_BATCH_MAX): Promise<number> {
     const nowNs = BigInt(now.getTime()) * 1_000_000n;

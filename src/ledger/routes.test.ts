@@ -22,9 +22,9 @@ const reader = { 'x-test-role': 'operator-read' };
 let database: TestDatabase;
 let ledger: Ledger;
 let app: FastifyInstance;
+const clock = new ManualClock();
 before(async () => {
   database = await createTestDatabase();
-  const clock = new ManualClock();
   ledger = new Ledger({ db: database.db, clock });
   app = await createHttpServer({
     log: createLogger({ level: 'silent' }),
@@ -169,4 +169,138 @@ test('writes need operator-admin, bodies are strict, and unknown ids are 404', a
   });
   assert.equal(missing.statusCode, 404);
   assert.equal(missing.json().error.code, 'ledger_account_not_found');
+});
+
+test('query routes: accounts and transfers by filter, account history filters, balance history; bad filters are 400', async () => {
+  const owner = uuidv7();
+  const [a, b] = [uuidv7(), uuidv7()];
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/accounts',
+    headers: admin,
+    payload: {
+      accounts: [
+        { id: a, ledger: 1, code: 31, user_data_128: owner, flags: ['history'] },
+        { id: b, ledger: 1, code: 32, user_data_128: owner },
+      ],
+    },
+  });
+  assert.equal(created.statusCode, 200, created.body);
+  const ids = [uuidv7(), uuidv7(), uuidv7()];
+  const moved = await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/transfers',
+    headers: { ...admin, 'idempotency-key': uuidv7() },
+    payload: {
+      transfers: [
+        {
+          id: ids[0],
+          debit_account_id: a,
+          credit_account_id: b,
+          amount: '5',
+          ledger: 1,
+          code: 7,
+          user_data_32: 9,
+        },
+        { id: ids[1], debit_account_id: b, credit_account_id: a, amount: '6', ledger: 1, code: 8 },
+        { id: ids[2], debit_account_id: a, credit_account_id: b, amount: '7', ledger: 1, code: 7 },
+      ],
+    },
+  });
+  assert.equal(moved.statusCode, 200, moved.body);
+
+  const get = (url: string) => app.inject({ method: 'GET', url, headers: reader });
+  const accounts = await get(`/v1/ledger/accounts?user_data_128=${owner}&reversed=true`);
+  assert.equal(accounts.statusCode, 200, accounts.body);
+  assert.deepEqual(
+    accounts.json().accounts.map((x: { id: string }) => x.id),
+    [b, a],
+  );
+  const byCode = await get('/v1/ledger/transfers?code=7&limit=1');
+  assert.deepEqual(
+    byCode.json().transfers.map((x: { id: string }) => x.id),
+    [ids[0]],
+  );
+  const next = await get(`/v1/ledger/transfers?code=7&limit=1&after=${byCode.json().next_cursor}`);
+  assert.deepEqual(
+    next.json().transfers.map((x: { id: string }) => x.id),
+    [ids[2]],
+  );
+  assert.equal(next.json().next_cursor, null);
+
+  const debits = await get(`/v1/ledger/accounts/${a}/transfers?credits=false&reversed=true`);
+  assert.deepEqual(
+    debits.json().transfers.map((x: { id: string }) => x.id),
+    [ids[2], ids[0]],
+  );
+  const tagged = await get(`/v1/ledger/accounts/${a}/transfers?user_data_32=9`);
+  assert.deepEqual(
+    tagged.json().transfers.map((x: { id: string }) => x.id),
+    [ids[0]],
+  );
+  const history = await get(`/v1/ledger/accounts/${a}/balance-history?debits=false`);
+  assert.equal(history.statusCode, 200, history.body);
+  assert.deepEqual(
+    history
+      .json()
+      .balances.map((x: { credits_posted: string; debits_posted: string }) => [
+        x.debits_posted,
+        x.credits_posted,
+      ]),
+    [['5', '6']],
+  );
+
+  const neither = await get(`/v1/ledger/accounts/${a}/transfers?debits=false&credits=false`);
+  assert.equal(neither.statusCode, 400);
+  assert.equal(neither.json().error.code, 'ledger_filter_direction');
+  const backwards = await get('/v1/ledger/transfers?timestamp_min=5&timestamp_max=4');
+  assert.equal(backwards.statusCode, 400);
+  assert.equal(backwards.json().error.code, 'ledger_filter_timestamp');
+  const tooMany = await get('/v1/ledger/accounts?limit=5000');
+  assert.equal(tooMany.statusCode, 400);
+  assert.equal(tooMany.json().error.code, 'ledger_filter_limit');
+  const unknownField = await get('/v1/ledger/transfers?colour=red');
+  assert.equal(unknownField.statusCode, 400);
+});
+
+test('HTTP reads one second after a hold deadline, the expiry job not run: balance released, status expired', async () => {
+  const [a, b] = [uuidv7(), uuidv7()];
+  await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/accounts',
+    headers: admin,
+    payload: {
+      accounts: [
+        { id: a, ledger: 1, code: 41 },
+        { id: b, ledger: 1, code: 42 },
+      ],
+    },
+  });
+  const hold = uuidv7();
+  const held = await app.inject({
+    method: 'POST',
+    url: '/v1/ledger/transfers',
+    headers: { ...admin, 'idempotency-key': uuidv7() },
+    payload: {
+      transfers: [
+        {
+          id: hold,
+          debit_account_id: a,
+          credit_account_id: b,
+          amount: '70',
+          ledger: 1,
+          code: 1,
+          flags: ['pending'],
+          timeout: 60,
+        },
+      ],
+    },
+  });
+  assert.equal(held.json().results[0].result, 'ok');
+  const read = () => app.inject({ method: 'GET', url: `/v1/ledger/accounts/${a}`, headers: reader });
+  assert.equal((await read()).json().debits_pending, '70');
+  clock.advance(61_000);
+  assert.equal((await read()).json().debits_pending, '0');
+  const transfer = await app.inject({ method: 'GET', url: `/v1/ledger/transfers/${hold}`, headers: reader });
+  assert.equal(transfer.json().pending_status, 'expired');
 });

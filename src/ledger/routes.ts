@@ -1,15 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../platform/errors.ts';
 import type { Ledger } from './ledger.ts';
-import { BATCH_EVENTS_MAX, HISTORY_PAGE_MAX } from './types.ts';
+import { BATCH_EVENTS_MAX } from './types.ts';
 import { VERIFY_CHECKS } from './verify.ts';
 import {
   type AccountEventJson,
   accountEventFromJson,
   accountEventSchema,
+  accountFilterFromQuery,
+  accountFilterQuerystring,
   accountSchema,
   accountToJson,
+  balanceSchema,
+  balanceToJson,
+  cursor,
+  cursorSchema,
+  FILTER_DESCRIPTION,
+  type FilterQuery,
   outcomesToJson,
+  queryFilterFromQuery,
+  queryFilterQuerystring,
   resultsSchema,
   type TransferEventJson,
   transferEventFromJson,
@@ -98,49 +108,116 @@ export async function ledgerRoutes(app: FastifyInstance, deps: { ledger: Ledger 
     },
   );
 
-  app.get<{ Params: { account_id: string }; Querystring: { after?: string; limit?: string } }>(
+  app.get<{ Querystring: FilterQuery }>(
+    '/v1/ledger/accounts',
+    {
+      config: { policy: READ },
+      schema: {
+        tags,
+        summary: 'Query accounts (TigerBeetle query_accounts): every field given must match',
+        description: FILTER_DESCRIPTION,
+        querystring: queryFilterQuerystring,
+        response: {
+          200: {
+            type: 'object',
+            properties: { accounts: { type: 'array', items: accountSchema }, next_cursor: cursorSchema },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const filter = queryFilterFromQuery(request.query);
+      const found = await ledger.queryAccounts({ ...filter, limit: filter.limit + 1 });
+      return {
+        accounts: found.slice(0, filter.limit).map(accountToJson),
+        next_cursor: cursor(found, filter.limit),
+      };
+    },
+  );
+
+  app.get<{ Querystring: FilterQuery }>(
+    '/v1/ledger/transfers',
+    {
+      config: { policy: READ },
+      schema: {
+        tags,
+        summary: 'Query transfers (TigerBeetle query_transfers): every field given must match',
+        description: FILTER_DESCRIPTION,
+        querystring: queryFilterQuerystring,
+        response: {
+          200: {
+            type: 'object',
+            properties: { transfers: { type: 'array', items: transferSchema }, next_cursor: cursorSchema },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const filter = queryFilterFromQuery(request.query);
+      const found = await ledger.queryTransfers({ ...filter, limit: filter.limit + 1 });
+      return {
+        transfers: found.slice(0, filter.limit).map((transfer) => transferToJson(transfer)),
+        next_cursor: cursor(found, filter.limit),
+      };
+    },
+  );
+
+  app.get<{ Params: { account_id: string }; Querystring: FilterQuery }>(
     '/v1/ledger/accounts/:account_id/transfers',
     {
       config: { policy: READ },
       schema: {
         tags,
-        summary: 'Transfers on an account, oldest first, with cursor pagination',
+        summary: 'Transfers on an account (TigerBeetle get_account_transfers), oldest first unless reversed',
+        description: FILTER_DESCRIPTION,
         params: accountParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            after: {
-              type: 'string',
-              pattern: '^[0-9]{1,19}$',
-              description: 'next_cursor of the previous page',
-            },
-            limit: {
-              type: 'string',
-              pattern: '^[1-9][0-9]{0,3}$',
-              description: `1 to ${HISTORY_PAGE_MAX} (default 100)`,
-            },
+        querystring: accountFilterQuerystring,
+        response: {
+          200: {
+            type: 'object',
+            properties: { transfers: { type: 'array', items: transferSchema }, next_cursor: cursorSchema },
           },
         },
+      },
+    },
+    async (request) => {
+      const filter = accountFilterFromQuery(request.params.account_id, request.query);
+      const found = await ledger.getAccountTransfers({ ...filter, limit: filter.limit + 1 });
+      return {
+        transfers: found.slice(0, filter.limit).map((transfer) => transferToJson(transfer)),
+        next_cursor: cursor(found, filter.limit),
+      };
+    },
+  );
+
+  app.get<{ Params: { account_id: string }; Querystring: FilterQuery }>(
+    '/v1/ledger/accounts/:account_id/balance-history',
+    {
+      config: { policy: READ },
+      schema: {
+        tags,
+        summary:
+          'Balances of a history-flagged account after each matching transfer (TigerBeetle get_account_balances)',
+        description: `${FILTER_DESCRIPTION} An account without the history flag has none.`,
+        params: accountParams,
+        querystring: accountFilterQuerystring,
         response: {
           200: {
             type: 'object',
             properties: {
-              transfers: { type: 'array', items: transferSchema },
-              next_cursor: { type: ['string', 'null'] },
+              balances: { type: 'array', items: balanceSchema },
+              next_cursor: cursorSchema,
             },
           },
         },
       },
     },
     async (request) => {
-      const page = await ledger.getAccountHistory(request.params.account_id.toLowerCase(), {
-        ...(request.query.after ? { after: BigInt(request.query.after) } : {}),
-        limit: Number(request.query.limit ?? 100),
-      });
+      const filter = accountFilterFromQuery(request.params.account_id, request.query);
+      const found = await ledger.getAccountBalances({ ...filter, limit: filter.limit + 1 });
       return {
-        transfers: page.transfers.map((transfer) => transferToJson(transfer)),
-        next_cursor: page.nextCursor?.toString() ?? null,
+        balances: found.slice(0, filter.limit).map(balanceToJson),
+        next_cursor: cursor(found, filter.limit),
       };
     },
   );

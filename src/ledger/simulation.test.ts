@@ -13,7 +13,7 @@ import { dbLedger, simulate } from './testing/simulate.ts';
  * (testing/workload.ts).
  *
  * Default (every CI run): 4 new seeds x 25,000 operations; the seeds are printed.
- * Long: LEDGER_SIM_LONG=1 runs 100 seeds x 10,000 operations (1,000,000).
+ * Long: LEDGER_SIM_LONG=1 (or `npm run sim -- --long`) runs 100 seeds x 10,000 operations (1,000,000).
  * Replay one seed: LEDGER_SIM_SEED=1234 npm test -- ledger/simulation
  * Size: LEDGER_SIM_SEEDS, LEDGER_SIM_OPERATIONS.
  */

@@ -34,6 +34,23 @@ export interface LedgerView {
    * failed in the batch): any later event with one of them gets `id_already_failed`.
    */
   failed: Map<string, FailedTransfer>;
+  /**
+   * What imported events are checked against (TigerBeetle's per-kind last timestamps). Needed
+   * only by batches with imported events; the machine keeps it current as it creates objects.
+   */
+  timeline?: Timeline;
+}
+
+/**
+ * The last account and transfer timestamps, and which timestamps are taken (at least those an
+ * imported event of the batch asks for): an imported account must come after every account and
+ * take no transfer's timestamp, and likewise for a transfer.
+ */
+export interface Timeline {
+  accountTimestampMax: bigint;
+  transferTimestampMax: bigint;
+  accountTimestamps: Set<bigint>;
+  transferTimestamps: Set<bigint>;
 }
 
 /** A transfer id burned by a transient failure (TigerBeetle's orphaned id). */
@@ -87,7 +104,9 @@ export class LedgerStateMachine {
 
   constructor(readonly view: LedgerView) {}
 
-  /** Creates accounts; event i gets timestamp `timestampFirst + i`. */
+  /**
+   * Creates accounts; event i gets timestamp `timestampFirst + i` (an imported one its own).
+   */
   createAccounts(events: readonly AccountEvent[], timestampFirst: bigint) {
     return this.runChains(
       events,
@@ -95,6 +114,10 @@ export class LedgerStateMachine {
       AR.linked_event_failed,
       AR.linked_event_chain_open,
       (event, ts) => this.createAccount(event, ts),
+      undefined,
+      (event, batchImported, timestampLast) =>
+        checkImported(event, has(event.flags ?? 0, AccountFlags.imported), batchImported, timestampLast, AR),
+      AccountFlags.imported,
     );
   }
 
@@ -113,6 +136,9 @@ export class LedgerStateMachine {
         this.view.failed.set(event.id, failed);
         this.effects.failed.push(failed);
       },
+      (event, batchImported, timestampLast) =>
+        checkImported(event, has(event.flags ?? 0, F.imported), batchImported, timestampLast, TR),
+      F.imported,
     );
   }
 
@@ -142,9 +168,14 @@ export class LedgerStateMachine {
     linkedFailed: Code,
     chainOpen: Code,
     create: (event: Event, timestamp: bigint) => { result: Code; timestamp?: bigint },
-    onFailure?: (event: Event, result: Code, timestamp: bigint) => void,
+    onFailure: ((event: Event, result: Code, timestamp: bigint) => void) | undefined,
+    checkBatch: (event: Event, batchImported: boolean, timestampLast: bigint) => Code | null,
+    importedFlag: number,
   ) {
     const outcomes: { index: number; result: Code; timestamp?: bigint }[] = [];
+    // The first event decides whether the whole batch is imported (TigerBeetle's rule).
+    const batchImported = events.length > 0 && has(events[0]!.flags ?? 0, importedFlag);
+    const timestampLast = timestampFirst + BigInt(events.length - 1);
     let chainStart = -1;
     let chainSavepoint = 0;
     let chainBroken = false;
@@ -161,7 +192,10 @@ export class LedgerStateMachine {
       let outcome: { result: Code; timestamp?: bigint };
       if (linked && index === events.length - 1) outcome = { result: chainOpen };
       else if (chainBroken) outcome = { result: linkedFailed };
-      else outcome = create(event, timestamp);
+      else {
+        const refused = checkBatch(event, batchImported, timestampLast);
+        outcome = refused ? { result: refused } : create(event, timestamp);
+      }
       const failed = outcome.result !== 'ok' && outcome.result !== 'exists';
       if (failed && chainStart >= 0 && !chainBroken) {
         this.rollback(chainSavepoint);
@@ -197,6 +231,17 @@ export class LedgerStateMachine {
     if (event.ledger === 0) return { result: AR.ledger_must_not_be_zero };
     if (event.code === 0) return { result: AR.code_must_not_be_zero };
     if (!this.view.ledgers.has(event.ledger)) return { result: AR.ledger_not_found };
+    const imported = has(flags, AccountFlags.imported);
+    if (imported) {
+      // After the idempotency checks, so a resubmitted import still answers `exists`.
+      const timeline = this.mustGetTimeline();
+      if (
+        event.timestamp! <= timeline.accountTimestampMax ||
+        timeline.transferTimestamps.has(event.timestamp!)
+      )
+        return { result: AR.imported_event_timestamp_must_not_regress };
+      timestamp = event.timestamp!;
+    }
     const account: Account = {
       id: event.id,
       ledger: event.ledger,
@@ -214,6 +259,7 @@ export class LedgerStateMachine {
     };
     this.setAccount(account, false);
     this.push(this.effects.accountsCreated, account);
+    this.stamp('account', timestamp);
     return { result: AR.ok, timestamp };
   }
 
@@ -232,10 +278,42 @@ export class LedgerStateMachine {
       return { result: compareTransfer(event, existing, pending), timestamp: existing.timestamp };
     }
     if (this.view.failed.has(event.id)) return { result: TR.id_already_failed };
+    // An imported event keeps its own timestamp; `timestamp` (its slot) still decides expiry.
+    const at = has(flags, F.imported) ? event.timestamp! : timestamp;
     const result = has(flags, F.post_pending_transfer | F.void_pending_transfer)
-      ? this.postOrVoid(event, timestamp)
-      : this.createPostedOrPending(event, timestamp);
-    return result === TR.ok ? { result, timestamp } : { result };
+      ? this.postOrVoid(event, timestamp, at)
+      : this.createPostedOrPending(event, at);
+    if (result !== TR.ok) return { result };
+    this.stamp('transfer', at);
+    return { result, timestamp: at };
+  }
+
+  /** Imported events: the timestamp must come after every earlier one of its kind. */
+  private importRegresses(timestamp: bigint): boolean {
+    const timeline = this.mustGetTimeline();
+    return timestamp <= timeline.transferTimestampMax || timeline.accountTimestamps.has(timestamp);
+  }
+
+  private mustGetTimeline(): Timeline {
+    if (!this.view.timeline) throw new Error('ledger: the timeline of an imported batch was not loaded');
+    return this.view.timeline;
+  }
+
+  /** Keeps the timeline current (and undoable) when it is loaded. */
+  private stamp(kind: 'account' | 'transfer', timestamp: bigint): void {
+    const timeline = this.view.timeline;
+    if (!timeline) return;
+    const key = kind === 'account' ? 'accountTimestampMax' : 'transferTimestampMax';
+    const taken = kind === 'account' ? timeline.accountTimestamps : timeline.transferTimestamps;
+    const previousMax = timeline[key];
+    if (timestamp > previousMax) timeline[key] = timestamp;
+    const added = !taken.has(timestamp);
+    if (added) taken.add(timestamp);
+    if (!this.recording) return;
+    this.undoLog.push(() => {
+      timeline[key] = previousMax;
+      if (added) taken.delete(timestamp);
+    });
   }
 
   private createPostedOrPending(event: TransferEvent, timestamp: bigint): TR {
@@ -248,6 +326,12 @@ export class LedgerStateMachine {
     if (!credit) return TR.credit_account_not_found;
     if (debit.ledger !== credit.ledger) return TR.accounts_must_have_the_same_ledger;
     if (event.ledger !== debit.ledger) return TR.transfer_must_have_the_same_ledger_as_accounts;
+    if (has(flags, F.imported)) {
+      if (this.importRegresses(timestamp)) return TR.imported_event_timestamp_must_not_regress;
+      if (timestamp <= debit.timestamp) return TR.imported_event_timestamp_must_postdate_debit_account;
+      if (timestamp <= credit.timestamp) return TR.imported_event_timestamp_must_postdate_credit_account;
+      if ((event.timeout ?? 0) !== 0) return TR.imported_event_timeout_must_be_zero;
+    }
     if (debit.closed) return TR.debit_account_already_closed;
     if (credit.closed) return TR.credit_account_already_closed;
 
@@ -332,7 +416,8 @@ export class LedgerStateMachine {
     return TR.ok;
   }
 
-  private postOrVoid(event: TransferEvent, timestamp: bigint): TR {
+  /** `timestamp` is the event's slot (it decides expiry); `at` the transfer's own timestamp. */
+  private postOrVoid(event: TransferEvent, timestamp: bigint, at: bigint): TR {
     const flags = event.flags ?? 0;
     if (has(flags, F.post_pending_transfer) && has(flags, F.void_pending_transfer))
       return TR.flags_are_mutually_exclusive;
@@ -371,6 +456,8 @@ export class LedgerStateMachine {
     if (state.status === 'voided') return TR.pending_transfer_already_voided;
     if (state.status === 'expired') return TR.pending_transfer_expired;
     if (state.expiresAt !== null && state.expiresAt <= timestamp) return TR.pending_transfer_expired;
+    if (has(flags, F.imported) && this.importRegresses(at))
+      return TR.imported_event_timestamp_must_not_regress;
     const debit = this.mustGetAccount(pending.debitAccountId);
     const credit = this.mustGetAccount(pending.creditAccountId);
     // Voiding is the one movement a closed account allows (it is how a closing hold is undone).
@@ -392,16 +479,10 @@ export class LedgerStateMachine {
       userData128: event.userData128 ?? pending.userData128,
       userData64: event.userData64 || pending.userData64,
       userData32: event.userData32 || pending.userData32,
-      timestamp,
+      timestamp: at,
     };
     this.addTransfer(transfer);
-    this.releasePending(
-      pending,
-      transfer.id,
-      posting ? amount : 0n,
-      posting ? 'posted' : 'voided',
-      timestamp,
-    );
+    this.releasePending(pending, transfer.id, posting ? amount : 0n, posting ? 'posted' : 'voided', at);
     return TR.ok;
   }
 
@@ -495,6 +576,32 @@ export class LedgerStateMachine {
   private rollback(savepoint: number): void {
     while (this.undoLog.length > savepoint) this.undoLog.pop()!();
   }
+}
+
+/**
+ * The checks TigerBeetle makes before any other (after the chain's): the first event decides
+ * whether the batch is imported; imported events carry a past timestamp, others none.
+ */
+function checkImported<Code>(
+  event: { timestamp?: bigint },
+  imported: boolean,
+  batchImported: boolean,
+  timestampLast: bigint,
+  codes: {
+    imported_event_not_expected: Code;
+    imported_event_expected: Code;
+    imported_event_timestamp_out_of_range: Code;
+    imported_event_timestamp_must_not_advance: Code;
+    timestamp_must_be_zero: Code;
+  },
+): Code | null {
+  if (batchImported !== imported)
+    return imported ? codes.imported_event_not_expected : codes.imported_event_expected;
+  const timestamp = event.timestamp ?? 0n;
+  if (!imported) return timestamp !== 0n ? codes.timestamp_must_be_zero : null;
+  if (timestamp <= 0n || timestamp > AMOUNT_MAX) return codes.imported_event_timestamp_out_of_range;
+  if (timestamp >= timestampLast) return codes.imported_event_timestamp_must_not_advance;
+  return null;
 }
 
 const isSet = (id: string | null | undefined): id is string => !!id && id !== NIL_ID;

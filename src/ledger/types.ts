@@ -44,10 +44,12 @@ export const AccountFlags = {
   credits_must_not_exceed_debits: 1 << 2,
   /** Keep a balance snapshot per transfer, for balancesAsOf. */
   history: 1 << 3,
+  /** Imported with a client-set `timestamp` (migrating an existing ledger's history). */
+  imported: 1 << 4,
   /** Created closed: no transfers may touch it. */
   closed: 1 << 5,
 } as const;
-export const ACCOUNT_FLAGS_KNOWN = 0b101111;
+export const ACCOUNT_FLAGS_KNOWN = 0b111111;
 
 export const TransferFlags = {
   none: 0,
@@ -65,8 +67,10 @@ export const TransferFlags = {
   closing_debit: 1 << 6,
   /** Pending transfer that closes the credit account (voiding it reopens the account). */
   closing_credit: 1 << 7,
+  /** Imported with a client-set `timestamp` (migrating an existing ledger's history). */
+  imported: 1 << 8,
 } as const;
-export const TRANSFER_FLAGS_KNOWN = 0xff;
+export const TRANSFER_FLAGS_KNOWN = 0x1ff;
 
 export interface AccountBalances {
   debitsPending: bigint;
@@ -99,6 +103,11 @@ export interface AccountEvent {
   userData128?: string | null;
   userData64?: bigint;
   userData32?: number;
+  /**
+   * Only with flag `imported`: the event's original time (ns since the epoch), in the past and
+   * after every account imported or created before it. Otherwise 0 or absent.
+   */
+  timestamp?: bigint;
 }
 
 export interface Transfer {
@@ -141,6 +150,11 @@ export interface TransferEvent {
   userData128?: string | null;
   userData64?: bigint;
   userData32?: number;
+  /**
+   * Only with flag `imported`: the event's original time (ns since the epoch), in the past and
+   * after every transfer imported or created before it. Otherwise 0 or absent.
+   */
+  timestamp?: bigint;
 }
 
 export type PendingStatus = 'pending' | 'posted' | 'voided' | 'expired';

@@ -45,6 +45,16 @@ function checkUserData(
   checkInt(index, 'userData32', event.userData32, true);
 }
 
+/** Range is the state machine's (imported_event_timestamp_out_of_range); here only the type. */
+function checkTimestamp(index: number, timestamp: unknown): void {
+  if (
+    timestamp !== undefined &&
+    (typeof timestamp !== 'bigint' || timestamp < 0n || timestamp >= 1n << 64n)
+  ) {
+    fail(index, 'timestamp', 'must be a bigint from 0 to 2^64 - 1');
+  }
+}
+
 export function assertAccountEvents(events: readonly AccountEvent[]): void {
   assertBatch(events);
   events.forEach((event, index) => {
@@ -53,6 +63,7 @@ export function assertAccountEvents(events: readonly AccountEvent[]): void {
     checkInt(index, 'code', event.code, false);
     checkInt(index, 'flags', event.flags, true);
     checkUserData(index, event);
+    checkTimestamp(index, event.timestamp);
   });
 }
 
@@ -71,6 +82,7 @@ export function assertTransferEvents(events: readonly TransferEvent[]): void {
     checkInt(index, 'flags', event.flags, true);
     checkInt(index, 'timeout', event.timeout, true);
     checkUserData(index, event);
+    checkTimestamp(index, event.timestamp);
   });
 }
 
@@ -80,4 +92,38 @@ export function assertIds(ids: readonly string[], limit = BATCH_EVENTS_MAX): voi
   ids.forEach((id, index) => {
     checkId(index, 'id', id, false);
   });
+}
+
+/** Field types of a query or account filter (the filter rules themselves are in query.ts). */
+export function assertQueryFields(filter: {
+  userData128?: unknown;
+  userData64?: unknown;
+  userData32?: unknown;
+  ledger?: unknown;
+  code?: unknown;
+  timestampMin?: unknown;
+  timestampMax?: unknown;
+  limit?: unknown;
+}): void {
+  const bad = (field: string, rule: string): never => {
+    throw invalid('ledger_invalid_filter', `${field} ${rule}.`, { field });
+  };
+  if (filter.userData128 != null && (typeof filter.userData128 !== 'string' || !isUuid(filter.userData128)))
+    bad('userData128', 'must be a lowercase UUID');
+  const ud64 = filter.userData64;
+  if (ud64 !== undefined && (typeof ud64 !== 'bigint' || ud64 < INT64_MIN || ud64 > AMOUNT_MAX))
+    bad('userData64', 'must be a bigint within int8');
+  for (const field of ['userData32', 'ledger', 'code'] as const) {
+    const value = filter[field];
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT32_MAX)
+    )
+      bad(field, `must be an integer from 0 to ${INT32_MAX}`);
+  }
+  for (const field of ['timestampMin', 'timestampMax'] as const) {
+    const value = filter[field];
+    if (value !== undefined && typeof value !== 'bigint') bad(field, 'must be a bigint');
+  }
+  if (typeof filter.limit !== 'number') bad('limit', 'must be a number');
 }

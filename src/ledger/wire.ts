@@ -1,4 +1,6 @@
+import { invalid } from '../platform/errors.ts';
 import { AMOUNT_PATTERN } from '../platform/money.ts';
+import type { AccountBalance, AccountFilter, QueryFilter } from './query.ts';
 import type { CreateAccountOutcome, CreateTransferOutcome } from './results.ts';
 import {
   type Account,
@@ -37,6 +39,11 @@ const uuid = { type: 'string', format: 'uuid' } as const;
 const amount = { type: 'string', pattern: AMOUNT_PATTERN } as const;
 const int64 = { type: 'string', pattern: '^-?(0|[1-9][0-9]{0,18})$' } as const;
 const int32 = { type: 'integer', minimum: 0, maximum: 2_147_483_647 } as const;
+const importedTimestamp = {
+  type: 'string',
+  pattern: '^(0|[1-9][0-9]{0,19})$',
+  description: "Only with flag 'imported': the event's original time, ns since the Unix epoch",
+} as const;
 
 export const accountEventSchema = {
   type: 'object',
@@ -50,6 +57,7 @@ export const accountEventSchema = {
     user_data_128: uuid,
     user_data_64: int64,
     user_data_32: int32,
+    timestamp: importedTimestamp,
   },
 } as const;
 
@@ -70,6 +78,7 @@ export const transferEventSchema = {
     user_data_128: uuid,
     user_data_64: int64,
     user_data_32: int32,
+    timestamp: importedTimestamp,
   },
 } as const;
 
@@ -135,6 +144,7 @@ export interface AccountEventJson {
   user_data_128?: string;
   user_data_64?: string;
   user_data_32?: number;
+  timestamp?: string;
 }
 
 export interface TransferEventJson {
@@ -150,6 +160,7 @@ export interface TransferEventJson {
   user_data_128?: string;
   user_data_64?: string;
   user_data_32?: number;
+  timestamp?: string;
 }
 
 export function accountEventFromJson(json: AccountEventJson): AccountEvent {
@@ -161,6 +172,7 @@ export function accountEventFromJson(json: AccountEventJson): AccountEvent {
     userData128: lower(json.user_data_128) ?? null,
     userData64: BigInt(json.user_data_64 ?? '0'),
     userData32: json.user_data_32 ?? 0,
+    timestamp: BigInt(json.timestamp ?? '0'),
   };
 }
 
@@ -178,6 +190,7 @@ export function transferEventFromJson(json: TransferEventJson): TransferEvent {
     userData128: lower(json.user_data_128) ?? null,
     userData64: BigInt(json.user_data_64 ?? '0'),
     userData32: json.user_data_32 ?? 0,
+    timestamp: BigInt(json.timestamp ?? '0'),
   };
 }
 
@@ -225,5 +238,156 @@ export function outcomesToJson(outcomes: readonly (CreateAccountOutcome | Create
       result: outcome.result,
       ...(outcome.timestamp !== undefined ? { timestamp: outcome.timestamp.toString() } : {}),
     })),
+  };
+}
+
+// --- query filters (query string) ------------------------------------------------------------
+
+/** Most results of one HTTP page. */
+export const FILTER_PAGE_MAX = 1000;
+
+const filterFields = {
+  user_data_128: { type: 'string', format: 'uuid' },
+  user_data_64: { type: 'string', pattern: '^-?(0|[1-9][0-9]{0,18})$' },
+  user_data_32: { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})$' },
+  code: { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})$' },
+  timestamp_min: {
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]{0,18})$',
+    description: 'Inclusive lower bound on the timestamp (ns); 0 = none',
+  },
+  timestamp_max: {
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]{0,18})$',
+    description: 'Inclusive upper bound on the timestamp (ns); 0 = none',
+  },
+  after: {
+    type: 'string',
+    pattern: '^[0-9]{1,19}$',
+    description: 'next_cursor of the previous page (oldest first)',
+  },
+  before: {
+    type: 'string',
+    pattern: '^[0-9]{1,19}$',
+    description: 'next_cursor of the previous page (reversed)',
+  },
+  limit: {
+    type: 'string',
+    pattern: '^[1-9][0-9]{0,3}$',
+    description: `1 to ${FILTER_PAGE_MAX} (default 100)`,
+  },
+  reversed: { type: 'string', enum: ['true', 'false'], description: 'Newest first' },
+} as const;
+
+export const queryFilterQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...filterFields, ledger: { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})$' } },
+} as const;
+
+export const accountFilterQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...filterFields,
+    debits: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Transfers debiting the account (default true)',
+    },
+    credits: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Transfers crediting the account (default true)',
+    },
+  },
+} as const;
+
+export const FILTER_DESCRIPTION =
+  'Fields left out (or 0) do not filter. Pages: pass next_cursor as `after` (or `before` when ' +
+  'reversed). Invalid filters are 400 with code ledger_filter_timestamp, ledger_filter_limit, ' +
+  'ledger_filter_direction or ledger_filter_account_id.';
+
+export const cursorSchema = { type: ['string', 'null'], description: 'Null on the last page' } as const;
+
+export const balanceSchema = {
+  type: 'object',
+  properties: {
+    timestamp: { type: 'string', description: 'The transfer after which these were the balances' },
+    debits_pending: { type: 'string' },
+    debits_posted: { type: 'string' },
+    credits_pending: { type: 'string' },
+    credits_posted: { type: 'string' },
+  },
+} as const;
+
+export interface FilterQuery {
+  user_data_128?: string;
+  user_data_64?: string;
+  user_data_32?: string;
+  ledger?: string;
+  code?: string;
+  timestamp_min?: string;
+  timestamp_max?: string;
+  after?: string;
+  before?: string;
+  limit?: string;
+  reversed?: string;
+  debits?: string;
+  credits?: string;
+}
+
+function commonFilterFromQuery(query: FilterQuery) {
+  const limit = Number(query.limit ?? 100);
+  if (limit > FILTER_PAGE_MAX) {
+    throw invalid('ledger_filter_limit', `limit must be 1 to ${FILTER_PAGE_MAX}.`);
+  }
+  // after/before are exclusive cursors: they tighten the inclusive bounds.
+  let timestampMin = BigInt(query.timestamp_min ?? '0');
+  let timestampMax = BigInt(query.timestamp_max ?? '0');
+  if (query.after !== undefined && BigInt(query.after) + 1n > timestampMin)
+    timestampMin = BigInt(query.after) + 1n;
+  if (query.before !== undefined) {
+    const below = BigInt(query.before) - 1n;
+    if (below < 1n) throw invalid('ledger_filter_timestamp', 'before must be above 1.');
+    if (timestampMax === 0n || below < timestampMax) timestampMax = below;
+  }
+  return {
+    userData128: query.user_data_128?.toLowerCase() ?? null,
+    userData64: BigInt(query.user_data_64 ?? '0'),
+    userData32: Number(query.user_data_32 ?? 0),
+    code: Number(query.code ?? 0),
+    timestampMin,
+    timestampMax,
+    limit,
+    reversed: query.reversed === 'true',
+  };
+}
+
+export function queryFilterFromQuery(query: FilterQuery): QueryFilter {
+  return { ...commonFilterFromQuery(query), ledger: Number(query.ledger ?? 0) };
+}
+
+export function accountFilterFromQuery(accountId: string, query: FilterQuery): AccountFilter {
+  return {
+    ...commonFilterFromQuery(query),
+    accountId: accountId.toLowerCase(),
+    debits: query.debits !== 'false',
+    credits: query.credits !== 'false',
+  };
+}
+
+/** The timestamp to page on from, when there is a further page (the query fetched limit + 1). */
+export function cursor(found: readonly { timestamp: bigint }[], limit: number): string | null {
+  return found.length > limit ? found[limit - 1]!.timestamp.toString() : null;
+}
+
+export function balanceToJson(balance: AccountBalance) {
+  return {
+    timestamp: balance.timestamp.toString(),
+    debits_pending: balance.debitsPending.toString(),
+    debits_posted: balance.debitsPosted.toString(),
+    credits_pending: balance.creditsPending.toString(),
+    credits_posted: balance.creditsPosted.toString(),
   };
 }

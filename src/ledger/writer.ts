@@ -21,8 +21,10 @@ import {
   type JoinedWrites,
   journalEvents,
   loadAccounts,
+  loadDuePending,
   loadFailedTransfers,
   loadLedgerIds,
+  loadTimeline,
   loadTransfers,
   lockHead,
   PARTICIPANT_REFUSED,
@@ -30,6 +32,8 @@ import {
 import {
   type Account,
   type AccountEvent,
+  AccountFlags,
+  AMOUNT_MAX,
   type PendingState,
   type Transfer,
   type TransferEvent,
@@ -144,7 +148,15 @@ interface Prepared {
   createdAccountIds: string[];
   /** Transfer ids this batch burned (transient failures). */
   failed: FailedTransfer[];
+  /**
+   * A lower bound on the earliest deadline of the pending transfers after this batch (null:
+   * none has a timeout), so the next batch looks for due ones only once one may be due.
+   */
+  nextDeadline: bigint | null;
 }
+
+/** Most due pending transfers a batch expires before its own events. */
+export const DUE_PER_BATCH_MAX = 4096;
 
 /** After a speculation fails, this many batches run unpipelined (another process is active). */
 const SPECULATION_PAUSE_BATCHES = 4;
@@ -176,6 +188,12 @@ export class GroupCommitWriter {
   private readonly inflightCreatedAccounts = new Map<string, Prepared>();
   private epoch = 0;
   private speculationPaused = 0;
+  /**
+   * Prepared.nextDeadline of the last batch prepared, with the head it leads to. A batch built
+   * on exactly that head (pipelined, or under the lock when no other process wrote since)
+   * needs no lookup while the deadline lies ahead; any other head means another state.
+   */
+  private deadlineBound: { head: Head; nextDeadline: bigint | null } | null = null;
 
   /** Batches committed by this writer, and batches re-run after a failed speculation. */
   readonly stats = { batchesCommitted: 0, speculationsFailed: 0 };
@@ -287,6 +305,8 @@ export class GroupCommitWriter {
   /** Validates a batch on top of the in-memory tip; null when there is no trusted tip. */
   private async prepareSpeculatively(commands: readonly Command[]): Promise<Prepared | null> {
     if (this.tip === null || this.options.pipelineDepth < 2) return null;
+    // Imported events are checked against the stored timeline: only under the head lock.
+    if (commands.some(hasImported)) return null;
     if (this.speculationPaused > 0) {
       this.speculationPaused--;
       return null;
@@ -305,6 +325,7 @@ export class GroupCommitWriter {
   /** Makes a prepared batch the new tip, so the next batch can build on it. */
   private publish(prepared: Prepared): void {
     this.tip = prepared.tip;
+    this.deadlineBound = { head: prepared.tip, nextDeadline: prepared.nextDeadline };
     for (const [id, account] of prepared.accounts) this.cache.set(id, account);
     for (const [id, transfer] of prepared.transfers) this.inflightTransfers.set(id, transfer);
     for (const [id, state] of prepared.pending) this.inflightPending.set(id, state);
@@ -427,6 +448,7 @@ export class GroupCommitWriter {
         });
         this.stats.batchesCommitted++;
         this.tip = committed.tip;
+        this.deadlineBound = { head: committed.tip, nextDeadline: committed.nextDeadline };
         for (const [id, account] of committed.accounts) this.cache.set(id, account);
         return committed.outcomes;
       } catch (error) {
@@ -450,6 +472,16 @@ export class GroupCommitWriter {
     lookUpExisting: boolean,
   ): Promise<Prepared> {
     const { accountIds, transferIds, pendingIds } = collectIds(commands);
+    const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
+    let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
+    // A pending transfer past its deadline is expired for this batch's every event, whether or
+    // not the expiry job has run: the batch expires the due ones first (TigerBeetle's pulse).
+    // Looked up before the transfers below, so a hold resolved by a batch in flight is seen so.
+    const { due, nextDeadline } = await this.duePending(q, timestamp, base, useCache);
+    for (const id of due) {
+      pendingIds.add(id);
+      transferIds.add(id);
+    }
     const transfers = new Map<string, Transfer>();
     const pending = new Map<string, PendingState>();
     const toLoad: string[] = [];
@@ -495,15 +527,31 @@ export class GroupCommitWriter {
       this.ledgerIds = await loadLedgerIds(q);
     }
 
-    const machine = new LedgerStateMachine({ ledgers: this.ledgerIds, accounts, transfers, pending, failed });
-    const clockNs = BigInt(this.clock.now().getTime()) * 1_000_000n;
-    let timestamp = clockNs > base.timestampLast ? clockNs : base.timestampLast + 1n;
+    const timeline = commands.some(hasImported)
+      ? await loadTimeline(q, importedTimestamps(commands))
+      : undefined;
+    const machine = new LedgerStateMachine({
+      ledgers: this.ledgerIds,
+      accounts,
+      transfers,
+      pending,
+      failed,
+      timeline,
+    });
+    // Expired before the batch's events.
+    const expiredFirst = new Set(due.length > 0 ? machine.expirePending(due, timestamp) : []);
+    timestamp += BigInt(due.length);
     const outcomes: CommandOutcome[] = [];
     for (const command of commands) {
       if (command.kind === 'accounts') outcomes.push(machine.createAccounts(command.events, timestamp));
       else if (command.kind === 'transfers')
         outcomes.push(machine.createTransfers(command.events, timestamp));
-      else outcomes.push(machine.expirePending(command.pendingIds, timestamp));
+      else {
+        // The first job's command reports every expiry of its batch, so jobs' counts add up.
+        const claimed = [...expiredFirst];
+        expiredFirst.clear();
+        outcomes.push([...claimed, ...machine.expirePending(command.pendingIds, timestamp)]);
+      }
       timestamp += BigInt(commandSize(command));
     }
 
@@ -513,6 +561,11 @@ export class GroupCommitWriter {
     }
 
     const effects = machine.effects;
+    let deadlineAfter = nextDeadline;
+    for (const { state } of effects.pendingCreated) {
+      if (state.expiresAt !== null && (deadlineAfter === null || state.expiresAt < deadlineAfter))
+        deadlineAfter = state.expiresAt;
+    }
     const changedTransfers = new Map(effects.transfersCreated.map((transfer) => [transfer.id, transfer]));
     const changedPending = new Map<string, PendingState>();
     for (const entry of [...effects.pendingCreated, ...effects.pendingResolved])
@@ -531,6 +584,7 @@ export class GroupCommitWriter {
         pending: changedPending,
         createdAccountIds: [],
         failed: [],
+        nextDeadline: deadlineAfter,
       };
     }
     const hash = batchHash(base.hash, events);
@@ -558,8 +612,64 @@ export class GroupCommitWriter {
       pending: changedPending,
       createdAccountIds,
       failed: effects.failed,
+      nextDeadline: deadlineAfter,
     };
   }
+
+  /**
+   * The pending transfers due at `timestamp`, and a lower bound on the next deadline. Without a
+   * query while the tip's bound says none is due; pending transfers of batches still in flight
+   * (not yet in the database) are checked in memory.
+   */
+  private async duePending(
+    q: Queryable,
+    timestamp: bigint,
+    base: Head,
+    useCache: boolean,
+  ): Promise<{ due: string[]; nextDeadline: bigint | null }> {
+    const bound = this.deadlineBound;
+    const known = bound && sameHead(bound.head, base) ? bound.nextDeadline : undefined;
+    if (known === null || (known !== undefined && known > timestamp)) return { due: [], nextDeadline: known };
+    // Batches still in flight first: one that commits while the query runs is then either seen
+    // here or (committed before the query began) in the query's snapshot.
+    const due = new Set<string>();
+    let inflightNext: bigint | null = null;
+    if (useCache) {
+      for (const [id, state] of this.inflightPending) {
+        if (state.status !== 'pending' || state.expiresAt === null) continue;
+        if (state.expiresAt <= timestamp) due.add(id);
+        else if (inflightNext === null || state.expiresAt < inflightNext) inflightNext = state.expiresAt;
+      }
+    }
+    const loaded = await loadDuePending(q, timestamp, DUE_PER_BATCH_MAX);
+    for (const id of loaded.due) due.add(id);
+    let nextDeadline = loaded.nextDeadline;
+    if (inflightNext !== null && (nextDeadline === null || inflightNext < nextDeadline))
+      nextDeadline = inflightNext;
+    return { due: [...due], nextDeadline };
+  }
+}
+
+function sameHead(a: Head, b: Head): boolean {
+  return a.sequence === b.sequence && a.hash.equals(b.hash);
+}
+
+function hasImported(command: Command): boolean {
+  if (command.kind === 'expire') return false;
+  const flag = command.kind === 'accounts' ? AccountFlags.imported : TransferFlags.imported;
+  return command.events.some((event) => ((event.flags ?? 0) & flag) !== 0);
+}
+
+function importedTimestamps(commands: readonly Command[]): bigint[] {
+  const timestamps: bigint[] = [];
+  for (const command of commands) {
+    if (command.kind === 'expire') continue;
+    // Only those in range: the others are refused before they are compared with anything.
+    for (const event of command.events)
+      if (event.timestamp && event.timestamp > 0n && event.timestamp <= AMOUNT_MAX)
+        timestamps.push(event.timestamp);
+  }
+  return timestamps;
 }
 
 /**

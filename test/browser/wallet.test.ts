@@ -116,6 +116,15 @@ test('sign up, passkey, bind a card, top up, and a first transfer confirmed with
   await screenshot(page, 'wallet-10-me-zh');
   await page.getByTestId('language-switch').click();
 
+  // Password-free small payments are off until turned on, and turning them on is a step-up.
+  const toggle = page.getByTestId('password-free');
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+  await toggle.click();
+  await page.getByTestId('pay-passkey').click();
+  await page.locator('[data-testid="password-free"][aria-pressed="true"]').waitFor();
+  const me = await world.app.identity.findUserByPhone(number);
+  assert.equal(me?.password_free_enabled, true);
+
   // At 375 px nothing overflows sideways.
   const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the 375 px viewport`);

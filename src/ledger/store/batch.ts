@@ -12,7 +12,7 @@ import {
   type TransferRow,
   transferFromRow,
 } from '../rows.ts';
-import type { Effects, FailedTransfer } from '../state-machine.ts';
+import type { Effects, FailedTransfer, Timeline } from '../state-machine.ts';
 import type { Account, PendingState, Transfer } from '../types.ts';
 
 /** SQL for the write path. Every function takes the batch's transaction. */
@@ -80,6 +80,57 @@ export async function loadTransfers(
     if (row.status !== null) pending.set(row.id, pendingFromRow({ ...row, status: row.status }));
   }
   return { transfers, pending };
+}
+
+/**
+ * Pending transfers due at ledger time `timestampNs` (at most `limit`, earliest deadline first),
+ * and the earliest deadline after it (null when no other pending transfer has a timeout). One
+ * query over the partial index `ledger_pending_due`.
+ */
+export async function loadDuePending(
+  tx: Queryable,
+  timestampNs: bigint,
+  limit: number,
+): Promise<{ due: string[]; nextDeadline: bigint | null }> {
+  const { rows } = await tx.query<{ id: string; expires_at: bigint; due: boolean }>(
+    `(SELECT id, expires_at, true AS due FROM ledger_pending
+       WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2)
+     UNION ALL
+     (SELECT id, expires_at, false AS due FROM ledger_pending
+       WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at > $1 ORDER BY expires_at LIMIT 1)`,
+    [timestampNs.toString(), limit],
+  );
+  const due = rows.filter((row) => row.due);
+  const later = rows.find((row) => !row.due);
+  // A full page of due ones: more may be due, so the bound stays at or before now.
+  const nextDeadline = due.length >= limit ? due[due.length - 1]!.expires_at : (later?.expires_at ?? null);
+  return { due: due.map((row) => row.id), nextDeadline };
+}
+
+/**
+ * What imported events are checked against: the last account and transfer timestamps, and
+ * which of `timestamps` accounts or transfers already hold (migration 005 keeps this indexed).
+ */
+export async function loadTimeline(tx: Queryable, timestamps: readonly bigint[]): Promise<Timeline> {
+  const { rows } = await tx.query<{
+    account_max: bigint | null;
+    transfer_max: bigint | null;
+    account_taken: bigint[];
+    transfer_taken: bigint[];
+  }>(
+    `SELECT (SELECT max(timestamp) FROM ledger_accounts) AS account_max,
+            (SELECT max(timestamp) FROM ledger_transfers) AS transfer_max,
+            ARRAY(SELECT timestamp FROM ledger_accounts WHERE timestamp = ANY($1::int8[])) AS account_taken,
+            ARRAY(SELECT timestamp FROM ledger_transfers WHERE timestamp = ANY($1::int8[])) AS transfer_taken`,
+    [timestamps.map(String)],
+  );
+  const row = rows[0]!;
+  return {
+    accountTimestampMax: row.account_max ?? 0n,
+    transferTimestampMax: row.transfer_max ?? 0n,
+    accountTimestamps: new Set(row.account_taken.map(BigInt)),
+    transferTimestamps: new Set(row.transfer_taken.map(BigInt)),
+  };
 }
 
 /** How many of `ids` are stored transfers or failed transfer ids. */

@@ -25,7 +25,8 @@ const NS = 1_000_000_000n;
 // Flag bits as documented (docs/reference/account.md#flags, transfer.md#flags).
 const A_DEBITS_LIMITED = 2;
 const A_CREDITS_LIMITED = 4;
-const A_KNOWN = 1 | 2 | 4 | 8 | 32; // linked, limits, history, closed (imported: not offered)
+const A_KNOWN = 1 | 2 | 4 | 8 | 16 | 32; // linked, limits, history, imported, closed
+const A_IMPORTED = 16;
 const A_CLOSED = 32;
 const T_PENDING = 2;
 const T_POST = 4;
@@ -34,10 +35,16 @@ const T_BAL_DEBIT = 16;
 const T_BAL_CREDIT = 32;
 const T_CLOSE_DEBIT = 64;
 const T_CLOSE_CREDIT = 128;
-const T_KNOWN = 0xff;
+const T_KNOWN = 0x1ff; // ... closing_credit, imported
+const T_IMPORTED = 256;
 
 /** create_accounts results, in the documented order of precedence. */
 const ACCOUNT_PRECEDENCE = [
+  'imported_event_expected',
+  'imported_event_not_expected',
+  'timestamp_must_be_zero',
+  'imported_event_timestamp_out_of_range',
+  'imported_event_timestamp_must_not_advance',
   'reserved_flag',
   'id_must_not_be_zero',
   'id_must_not_be_int_max',
@@ -52,10 +59,16 @@ const ACCOUNT_PRECEDENCE = [
   'ledger_must_not_be_zero',
   'code_must_not_be_zero',
   'ledger_not_found', // product: ledgers are a table
+  'imported_event_timestamp_must_not_regress',
 ] as const;
 
 /** create_transfers results, in the documented order of precedence. */
 const TRANSFER_PRECEDENCE = [
+  'imported_event_expected',
+  'imported_event_not_expected',
+  'timestamp_must_be_zero',
+  'imported_event_timestamp_out_of_range',
+  'imported_event_timestamp_must_not_advance',
   'reserved_flag',
   'id_must_not_be_zero',
   'id_must_not_be_int_max',
@@ -101,6 +114,10 @@ const TRANSFER_PRECEDENCE = [
   'pending_transfer_already_posted',
   'pending_transfer_already_voided',
   'pending_transfer_expired',
+  'imported_event_timestamp_must_not_regress',
+  'imported_event_timestamp_must_postdate_debit_account',
+  'imported_event_timestamp_must_postdate_credit_account',
+  'imported_event_timeout_must_be_zero',
   'debit_account_already_closed',
   'credit_account_already_closed',
   'overflows_debits_pending',
@@ -137,6 +154,8 @@ export interface ModelAccount {
   creditsPending: bigint;
   creditsPosted: bigint;
   closed: boolean;
+  /** Its timestamp: an imported one's own, else the model time it was created at. */
+  ts: bigint;
 }
 
 interface ModelTransfer {
@@ -153,6 +172,7 @@ interface ModelTransfer {
   userData32: number;
   /** For pending transfers with a timeout: the model time at which it expires. */
   deadline: bigint | null;
+  ts: bigint;
 }
 
 type Status = 'pending' | 'posted' | 'voided' | 'expired';
@@ -191,14 +211,22 @@ export class LedgerModel {
   }
 
   createAccounts(events: readonly AccountEvent[]): string[] {
-    return this.chains(events, (event) => this.account(event));
+    this.expire();
+    return this.chains(events, A_IMPORTED, (event, batchImported) => this.account(event, batchImported));
   }
 
+  /** A pending transfer is released at its deadline: no event sees it pending after that. */
   createTransfers(events: readonly TransferEvent[]): string[] {
-    return this.chains(events, (event) => this.transfer(event as TransferEvent));
+    this.expire();
+    return this.chains(events, T_IMPORTED, (event, batchImported) =>
+      this.transfer(event as TransferEvent, batchImported),
+    );
   }
 
-  /** The expiry job: releases every pending transfer whose deadline has passed. */
+  /**
+   * Releases every pending transfer whose deadline has passed. TigerBeetle releases them at the
+   * deadline, so every operation and read runs this first; the expiry job changes nothing seen.
+   */
   expire(): number {
     let count = 0;
     for (const [id, status] of this.state.status) {
@@ -212,8 +240,11 @@ export class LedgerModel {
 
   private chains<E extends { id: string; flags?: number }>(
     events: readonly E[],
-    apply: (event: E) => string,
+    importedFlag: number,
+    apply: (event: E, batchImported: boolean) => string,
   ): string[] {
+    // Documented: the first event decides whether the whole batch is imported.
+    const batchImported = events.length > 0 && ((events[0]!.flags ?? 0) & importedFlag) !== 0;
     const results: string[] = [];
     let chain: { start: number } | null = null;
     let broken = false;
@@ -226,7 +257,7 @@ export class LedgerModel {
       let result: string;
       if (linked && index === events.length - 1) result = 'linked_event_chain_open';
       else if (broken) result = 'linked_event_failed';
-      else result = apply(event);
+      else result = apply(event, batchImported);
       // product: `exists` inside a chain counts as success.
       if (result !== 'ok' && result !== 'exists') {
         if (chain && !broken) {
@@ -284,9 +315,39 @@ export class LedgerModel {
     this.state.status.set(id, status);
   }
 
-  private account(event: AccountEvent): string {
+  /**
+   * The documented rules on an event's timestamp: an imported one brings its own, in the past
+   * (model time is the batch's; the workload keeps imported timestamps seconds away from it).
+   */
+  private importRules(
+    event: { timestamp?: bigint; flags?: number },
+    importedFlag: number,
+    batchImported: boolean,
+    broken: Set<string>,
+  ): void {
+    const imported = ((event.flags ?? 0) & importedFlag) !== 0;
+    const ts = event.timestamp ?? 0n;
+    if (imported && !batchImported) broken.add('imported_event_not_expected');
+    if (!imported && batchImported) broken.add('imported_event_expected');
+    if (!imported && ts !== 0n) broken.add('timestamp_must_be_zero');
+    if (imported && (ts <= 0n || ts > AMOUNT_MAX)) broken.add('imported_event_timestamp_out_of_range');
+    if (imported && ts >= this.now) broken.add('imported_event_timestamp_must_not_advance');
+  }
+
+  /** Documented: after every object of its kind, and no object of the other kind at that time. */
+  private regresses(ts: bigint, kind: 'account' | 'transfer'): boolean {
+    const same = kind === 'account' ? this.state.accounts : this.state.transfers;
+    const other = kind === 'account' ? this.state.transfers : this.state.accounts;
+    for (const object of same.values()) if (object.ts >= ts) return true;
+    for (const object of other.values()) if (object.ts === ts) return true;
+    return false;
+  }
+
+  private account(event: AccountEvent, batchImported: boolean): string {
     const flags = event.flags ?? 0;
     const broken = new Set<string>();
+    this.importRules(event, A_IMPORTED, batchImported, broken);
+    const imported = (flags & A_IMPORTED) !== 0;
     if (flags & ~A_KNOWN) broken.add('reserved_flag');
     if (event.id === NIL) broken.add('id_must_not_be_zero');
     if (event.id === MAX) broken.add('id_must_not_be_int_max');
@@ -306,6 +367,8 @@ export class LedgerModel {
     if (event.ledger === 0) broken.add('ledger_must_not_be_zero');
     if (event.code === 0) broken.add('code_must_not_be_zero');
     if (!this.ledgers.has(event.ledger)) broken.add('ledger_not_found');
+    if (imported && this.regresses(event.timestamp ?? 0n, 'account'))
+      broken.add('imported_event_timestamp_must_not_regress');
     const result = first(ACCOUNT_PRECEDENCE, broken);
     if (result) return result;
     this.addAccount(event.id, {
@@ -320,14 +383,18 @@ export class LedgerModel {
       creditsPending: 0n,
       creditsPosted: 0n,
       closed: (flags & A_CLOSED) !== 0,
+      ts: imported ? event.timestamp! : this.now,
     });
     return 'ok';
   }
 
-  private transfer(event: TransferEvent): string {
+  private transfer(event: TransferEvent, batchImported: boolean): string {
     const flags = event.flags ?? 0;
     const resolving = (flags & (T_POST | T_VOID)) !== 0;
     const broken = new Set<string>();
+    this.importRules(event, T_IMPORTED, batchImported, broken);
+    const imported = (flags & T_IMPORTED) !== 0;
+    const ts = imported ? event.timestamp! : this.now;
     if (flags & ~T_KNOWN) broken.add('reserved_flag');
     if (event.id === NIL) broken.add('id_must_not_be_zero');
     if (event.id === MAX) broken.add('id_must_not_be_int_max');
@@ -372,6 +439,8 @@ export class LedgerModel {
         if (status === 'voided') broken.add('pending_transfer_already_voided');
         if (status === 'expired' || (p.deadline !== null && p.deadline <= this.now))
           broken.add('pending_transfer_expired');
+        if (imported && this.regresses(ts, 'transfer'))
+          broken.add('imported_event_timestamp_must_not_regress');
         // Voiding is the only movement a closed account allows.
         if (post && this.state.accounts.get(p.debit)!.closed) broken.add('debit_account_already_closed');
         if (post && this.state.accounts.get(p.credit)!.closed) broken.add('credit_account_already_closed');
@@ -393,6 +462,7 @@ export class LedgerModel {
         userData64: event.userData64 || p2.userData64,
         userData32: event.userData32 || p2.userData32,
         deadline: null,
+        ts,
       });
       this.release(pendingId, p2, post ? amount : 0n, post ? 'posted' : 'voided');
       return 'ok';
@@ -417,6 +487,12 @@ export class LedgerModel {
     if (dr && cr) {
       if (dr.ledger !== cr.ledger) broken.add('accounts_must_have_the_same_ledger');
       else if (event.ledger !== dr.ledger) broken.add('transfer_must_have_the_same_ledger_as_accounts');
+      if (imported) {
+        if (this.regresses(ts, 'transfer')) broken.add('imported_event_timestamp_must_not_regress');
+        if (ts <= dr.ts) broken.add('imported_event_timestamp_must_postdate_debit_account');
+        if (ts <= cr.ts) broken.add('imported_event_timestamp_must_postdate_credit_account');
+        if (timeout !== 0) broken.add('imported_event_timeout_must_be_zero');
+      }
       if (dr.closed) broken.add('debit_account_already_closed');
       if (cr.closed) broken.add('credit_account_already_closed');
       const floor = (n: bigint) => (n > 0n ? n : 0n);
@@ -466,6 +542,7 @@ export class LedgerModel {
       userData64: event.userData64 ?? 0n,
       userData32: event.userData32 ?? 0,
       deadline: pending && timeout > 0 ? this.now + BigInt(timeout) * NS : null,
+      ts,
     });
     return 'ok';
   }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { type AccountFilter, QUERY_LIMIT_MAX, type QueryFilter } from '../query.ts';
 import {
+  type AccountBalances,
   type AccountEvent,
   AccountFlags,
   AMOUNT_MAX,
@@ -73,11 +75,25 @@ type Step =
         expect: { exists?: boolean; amount?: Amount; timestamp?: string };
       }[];
     }
-  | { accountTransfers: unknown }
-  | { accountBalances: unknown }
-  | { queryAccounts: unknown }
-  | { queryTransfers: unknown }
+  | { accountTransfers: { filter: AccountFilterCase; expect: string[] } }
+  | { accountBalances: { filter: AccountFilterCase; expect: { transfer: string; balances: Amount[] }[] } }
+  | { queryAccounts: { filter: QueryFilterCase; expect: { id: string }[] } }
+  | { queryTransfers: { filter: QueryFilterCase; expect: string[] } }
   | { changeEvents: unknown };
+
+interface FilterCase {
+  userData128: string | null;
+  userData64: string | null;
+  userData32: string | null;
+  code: string | null;
+  /** The timestamp of this account or transfer (null: 0, unbounded). */
+  timestampMinOf: string | null;
+  timestampMaxOf: string | null;
+  limit: Amount;
+  reversed: boolean;
+}
+type AccountFilterCase = FilterCase & { account: string | null; debits: boolean; credits: boolean };
+type QueryFilterCase = FilterCase & { ledger: string | null };
 
 export interface CaseFile {
   source: string;
@@ -90,6 +106,7 @@ export function loadCases(): CaseFile {
 
 const MAX_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 const TIMESTAMP_MAX = (1n << 63n) - 1n;
+const TIMESTAMP_START = 1n;
 
 function uuid(symbol: string | null): string {
   if (symbol === null) return NIL_ID;
@@ -116,7 +133,7 @@ const ACCOUNT_FLAG_BITS: Record<string, number> = {
   debits_must_not_exceed_credits: AccountFlags.debits_must_not_exceed_credits,
   credits_must_not_exceed_debits: AccountFlags.credits_must_not_exceed_debits,
   history: AccountFlags.history,
-  imported: 1 << 4,
+  imported: AccountFlags.imported,
   closed: AccountFlags.closed,
   reserved_bit: 1 << 12,
 };
@@ -129,9 +146,47 @@ const TRANSFER_FLAG_BITS: Record<string, number> = {
   balancing_credit: TransferFlags.balancing_credit,
   closing_debit: TransferFlags.closing_debit,
   closing_credit: TransferFlags.closing_credit,
-  imported: 1 << 8,
+  imported: TransferFlags.imported,
   reserved_bit: 1 << 12,
 };
+/** TigerBeetle's timestamps are u64: `max-<n>` is 2^64 - 1 - n (beyond the valid range). */
+function eventTimestamp(value: string): bigint {
+  if (value === 'max') return (1n << 64n) - 1n;
+  if (value.startsWith('max-')) return (1n << 64n) - 1n - BigInt(value.slice(4));
+  return BigInt(value);
+}
+
+function refersToSkipped(step: { filter: FilterCase & { account?: string | null } }, skipped: Set<string>) {
+  return !!step.filter.account && skipped.has(step.filter.account);
+}
+
+/**
+ * The filter fields every kind shares. `…Of` names the object whose timestamp is the bound: an
+ * account for query_accounts, else a transfer (TigerBeetle's cases number them alike: `A5` in
+ * a transfer query is the fifth transfer).
+ */
+function commonFilter(ledger: InMemoryLedger, f: FilterCase, kind: 'accounts' | 'transfers') {
+  const timestampOf = (symbol: string | null) => {
+    if (symbol === null) return 0n;
+    const n = symbol.slice(1);
+    const object =
+      kind === 'accounts' ? ledger.accounts.get(uuid(`A${n}`)) : ledger.transfers.get(uuid(`T${n}`));
+    if (!object) throw new Error(`tigerbeetle cases: no ${symbol} to take a timestamp from`);
+    return object.timestamp;
+  };
+  const limit = amount(f.limit);
+  return {
+    userData128: userData128(f.userData128 ?? undefined),
+    userData64: BigInt(f.userData64 ?? 0),
+    userData32: Number(f.userData32 ?? 0),
+    code: Number(f.code ?? 0),
+    timestampMin: timestampOf(f.timestampMinOf),
+    timestampMax: timestampOf(f.timestampMaxOf),
+    limit: limit > BigInt(QUERY_LIMIT_MAX) ? QUERY_LIMIT_MAX : Number(limit),
+    reversed: f.reversed,
+  };
+}
+
 const bits = (names: string[], table: Record<string, number>) =>
   names.reduce((flags, name) => flags | table[name]!, 0);
 
@@ -153,7 +208,8 @@ function runScenario(
   report: CaseReport,
 ) {
   const ledgers = new Set(Array.from({ length: 100 }, (_, i) => i + 1));
-  const ledger = new InMemoryLedger(ledgers);
+  // TigerBeetle's test cluster starts its clock near 0 (imported timestamps depend on it).
+  const ledger = new InMemoryLedger(ledgers, TIMESTAMP_START);
   const skipped = new Set<string>();
   let index = 0;
   const notRun = (reason: string) => {
@@ -194,7 +250,7 @@ function runScenario(
             userData128: userData128(c.userData128),
             userData64: BigInt(c.userData64 ?? 0),
             userData32: Number(c.userData32 ?? 0),
-            ...(c.timestamp ? { timestamp: BigInt(c.timestamp) } : {}),
+            ...(c.timestamp ? { timestamp: eventTimestamp(c.timestamp) } : {}),
           },
           expect: c.expect,
           at: 0,
@@ -236,7 +292,7 @@ function runScenario(
             userData128: userData128(c.userData128),
             userData64: BigInt(c.userData64 ?? 0),
             userData32: Number(c.userData32 ?? 0),
-            ...(c.timestamp ? { timestamp: BigInt(c.timestamp) } : {}),
+            ...(c.timestamp ? { timestamp: eventTimestamp(c.timestamp) } : {}),
           },
           expect: c.expect,
         });
@@ -305,6 +361,52 @@ function runScenario(
           check(amount(expectedAmount).toString(), transfer ? transfer.amount.toString() : 'missing');
         else if (timestamp !== undefined)
           check(timestamp, transfer ? transfer.timestamp.toString() : 'missing');
+      }
+    } else if (
+      ('queryAccounts' in step ||
+        'queryTransfers' in step ||
+        'accountTransfers' in step ||
+        'accountBalances' in step) &&
+      refersToSkipped(Object.values(step)[0] as { filter: FilterCase & { account?: string | null } }, skipped)
+    ) {
+      notRun('refers to an event not run');
+    } else if ('queryAccounts' in step || 'queryTransfers' in step) {
+      const { filter: f, expect } = 'queryAccounts' in step ? step.queryAccounts : step.queryTransfers;
+      const kind = 'queryAccounts' in step ? 'accounts' : 'transfers';
+      const filter: QueryFilter = { ...commonFilter(ledger, f, kind), ledger: Number(f.ledger ?? 0) };
+      const found =
+        'queryAccounts' in step
+          ? ledger.queryAccounts(filter).map((a) => a.id)
+          : ledger.queryTransfers(filter).map((t) => t.id);
+      const expected = expect.map((e) => uuid(typeof e === 'string' ? e : e.id));
+      check(JSON.stringify(expected), JSON.stringify(found));
+    } else if ('accountTransfers' in step || 'accountBalances' in step) {
+      const { filter: f } = 'accountTransfers' in step ? step.accountTransfers : step.accountBalances;
+      const filter: AccountFilter = {
+        ...commonFilter(ledger, f, 'transfers'),
+        accountId: uuid(f.account),
+        debits: f.debits,
+        credits: f.credits,
+      };
+      if ('accountTransfers' in step) {
+        const found = ledger.getAccountTransfers(filter).map((t) => t.id);
+        check(JSON.stringify(step.accountTransfers.expect.map(uuid)), JSON.stringify(found));
+      } else {
+        const show = (b: AccountBalances & { timestamp: bigint }) =>
+          `${b.timestamp}:${[b.debitsPending, b.debitsPosted, b.creditsPending, b.creditsPosted].join(',')}`;
+        const found = ledger.getAccountBalances(filter).map((b) => show(b));
+        const expected = step.accountBalances.expect.map((e) => {
+          const [debitsPending, debitsPosted, creditsPending, creditsPosted] = e.balances.map(amount);
+          const timestamp = ledger.transfers.get(uuid(e.transfer))?.timestamp ?? -1n;
+          return show({
+            timestamp,
+            debitsPending: debitsPending!,
+            debitsPosted: debitsPosted!,
+            creditsPending: creditsPending!,
+            creditsPosted: creditsPosted!,
+          });
+        });
+        check(JSON.stringify(expected), JSON.stringify(found));
       }
     } else {
       const kind = Object.keys(step)[0]!;

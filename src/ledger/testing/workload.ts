@@ -17,12 +17,15 @@ import {
  * balancing debit and credit; closing debit and credit; linked chains of transfers and of
  * accounts; zero and all-ones ids; reserved and mutually exclusive flags; amounts near the
  * int8 maximum (overflows); accounts created closed, limited either way, with history, in a
- * ledger that does not exist.
+ * ledger that does not exist; imported batches of accounts and transfers (client-set
+ * timestamps: increasing, repeated, regressed, in the future, 0) and imported events mixed
+ * into ordinary batches.
  *
  * Time: the caller advances "now" by `ROUND_NS` per round, and timeouts are `TIMEOUTS_S`
  * (5 s past a whole round): a deadline never falls within 5 s of a round's time, so the model
  * (which knows only the round's time) and the ledger (which stamps events a few nanoseconds
- * later) always agree on whether a transfer has expired.
+ * later) always agree on whether a transfer has expired. Imported timestamps lie between 2 s
+ * after the previous round and 2 s before this one (or 5 s outside), never near a round's time.
  */
 export const ROUND_NS = 10_000_000_000n;
 const TIMEOUTS_S = [5, 15, 25];
@@ -48,10 +51,20 @@ export class Workload {
   private readonly ns: Namespace;
   /** Ids of pending transfers generated so far (whatever became of them): what posts and voids aim at. */
   private readonly pendingIds: string[] = [];
+  /** This round's time, and the last imported timestamp handed out. */
+  private now = 0n;
+  private importCursor = 0n;
+  /**
+   * @param unorderedImports imports anywhere in a round and dated between earlier rounds'
+   *   events: accepted ones then journal before an earlier batch, which `verify`'s journal walk
+   *   does not handle yet, so only the pure core asks for them. Otherwise imports open a round
+   *   and a regressed one is dated 1 ns (always refused).
+   */
   constructor(
     private readonly random: () => number,
     seed: number,
     readonly pools: Pools,
+    private readonly unorderedImports = true,
   ) {
     this.ns = new Namespace(seed);
   }
@@ -64,6 +77,69 @@ export class Workload {
   }
   private pick<T>(items: readonly T[]): T {
     return items[this.below(items.length)]!;
+  }
+
+  /** The round's time: imported timestamps are drawn around it. */
+  at(now: bigint): void {
+    this.now = now;
+    this.importCursor = now - ROUND_NS + 2_000_000_000n;
+  }
+
+  /** Mostly increasing within the round; sometimes repeated, regressed, in the future or 0. */
+  private importedTimestamp(): bigint {
+    const draw = this.random();
+    if (draw < 0.02) return 0n;
+    if (draw < 0.04) return this.now + 5_000_000_000n;
+    if (draw < 0.06) return this.unorderedImports ? this.now - ROUND_NS - 5_000_000_000n : 1n;
+    if (draw < 0.1) return this.importCursor;
+    this.importCursor += BigInt(1 + this.below(3));
+    return this.importCursor;
+  }
+
+  /**
+   * Makes some batches imported (every event, or all but one) and slips an imported event or
+   * a stray timestamp into some ordinary ones.
+   */
+  private maybeImport<E extends { flags?: number; timestamp?: bigint }>(
+    events: E[],
+    importedFlag: number,
+    p: number,
+  ): E[] {
+    if (this.chance(p)) {
+      const odd = this.chance(0.1) ? this.below(events.length) : -1;
+      events.forEach((event, i) => {
+        if (i === odd) return;
+        event.flags = (event.flags ?? 0) | importedFlag;
+        event.timestamp = this.importedTimestamp();
+      });
+    } else if (this.chance(0.01)) {
+      const event = events[this.below(events.length)]!;
+      if (this.chance(0.5)) event.flags = (event.flags ?? 0) | importedFlag;
+      event.timestamp = this.importedTimestamp();
+    }
+    return events;
+  }
+
+  /**
+   * Imported transfers touching `accountIds` (just created, at this round's time): dated
+   * before them, they must be refused (imported_event_timestamp_must_postdate_*).
+   */
+  importedOnto(accountIds: readonly string[]): TransferEvent[] {
+    return Array.from({ length: 1 + this.below(3) }, () => {
+      const fresh = this.pick(accountIds);
+      const other = this.accountId(this.below(this.pools.accounts));
+      const [debitAccountId, creditAccountId] = this.chance(0.5) ? [fresh, other] : [other, fresh];
+      return {
+        id: this.transferId(),
+        debitAccountId,
+        creditAccountId,
+        amount: this.amount(),
+        ledger: 1,
+        code: 1,
+        flags: TF.imported,
+        timestamp: this.importedTimestamp(),
+      };
+    });
   }
 
   accountId(index: number): string {
@@ -89,6 +165,10 @@ export class Workload {
 
   /** A batch of account events: mostly replays and collisions, a few new (and invalid) ones. */
   accounts(size: number): AccountEvent[] {
+    return this.maybeImport(this.someAccounts(size), AF.imported, 0.1);
+  }
+
+  private someAccounts(size: number): AccountEvent[] {
     return Array.from({ length: size }, (_, i) => {
       const fresh = this.chance(0.5);
       const index = fresh
@@ -151,14 +231,16 @@ export class Workload {
   }
 
   /** A batch of transfer events. */
-  transfers(size: number): TransferEvent[] {
-    return Array.from({ length: size }, (_, i) => {
+  /** `opensRound`: the round's first submission (the only one imports go into when ordered). */
+  transfers(size: number, opensRound = true): TransferEvent[] {
+    const events = Array.from({ length: size }, (_, i) => {
       const event = this.transfer();
       const last = i === size - 1;
       if ((!last && this.chance(0.1)) || (last && this.chance(0.01)))
         event.flags = (event.flags ?? 0) | TF.linked;
       return event;
     });
+    return this.unorderedImports || opensRound ? this.maybeImport(events, TF.imported, 0.03) : events;
   }
 
   private transfer(): TransferEvent {

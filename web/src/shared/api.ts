@@ -60,6 +60,10 @@ export class Api {
     return this.request<T>('POST', path, { body, idempotencyKey });
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body });
+  }
+
   async request<T>(method: string, path: string, options: RequestOptions = {}, retried = false): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';

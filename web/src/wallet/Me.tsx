@@ -15,7 +15,7 @@ interface Limits {
 export function MePage() {
   const { t, language, setLanguage } = useI18n();
   const me = useMe();
-  const { pinSet, signOut, toast } = useSession();
+  const { pinSet, signOut, toast, reload } = useSession();
   const devices = useLoad(
     (signal) => api.get<{ devices: Device[] }>(`/v1/users/${me.id}/devices`, signal),
     [me.id],
@@ -32,7 +32,28 @@ export function MePage() {
       purpose: 'device.add',
     });
   });
-  const register = async (proof: PaymentProof) => {
+  // Turning password-free payments on is a step-up (password_free.enable); turning them off is not.
+  const enablePasswordFree = useAction(async () => {
+    setConfirming({
+      amount: 0n,
+      payee: `user:${me.id}`,
+      payeeLabel: t('stepup.passwordFree'),
+      purpose: 'password_free.enable',
+    });
+  });
+  const disablePasswordFree = useAction(async () => {
+    await api.patch(`/v1/users/${me.id}/payment-settings`, { password_free_enabled: false });
+    await reload();
+    toast(t('me.passwordFreeOff'));
+  });
+  const confirmStepUp = async (proof: PaymentProof) => {
+    if (confirming?.purpose === 'password_free.enable') {
+      await api.patch(`/v1/users/${me.id}/payment-settings`, { password_free_enabled: true, proof });
+      setConfirming(null);
+      await reload();
+      toast(t('me.passwordFreeOn'));
+      return;
+    }
     await registerPasskey(me.id, t('passkey.defaultName'), proof);
     setConfirming(null);
     toast(t('passkey.done'));
@@ -116,6 +137,27 @@ export function MePage() {
           </div>
         </section>
         <section className="card">
+          <div className="spread">
+            <span>{t('me.passwordFree')}</span>
+            <button
+              type="button"
+              className="btn secondary small"
+              data-testid="password-free"
+              aria-pressed={me.password_free_enabled}
+              disabled={
+                enablePasswordFree.busy || disablePasswordFree.busy || (!pinSet && !me.password_free_enabled)
+              }
+              onClick={() =>
+                void (me.password_free_enabled ? disablePasswordFree.run() : enablePasswordFree.run())
+              }
+            >
+              {me.password_free_enabled ? t('me.passwordFreeTurnOff') : t('me.passwordFreeTurnOn')}
+            </button>
+          </div>
+          <p className="muted small">{t('me.passwordFreeHint')}</p>
+          <ErrorBanner error={enablePasswordFree.error ?? disablePasswordFree.error} />
+        </section>
+        <section className="card">
           <h2>{t('me.limits')}</h2>
           <div className="list">
             {limits.data?.limits.map((limit) => (
@@ -150,7 +192,7 @@ export function MePage() {
         </button>
       </main>
       {confirming && (
-        <ConfirmPayment intent={confirming} pay={register} onClose={() => setConfirming(null)} />
+        <ConfirmPayment intent={confirming} pay={confirmStepUp} onClose={() => setConfirming(null)} />
       )}
       <TabBar active="me" />
     </>
