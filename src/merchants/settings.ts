@@ -38,7 +38,7 @@ export const MERCHANTS_SETTINGS = {
     env: 'MERCHANTS_WEBHOOK_SECRET_KEY',
     default: '',
     description:
-      'Key (32 bytes, base64) sealing webhook signing secrets at rest; empty generates one in TUYERE_DATA_DIR',
+      'Key (32 bytes, base64) sealing webhook signing secrets at rest; empty generates one in TUYERE_DATA_DIR (development only)',
     parse: text,
     requiredInProduction: true,
   },
