@@ -190,6 +190,34 @@ class World {
     return (await app.identity.issueSessionForTesting(this.userOf(side).phone)).sessionId;
   }
 
+  /** `side`'s webhook endpoint (one per side, kept: the routes reading or changing it share it). */
+  private readonly endpoints = new Map<Side, Promise<string>>();
+  webhookEndpoint(side: Side): Promise<string> {
+    let endpoint = this.endpoints.get(side);
+    if (!endpoint) {
+      endpoint = this.freshWebhookEndpoint(side);
+      this.endpoints.set(side, endpoint);
+    }
+    return endpoint;
+  }
+
+  async freshWebhookEndpoint(side: Side): Promise<string> {
+    const { endpoint } = await app.merchants.webhooks.createEndpoint(
+      this.merchants[side],
+      { url: 'https://hooks.example.com/matrix', event_types: ['order.paid'] },
+      'test',
+    );
+    return endpoint.id;
+  }
+
+  /** A delivery to `side`'s endpoint, of a new event. */
+  async webhookDelivery(side: Side): Promise<string> {
+    const endpointId = await this.webhookEndpoint(side);
+    await app.merchants.webhooks.emit(this.merchants[side], 'order.paid', {}, { eventId: randomUUID() });
+    const [delivery] = await app.merchants.webhooks.listDeliveries(endpointId, { limit: 1 });
+    return delivery!.id;
+  }
+
   async apiKey(side: Side): Promise<string> {
     return (
       await app.merchants.createApiKey(
@@ -466,6 +494,96 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'merchant',
     ok: 200,
     build: async (w, side) => ({ url: `/v1/api-keys/${await w.apiKey(side)}` }),
+  },
+  'GET /v1/webhook-event-types': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/webhook-event-types' }),
+  },
+  'POST /v1/merchants/:merchant_id/webhook-endpoints': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 201,
+    build: (w, side) => ({
+      url: `/v1/merchants/${w.merchants[side]}/webhook-endpoints`,
+      payload: { url: 'https://hooks.example.com/new', event_types: ['order.paid'] },
+    }),
+  },
+  'GET /v1/merchants/:merchant_id/webhook-endpoints': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: (w, side) => ({ url: `/v1/merchants/${w.merchants[side]}/webhook-endpoints` }),
+  },
+  'GET /v1/webhook-endpoints/:endpoint_id': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}` }),
+  },
+  'PATCH /v1/webhook-endpoints/:endpoint_id': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}`,
+      payload: { description: 'matrix' },
+    }),
+  },
+  'DELETE /v1/webhook-endpoints/:endpoint_id': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 204,
+    build: async (w, side) => ({ url: `/v1/webhook-endpoints/${await w.freshWebhookEndpoint(side)}` }),
+  },
+  'POST /v1/webhook-endpoints/:endpoint_id/rotate-secret': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 201,
+    build: async (w, side) => ({
+      url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}/rotate-secret`,
+      payload: {},
+    }),
+  },
+  'POST /v1/webhook-endpoints/:endpoint_id/replay-dead': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}/replay-dead`,
+      payload: {},
+    }),
+  },
+  'GET /v1/webhook-endpoints/:endpoint_id/deliveries': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/webhook-endpoints/${await w.webhookEndpoint(side)}/deliveries` }),
+  },
+  'GET /v1/webhook-deliveries/:delivery_id': {
+    allowed: ['merchant', 'operator-read', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/webhook-deliveries/${await w.webhookDelivery(side)}` }),
+  },
+  'POST /v1/webhook-deliveries/:delivery_id/replay': {
+    allowed: ['merchant', 'operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/webhook-deliveries/${await w.webhookDelivery(side)}/replay`,
+      payload: {},
+    }),
+  },
+  'POST /v1/operator/webhook-deliveries/:delivery_id/replay': {
+    allowed: ['operator-admin'],
+    owner: 'merchant',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/operator/webhook-deliveries/${await w.webhookDelivery(side)}/replay`,
+      payload: {},
+    }),
   },
   'GET /v1/operator/users': {
     allowed: ['operator-read', 'operator-admin'],

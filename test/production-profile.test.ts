@@ -24,6 +24,7 @@ const REQUIRED = [
   'TUYERE_WEBAUTHN_ORIGINS',
   'BANK_URL',
   'BANK_WEBHOOK_SECRET',
+  'MERCHANTS_WEBHOOK_SECRET_KEY',
 ];
 
 test('production without secrets stops with exit code 2, naming every missing variable, no stack trace', () => {
@@ -85,6 +86,7 @@ test('production with everything set starts: no sandbox routes, no demo, no root
     TUYERE_WEBAUTHN_ORIGINS: 'https://wallet.example',
     BANK_URL: `${gateway.url}/bank`,
     BANK_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    MERCHANTS_WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
   });
   try {
     assert.match(server.banner, /production profile/);
@@ -146,6 +148,7 @@ test('production: `tuyere demo` refuses; `tuyere create-staff` makes the first o
       TUYERE_WEBAUTHN_ORIGINS: 'https://wallet.example',
       BANK_URL: 'http://127.0.0.1:9',
       BANK_WEBHOOK_SECRET: 'w',
+      MERCHANTS_WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
     };
     const demo = tuyere(['demo'], env);
     assert.equal(demo.code, 2);

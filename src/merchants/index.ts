@@ -6,9 +6,26 @@
  *   const merchant = await merchants.createMerchant('Corner Shop', principal.key);
  *   const { key } = await merchants.createApiKey(merchant.id, { name: 'till', scopes: ['payments:write'] }, { actor: principal.key, scopes: principal.scopes ?? [] });
  *   // The merchant then calls with `Authorization: Bearer ${key}` (tym_...).
+ *
+ * @example Order code records a webhook event in the transaction that marks the order paid:
+ *   await merchants.webhooks.emit(merchantId, 'order.paid', { order_id: orderId, amount },
+ *     { eventId: webhookEventId('order.paid', orderId), tx });
  */
 export { MERCHANT_SCOPES, type MerchantScope } from './api-keys.ts';
 export { MERCHANTS_CHART, MerchantAccounts, MerchantTransfers } from './chart.ts';
 export { Merchants, type MerchantsDeps } from './merchants.ts';
 export { merchantsModule } from './module.ts';
-export type { ApiKeyRecord, MerchantRecord } from './store.ts';
+export type {
+  ApiKeyRecord,
+  MerchantRecord,
+  WebhookAttemptRecord,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
+} from './store.ts';
+export {
+  isWebhookEventType,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+  webhookEventId,
+} from './webhooks/events.ts';
+export { Webhooks } from './webhooks/webhooks.ts';

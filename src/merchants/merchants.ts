@@ -30,12 +30,15 @@ import {
   revokeApiKeyRow,
   touchApiKey,
 } from './store.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface MerchantsDeps {
   db: Database;
   clock: Clock;
   /** Identity's audit log: merchants' actions are recorded there, in merchants' own transactions. */
   identity: Pick<Identity, 'audit'>;
+  /** Signed webhooks: endpoints, the event outbox (`emit`), delivery, replay. */
+  webhooks: Webhooks;
   random?: RandomSource;
 }
 
@@ -50,9 +53,12 @@ export interface MerchantsDeps {
  */
 export class Merchants {
   private readonly random: RandomSource;
+  /** Signed webhooks; other modules emit events with `merchants.webhooks.emit(...)`. */
+  readonly webhooks: Webhooks;
 
   constructor(private readonly deps: MerchantsDeps) {
     this.random = deps.random ?? cryptoRandom;
+    this.webhooks = deps.webhooks;
   }
 
   /** Creates a merchant (with `id`, when given: nothing new if it exists). */
