@@ -32,6 +32,10 @@ const DIGIT_RUN = /(?<![0-9A-Za-z.])((?:\d[ -]?){12,18}\d)(?![0-9A-Za-z])/g;
 // pino's own numeric fields (epoch milliseconds and the like) are not card numbers.
 const BENIGN_NUMBER_FIELDS = /"(?:time|pid|responseTime|elapsed|seq|last_seq)"\s*:\s*"?\d+(?:\.\d+)?"?/g;
 
+// UUIDs (request ids, entity ids): their all-digit groups, joined by hyphens, can form a
+// Luhn-valid run by chance.
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 export function luhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
@@ -65,7 +69,7 @@ export function scanLine(text: string): Array<{ kind: LeakKind; value: string }>
       hits.push({ kind: 'id_number', value: id });
     }
   }
-  const withoutBenign = text.replace(BENIGN_NUMBER_FIELDS, '');
+  const withoutBenign = text.replace(BENIGN_NUMBER_FIELDS, '').replace(UUID, '');
   for (const match of withoutBenign.matchAll(PHONE)) hits.push({ kind: 'phone', value: match[1]! });
   for (const match of withoutBenign.matchAll(DIGIT_RUN)) {
     const digits = match[1]!.replace(/[ -]/g, '');
