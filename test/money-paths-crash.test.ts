@@ -85,6 +85,20 @@ async function assertVerifyClean(app: TestApp): Promise<void> {
   );
 }
 
+async function reservationState(app: TestApp, id: string): Promise<string | undefined> {
+  const { rows } = await app.db.query<{ state: string }>(
+    'SELECT state FROM identity_limit_reservations WHERE id = $1',
+    [id],
+  );
+  return rows[0]?.state;
+}
+
+/** What today's two-factor limit counts for the user (withdrawals here are PIN-authorized). */
+async function withdrawalLimitUsed(app: TestApp, userId: string): Promise<bigint> {
+  const line = (await app.identity.limitsOverview(userId)).find((l) => l.name === 'daily_two_factor');
+  return BigInt(line!.used);
+}
+
 async function cardAvailable(world: WalletWorld, cardId: string): Promise<bigint> {
   const card = await world.app.wallet.cards.get(cardId);
   const response = await fetch(`${world.bank.url}/sandbox/cards/${card!.cardToken}`);
@@ -107,6 +121,7 @@ test('SIGKILL at each step of a top-up and a withdrawal: moved once at the bank,
         const amount = 1_000n;
         const walletBefore = await walletBalance(app, user.id);
         const cardBefore = await cardAvailable(world, cardId);
+        const usedBefore = await withdrawalLimitUsed(app, user.id);
         const action = { kind, operationId, userId: user.id, cardId, amount: amount.toString() };
         await crashAt(world, action, point);
         const row = await app.wallet.operations.get(operationId);
@@ -117,6 +132,18 @@ test('SIGKILL at each step of a top-up and a withdrawal: moved once at the bank,
           assert.equal(hold?.amount, amount, `${point}: the row has its hold`);
         }
         await recover(app, new Date(Date.now() + 3_600_000));
+        if (kind === 'withdrawal') {
+          // Killed between reserving its limits and committing: recovery gave the reservation
+          // back on the withdrawal's behalf, so the limits count only what committed.
+          const reserved = await reservationState(app, operationId);
+          const committed = row !== undefined;
+          assert.equal(reserved, committed ? 'reserved' : 'abandoned', `${point}: its reservation`);
+          assert.equal(
+            await withdrawalLimitUsed(app, user.id),
+            usedBefore + (committed ? amount : 0n),
+            `${point}: the limits count what committed`,
+          );
+        }
         // The client retries with the same id (its idempotency key) and waits for the outcome.
         const retried =
           kind === 'top_up'
@@ -142,6 +169,19 @@ test('SIGKILL at each step of a top-up and a withdrawal: moved once at the bank,
           `${point}: the wallet moved once`,
         );
         await recover(app, new Date(Date.now() + 3_600_000));
+        if (kind === 'withdrawal') {
+          // The retry took the reservation back (or kept it): counted once, never twice.
+          assert.equal(
+            await reservationState(app, operationId),
+            'reserved',
+            `${point}: held after the retry`,
+          );
+          assert.equal(
+            await withdrawalLimitUsed(app, user.id),
+            usedBefore + amount,
+            `${point}: counted once`,
+          );
+        }
         await assertVerifyClean(app);
       }
     }

@@ -1,18 +1,23 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import type { JoinedWrite } from '../platform/db/joined-write.ts';
 import type { Authenticator, Principal } from '../platform/http/policy.ts';
 import { cryptoRandom, type RandomSource } from '../platform/ids.ts';
 import type { Logger } from '../platform/log.ts';
 import { type AuditEntry, appendAudit, verifyAuditChain } from './audit.ts';
 import { type IdentityContext, identitySecrets, identitySettings } from './context.ts';
 import {
+  abandonReservation,
   checkAndReserve,
+  type HeldReservation,
+  heldReservations,
   type LimitCheck,
   type LimitDecision,
   limitsOverview,
   planReservations,
   type ReservationPlan,
   releaseReservation,
+  reservationHeld,
 } from './limits.ts';
 import {
   authorizePayment,
@@ -140,6 +145,40 @@ export class Identity {
   /** Gives back a reservation whose payment failed. Idempotent. */
   releaseReservation(reservationId: string): Promise<boolean> {
     return releaseReservation(this.context, reservationId);
+  }
+
+  /**
+   * Reservations still held, made before `olderThan` by payments whose fingerprint starts with
+   * `fingerprintPrefix` (e.g. 'withdrawal:'): for the owning module's recovery, oldest first.
+   */
+  heldReservations(query: {
+    fingerprintPrefix: string;
+    olderThan: Date;
+    after?: HeldReservation;
+    limit?: number;
+  }): Promise<HeldReservation[]> {
+    return heldReservations(this.context, query);
+  }
+
+  /**
+   * Gives back a reservation whose payment never committed, on behalf of that payment only
+   * (same id, user and fingerprint). `neverCommitted` runs on the caller's own rows inside the
+   * transaction that holds the reservation locked, so no payment commits under it meanwhile.
+   * A late retry of the payment takes it again. Idempotent.
+   * @example
+   *   await identity.abandonReservation({ reservationId: op, userId, fingerprint }, async (tx) =>
+   *     !(await getOperation(tx, op)));
+   */
+  abandonReservation(
+    owner: { reservationId: string; userId: string; fingerprint: string },
+    neverCommitted: (tx: Queryable) => Promise<boolean>,
+  ): Promise<boolean> {
+    return abandonReservation(this.context, owner, neverCommitted);
+  }
+
+  /** Joined to a payment's commit: it commits only while its reservation is still held. */
+  reservationHeld(reservationId: string): JoinedWrite {
+    return reservationHeld(reservationId);
   }
 
   limitsOverview(userId: string) {

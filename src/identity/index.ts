@@ -23,7 +23,13 @@ export {
   type PaymentMethod,
   type VerificationStrength,
 } from './limit-rules.ts';
-export type { BatchLimitOutcome, LimitCheck, LimitDecision, ReservationPlan } from './limits.ts';
+export type {
+  BatchLimitOutcome,
+  HeldReservation,
+  LimitCheck,
+  LimitDecision,
+  ReservationPlan,
+} from './limits.ts';
 export { identityModule } from './module.ts';
 export {
   isStepUpAction,

@@ -55,6 +55,9 @@ export type LimitDecision =
     }
   | { allowed: false; reason: LimitDenial; cap: bigint | null; used: bigint; counter: string };
 
+/** Another call retook the abandoned reservation first. */
+class Retaken extends Error {}
+
 class Denied extends Error {
   constructor(readonly charge: CounterCharge) {
     super('limit denied');
@@ -85,10 +88,13 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
       );
     }
     if (row.state === 'reserved') return { allowed: true, reservationId, reused: true };
+    // Abandoned by recovery (its payment never committed): this retry takes it again below.
+    if (row.state === 'abandoned') return null;
     throw conflict('reservation_released', 'This reservation was released; use a new id.');
   };
   const found = await existing();
   if (found) return found;
+  const abandoned = (await store.getReservation(context.db, reservationId))?.state === 'abandoned';
   const charges = chargesFor(context.settings.limits, {
     accountClass: await accountClassOf(context, check.userId),
     amount: check.amount,
@@ -103,19 +109,29 @@ export async function checkAndReserve(context: IdentityContext, check: LimitChec
   if (obvious) return denial(context, check.userId, obvious);
   try {
     await context.db.transaction(async (tx) => {
+      const columns = reservationColumns([check], [{ index: 0, id: reservationId, at, charges }]);
+      // Retaking an abandoned reservation: the state flips first (and locks the row), so two
+      // retries cannot both charge the counters; the loser answers as a duplicate below.
+      if (
+        abandoned &&
+        !(await store.retakeAbandonedReservation(tx, reservationId, {
+          method: check.method,
+          strength: check.authorization.strength,
+          counters: columns[5][0]!,
+          at,
+        }))
+      )
+        throw new Retaken();
       for (const charge of charges) {
         if (!(await store.chargeCounterWithin(tx, check.userId, charge, check.amount)))
           throw new Denied(charge);
       }
-      await store.insertReservations(
-        tx,
-        reservationColumns([check], [{ index: 0, id: reservationId, at, charges }]),
-      );
+      if (!abandoned) await store.insertReservations(tx, columns);
     });
   } catch (error) {
     if (error instanceof Denied) return denial(context, check.userId, error.charge);
-    // A concurrent call made the same reservation first (its row won): answer as a retry.
-    if ((error as { code?: string }).code === '23505') {
+    // A concurrent call made (or retook) the same reservation first: answer as a retry.
+    if (error instanceof Retaken || (error as { code?: string }).code === '23505') {
       const raced = await existing();
       if (raced) return raced;
     }
@@ -444,6 +460,69 @@ export async function releaseReservation(context: IdentityContext, reservationId
   return context.db.transaction((tx) => store.releaseReservationRow(tx, reservationId, now));
 }
 
+/** The payment a held reservation was made for, as its owner's recovery sees it. */
+export interface HeldReservation {
+  reservationId: string;
+  userId: string;
+  amount: bigint;
+  method: string;
+  fingerprint: string | null;
+  createdAt: Date;
+}
+
+/**
+ * Reservations still held that were made before `olderThan` by payments whose fingerprint
+ * starts with `fingerprintPrefix` (one module's kind of payment), oldest first, a page at a time.
+ */
+export async function heldReservations(
+  context: IdentityContext,
+  query: { fingerprintPrefix: string; olderThan: Date; after?: HeldReservation; limit?: number },
+): Promise<HeldReservation[]> {
+  const after = query.after && { createdAt: query.after.createdAt, id: query.after.reservationId };
+  const rows = await store.heldReservationsBefore(
+    context.db,
+    query.fingerprintPrefix,
+    query.olderThan,
+    after,
+    query.limit ?? 500,
+  );
+  return rows.map((row) => ({
+    reservationId: row.id,
+    userId: row.user_id,
+    amount: row.amount,
+    method: row.method,
+    fingerprint: row.fingerprint,
+    createdAt: row.created_at,
+  }));
+}
+
+/**
+ * Gives back the reservation of a payment that never committed, on behalf of that payment only:
+ * it must still be reserved for the same user and fingerprint. The reservation is locked for
+ * the whole decision, so no payment can commit under it (reservationHeld) between the owner's
+ * `neverCommitted` check (run in the same transaction, on the owner's own rows) and the release.
+ * It ends `abandoned`: a late retry of the payment under the same id takes it again
+ * (checkAndReserve), never counted twice. Idempotent: false when nothing was released.
+ */
+export async function abandonReservation(
+  context: IdentityContext,
+  owner: { reservationId: string; userId: string; fingerprint: string },
+  neverCommitted: (tx: Queryable) => Promise<boolean>,
+): Promise<boolean> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const row = await store.lockHeldReservation(tx, owner.reservationId);
+    if (!row || row.user_id !== owner.userId || row.fingerprint !== owner.fingerprint) return false;
+    if (!(await neverCommitted(tx))) return false;
+    return store.releaseReservationRow(tx, owner.reservationId, now, 'abandoned');
+  });
+}
+
+/** A guard for a payment's commit: it commits only while its reservation is held (see abandonReservation). */
+export function reservationHeld(reservationId: string): JoinedWrite {
+  return store.reservationHeldWrite(reservationId);
+}
+
 export interface LimitLine {
   name: string;
   period: string;
@@ -495,6 +574,15 @@ export async function limitsOverview(
       cap: limits.methodDaily.static_qr ?? null,
     },
   ];
+  // Class I may send red envelopes up to a lifetime total, however they are paid (DOMAIN.md).
+  if (accountClass === 1) {
+    lines.push({
+      name: 'class_i_red_envelopes_lifetime',
+      counter: 'red_envelope_lifetime',
+      period: 'all',
+      cap: limits.classIEnvelopesLifetime,
+    });
+  }
   const out: LimitLine[] = [];
   for (const line of lines) {
     const { used } = await usedOn(context, userId, line);

@@ -391,7 +391,10 @@ export class Envelopes {
       else if (payment?.status === 'failed') await store.closeFailedEnvelope(this.deps.db, row.id);
       else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs) {
         // No send can still be paying: a send killed after reserving its limits gives them back.
-        await this.deps.wallet.abandonPayment(row.fund_transfer_id);
+        await this.deps.wallet.abandonPayment(row.fund_transfer_id, {
+          userId: row.sender_id,
+          targetAccountId: accountId('envelopeEscrow', row.id),
+        });
         await store.closeFailedEnvelope(this.deps.db, row.id);
       }
     }

@@ -205,14 +205,23 @@ export async function closeFailedEnvelope(q: Queryable, envelopeId: string): Pro
 export async function failedEnvelopesUnsettled(
   q: Queryable,
   limit: number,
-): Promise<Array<{ id: string; fund_transfer_id: string; created_at: Date; refund_amount: bigint | null }>> {
+): Promise<
+  Array<{
+    id: string;
+    sender_id: string;
+    fund_transfer_id: string;
+    created_at: Date;
+    refund_amount: bigint | null;
+  }>
+> {
   const { rows } = await q.query<{
     id: string;
+    sender_id: string;
     fund_transfer_id: string;
     created_at: Date;
     refund_amount: bigint | null;
   }>(
-    `SELECT id, fund_transfer_id, created_at, refund_amount FROM redpacket_envelopes
+    `SELECT id, sender_id, fund_transfer_id, created_at, refund_amount FROM redpacket_envelopes
        WHERE status = 'failed' AND NOT refund_booked ORDER BY created_at LIMIT $1`,
     [limit],
   );

@@ -1,6 +1,6 @@
 import type { BankOperation, MovementResult } from '../bank/index.ts';
 import { BankError } from '../bank/index.ts';
-import type { PaymentAuthorization } from '../identity/index.ts';
+import type { HeldReservation, PaymentAuthorization } from '../identity/index.ts';
 import {
   CreateTransferResult,
   Ledgers,
@@ -77,6 +77,17 @@ const postId = (pendingId: string) => deterministicId('wallet.bank.post', pendin
 const voidId = (pendingId: string) => deterministicId('wallet.bank.void', pendingId);
 export const feeId = (operationId: string) => deterministicId('wallet.withdrawal.fee', operationId);
 
+/** What a withdrawal's limits reservation names (identity's fingerprint): its card. */
+const WITHDRAWAL_FINGERPRINT = 'withdrawal:';
+const withdrawalFingerprint = (cardId: string) => `${WITHDRAWAL_FINGERPRINT}${cardId}`;
+
+/**
+ * How old a reservation must be before recovery looks at it: a live call commits (or gives up)
+ * long before. Safety does not rest on it: a call committing after the reservation was
+ * abandoned is refused (operation_interrupted) and takes it back.
+ */
+export const ABANDONED_RESERVATION_AFTER_MS = 10 * 60_000;
+
 /** Times a movement the bank says it never received is re-sent (same request id) before it is voided. */
 const RESEND_MAX = 3;
 
@@ -105,6 +116,11 @@ interface MovementOptions {
   before?: FlowStep<Movement>[];
   /** The transfer code of a card payment's hold. */
   code?: number;
+  /**
+   * The operation reserved limits under its id: its hold commits only while that reservation is
+   * still held (recovery may have abandoned it meanwhile; then the commit is refused).
+   */
+  limitsReserved?: boolean;
   /** How a refused hold fails the operation: the row's failure reason and the caller's error. */
   holdRefused: { reason: string; error: (op: BankOperationRecord) => AppError };
 }
@@ -159,6 +175,17 @@ class HoldRefused extends Error {
     super(error.message);
   }
 }
+
+/**
+ * The hold was refused at commit because its limits reservation is no longer held: recovery
+ * abandoned it (the call that made it looked dead). Nothing was written; running the operation
+ * again takes the reservation back first.
+ */
+const reservationLost = (operationId: string) =>
+  conflict(
+    'operation_interrupted',
+    `The limits of operation ${operationId} were given back before it committed; retry it with the same id.`,
+  );
 
 /** The bank said no: it declined the movement, or rejected the request (so nothing happened). */
 class BankRefused extends Error {
@@ -233,7 +260,7 @@ export class BankOperations {
           amount: input.amount,
           method: 'withdrawal_to_own_card',
           // A duplicate to another card under this id must not share (nor release) this reservation.
-          fingerprint: `withdrawal:${input.cardId}`,
+          fingerprint: withdrawalFingerprint(input.cardId),
           authorization: input.authorization,
         });
         if (!decision.allowed) {
@@ -249,28 +276,44 @@ export class BankOperations {
       // the reservation releases it, and only when the ledger certainly wrote nothing (it was
       // overloaded and never ran the hold); any other error may have committed the hold and its
       // row, so the reservation stays with them. A duplicate (reused) never releases.
+      // It is abandoned (not released), so a retry under the same id takes it back.
       compensate: async ({ reservedHere }, cause) => {
         if (!reservedHere || !(cause instanceof AppError) || cause.code !== 'ledger_overloaded') return;
-        if (await this.get(input.operationId)) return;
-        await this.deps.identity.releaseReservation(input.operationId);
+        await this.abandonReservation(input.operationId, input.userId, withdrawalFingerprint(input.cardId));
       },
     };
-    return this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee }, card.cardToken, {
-      before: [reserveLimits],
-      holdRefused: {
-        reason: 'insufficient_balance',
-        error: (op) =>
-          conflict('insufficient_balance', 'Your wallet balance does not cover the amount and fee.', {
-            amount: op.amount.toString(),
-            fee: op.fee.toString(),
-          }),
-      },
-    });
+    const run = () =>
+      this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee }, card.cardToken, {
+        before: [reserveLimits],
+        limitsReserved: true,
+        holdRefused: {
+          reason: 'insufficient_balance',
+          error: (op) =>
+            conflict('insufficient_balance', 'Your wallet balance does not cover the amount and fee.', {
+              amount: op.amount.toString(),
+              fee: op.fee.toString(),
+            }),
+        },
+      });
+    try {
+      return await run();
+    } catch (error) {
+      // Recovery abandoned the reservation while this call was between reserving and committing
+      // (it found neither row nor hold): run it once more, which takes the reservation back.
+      if (error instanceof AppError && error.code === 'operation_interrupted') return run();
+      throw error;
+    }
   }
 
   /** Card-funded payment into `targetAccountId` (e.g. an envelope escrow): pending bankClearing -> target. */
   async cardPayment(
-    input: StartOperation & { targetAccountId: string; code: number; notifyKind?: string },
+    input: StartOperation & {
+      targetAccountId: string;
+      code: number;
+      notifyKind?: string;
+      /** The payment reserved limits under its id: the hold commits only while they are held. */
+      limitsReserved?: boolean;
+    },
   ): Promise<BankOperationRecord> {
     this.assertAmount(input.amount);
     const card = await this.cards.active(input.userId, input.cardId);
@@ -287,6 +330,7 @@ export class BankOperations {
       card.cardToken,
       {
         code: input.code,
+        limitsReserved: input.limitsReserved,
         holdRefused: {
           reason: 'target_account_refused',
           error: () =>
@@ -359,15 +403,18 @@ export class BankOperations {
             writes: (outcomes) => {
               const outcome = holdOutcome(outcomes);
               if (!outcome) return []; // a different movement under this id: nothing to write
-              return [
-                operationRowWrite({
-                  ...row,
-                  state: outcome === 'held' ? 'pending' : 'failed',
-                  failureReason: outcome === 'held' ? null : options.holdRefused.reason,
-                }),
-              ];
+              const written = operationRowWrite({
+                ...row,
+                state: outcome === 'held' ? 'pending' : 'failed',
+                failureReason: outcome === 'held' ? null : options.holdRefused.reason,
+              });
+              // A new hold (not a replay's `exists`) needs the limits it reserved to be still held.
+              const newHold = outcomes.every((o) => o.result === CreateTransferResult.ok);
+              return options.limitsReserved && outcome === 'held' && newHold
+                ? [written, this.deps.identity.reservationHeld(input.operationId)]
+                : [written];
             },
-            refusal: () => new AppError('internal', 'wallet_hold_refused', 'The operation row was refused.'),
+            refusal: () => reservationLost(input.operationId),
           },
         });
         crashPoint(`${flow}.after-hold`);
@@ -503,6 +550,44 @@ export class BankOperations {
       }
       after = page[page.length - 1]!.id;
     }
+  }
+
+  /**
+   * The recovery job's other half: withdrawals killed after reserving their limits and before
+   * committing their hold and row (and never retried) leave a reservation nobody releases.
+   * Each reservation of a withdrawal still held after ABANDONED_RESERVATION_AFTER_MS whose
+   * operation has no row (so no hold: they commit together) is abandoned on that operation's
+   * behalf; a row means the operation owns it and its settlement decides. Idempotent.
+   * Returns how many it gave back.
+   */
+  async abandonStaleReservations(now: Date = this.deps.clock.now(), batch = 500): Promise<number> {
+    let abandoned = 0;
+    const olderThan = new Date(now.getTime() - ABANDONED_RESERVATION_AFTER_MS);
+    let after: HeldReservation | undefined;
+    for (;;) {
+      const page = await this.deps.identity.heldReservations({
+        fingerprintPrefix: WITHDRAWAL_FINGERPRINT,
+        olderThan,
+        after,
+        limit: batch,
+      });
+      if (page.length === 0) return abandoned;
+      for (const held of page) {
+        if (await this.abandonReservation(held.reservationId, held.userId, held.fingerprint!)) abandoned++;
+      }
+      after = page[page.length - 1];
+    }
+  }
+
+  /**
+   * Gives back a withdrawal's reservation when the withdrawal never committed (no row), decided
+   * while identity holds the reservation locked, so a retry cannot commit in between.
+   */
+  private abandonReservation(operationId: string, userId: string, fingerprint: string): Promise<boolean> {
+    return this.deps.identity.abandonReservation(
+      { reservationId: operationId, userId, fingerprint },
+      async (tx) => (await getOperation(tx, operationId)) === undefined,
+    );
   }
 
   /** Heals one pending operation from the ledger (see recoverHalfDone); true when it is now final. */

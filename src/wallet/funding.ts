@@ -1,10 +1,17 @@
-import type { PaymentAuthorization, PaymentMethod } from '../identity/index.ts';
-import { availableBalance, CreateTransferResult, Ledgers, succeeded } from '../ledger/index.ts';
+import type { HeldReservation, PaymentAuthorization, PaymentMethod } from '../identity/index.ts';
+import {
+  availableBalance,
+  type CommitParticipant,
+  CreateTransferResult,
+  Ledgers,
+  succeeded,
+} from '../ledger/index.ts';
 import { AppError, conflict, forbidden, invalid } from '../platform/errors.ts';
 import { type FlowStep, runFlow } from '../platform/flow.ts';
-import type { BankOperations } from './bank-operations.ts';
+import { ABANDONED_RESERVATION_AFTER_MS, type BankOperations } from './bank-operations.ts';
 import type { Cards } from './cards.ts';
 import { type AccountEnsurer, type WalletDeps, walletAccount } from './context.ts';
+import { getOperation } from './store/bank-operations.ts';
 
 /**
  * Paying from a user's money into any account (an envelope escrow, a merchant), through an
@@ -31,6 +38,12 @@ export interface PayRequest {
   limitMethod?: PaymentMethod;
   /** Job kind enqueued once when a pending (card) payment completes or fails: payload {payment_id, user_id, status}. */
   notifyKind?: string;
+  /**
+   * Set by pay when it reserved limits under paymentId: the source must commit the payment only
+   * while that reservation is held (identity.reservationHeld joined to its commit), and answer
+   * `operation_interrupted` when it is not (recovery abandoned it; pay then runs again).
+   */
+  limitsReserved?: boolean;
 }
 
 export interface PayResult {
@@ -67,17 +80,20 @@ export class BalanceSource implements FundingSource {
 
   async fund(request: PayRequest): Promise<PayResult | null> {
     await this.accounts.wallets([request.userId]);
-    const [result] = await this.deps.ledger.createTransfers([
-      {
-        id: request.paymentId,
-        debitAccountId: walletAccount(request.userId),
-        creditAccountId: request.targetAccountId,
-        amount: request.amount,
-        ledger: Ledgers.CNY,
-        code: request.code,
-        userData128: request.userId,
-      },
-    ]);
+    const [result] = await this.deps.ledger.createTransfers(
+      [
+        {
+          id: request.paymentId,
+          debitAccountId: walletAccount(request.userId),
+          creditAccountId: request.targetAccountId,
+          amount: request.amount,
+          ledger: Ledgers.CNY,
+          code: request.code,
+          userData128: request.userId,
+        },
+      ],
+      request.limitsReserved ? { participant: this.reservationGuard(request.paymentId) } : {},
+    );
     if (succeeded(result!.result))
       return { paymentId: request.paymentId, status: 'completed', source: this.name };
     if (result!.result === CreateTransferResult.exceeds_credits) return null;
@@ -95,7 +111,27 @@ export class BalanceSource implements FundingSource {
       `Payment ${request.paymentId}: ${result!.result}`,
     );
   }
+
+  /** A new transfer commits only while its limits reservation is still held. */
+  private reservationGuard(paymentId: string): CommitParticipant {
+    return {
+      writes: (outcomes) =>
+        outcomes.every((o) => o.result === CreateTransferResult.ok)
+          ? [this.deps.identity.reservationHeld(paymentId)]
+          : [],
+      refusal: () => paymentInterrupted(paymentId),
+    };
+  }
 }
+
+const paymentInterrupted = (paymentId: string) =>
+  conflict(
+    'operation_interrupted',
+    `The limits of payment ${paymentId} were given back before it committed; retry it with the same id.`,
+  );
+
+/** What a payment's limits reservation names (identity's fingerprint): its target. */
+const PAY_FINGERPRINT = 'pay:';
 
 /** A bound card: a pending transfer from bank clearing into the target, settled by the bank. */
 export class CardSource implements FundingSource {
@@ -121,6 +157,7 @@ export class CardSource implements FundingSource {
       targetAccountId: request.targetAccountId,
       code: request.code,
       notifyKind: request.notifyKind,
+      limitsReserved: request.limitsReserved,
     });
     return {
       paymentId: request.paymentId,
@@ -184,11 +221,48 @@ export class Funding {
         tried: candidates.map((s) => s.name),
       });
     }
-    const { result } = await runFlow<PayFlow>('wallet.pay', {}, [
-      ...(request.authorization ? [this.reserveLimits(request, source, request.authorization)] : []),
-      this.fundFrom(source, request),
-    ]);
-    return result!;
+    const reserving = { ...request, limitsReserved: request.authorization !== undefined };
+    const run = async () =>
+      (
+        await runFlow<PayFlow>('wallet.pay', {}, [
+          ...(request.authorization ? [this.reserveLimits(request, source, request.authorization)] : []),
+          this.fundFrom(source, reserving),
+        ])
+      ).result!;
+    try {
+      return await run();
+    } catch (error) {
+      // Recovery abandoned the reservation while this call was between reserving and paying:
+      // once more, which takes the reservation back (or answers what happened meanwhile).
+      if (error instanceof AppError && error.code === 'operation_interrupted') return run();
+      throw error;
+    }
+  }
+
+  /**
+   * The recovery job's part for payments: a payment killed after reserving its limits and
+   * before paying (and never retried) leaves its reservation held. Each one still held after
+   * ABANDONED_RESERVATION_AFTER_MS whose payment has neither a card operation nor a ledger
+   * transfer is abandoned on that payment's behalf, decided while identity holds it locked so
+   * the payment cannot commit in between (a later retry takes it back). Idempotent.
+   */
+  async abandonStaleReservations(now: Date = this.deps.clock.now(), batch = 500): Promise<number> {
+    let abandoned = 0;
+    const olderThan = new Date(now.getTime() - ABANDONED_RESERVATION_AFTER_MS);
+    let after: HeldReservation | undefined;
+    for (;;) {
+      const page = await this.deps.identity.heldReservations({
+        fingerprintPrefix: PAY_FINGERPRINT,
+        olderThan,
+        after,
+        limit: batch,
+      });
+      if (page.length === 0) return abandoned;
+      for (const held of page) {
+        if (await this.abandonIfNeverPaid(held.reservationId, held.userId, held.fingerprint!)) abandoned++;
+      }
+      after = page[page.length - 1];
+    }
   }
 
   /** Reserves the user's limits under the payment id. Undo: release the reservation. */
@@ -209,7 +283,7 @@ export class Funding {
           // An envelope counts toward the class I envelope cap however it is paid (a card too).
           envelope: request.limitMethod === 'red_envelope',
           // A duplicate paying elsewhere under this id must not share (nor release) this reservation.
-          fingerprint: `pay:${request.targetAccountId}`,
+          fingerprint: `${PAY_FINGERPRINT}${request.targetAccountId}`,
           authorization,
         });
         if (!decision.allowed) {
@@ -289,12 +363,21 @@ export class Funding {
 
   /**
    * Gives back the limits reservation of a payment that certainly never started: its caller
-   * died between reserving and paying, and no call can still be paying under this id (the
-   * caller knows; e.g. the envelope sweep after an hour). Nothing when the payment exists.
+   * died between reserving and paying (e.g. the envelope sweep after an hour). Only on behalf
+   * of that payment (same payer and target), and only while it has neither a card operation
+   * nor a ledger transfer, decided under identity's lock (a retry then takes it back).
    */
-  async abandon(paymentId: string): Promise<boolean> {
-    if (await this.status(paymentId)) return false;
-    return this.deps.identity.releaseReservation(paymentId);
+  abandon(paymentId: string, payer: { userId: string; targetAccountId: string }): Promise<boolean> {
+    return this.abandonIfNeverPaid(paymentId, payer.userId, `${PAY_FINGERPRINT}${payer.targetAccountId}`);
+  }
+
+  private abandonIfNeverPaid(paymentId: string, userId: string, fingerprint: string): Promise<boolean> {
+    return this.deps.identity.abandonReservation(
+      { reservationId: paymentId, userId, fingerprint },
+      async (tx) =>
+        (await getOperation(tx, paymentId)) === undefined &&
+        (await this.deps.ledger.lookupTransfers([paymentId], tx)).length === 0,
+    );
   }
 
   /** What became of a payment: null when it never started. */

@@ -116,9 +116,12 @@ export class Wallet {
     return this.funding.pay(request);
   }
 
-  /** Releases the limits of a payment that certainly never started (its caller died before paying). */
-  abandonPayment(paymentId: string): Promise<boolean> {
-    return this.funding.abandon(paymentId);
+  /**
+   * Gives back the limits of a payment that never started (its caller died before paying), on
+   * behalf of that payment only: `payer` names who paid and where to, as the payment did.
+   */
+  abandonPayment(paymentId: string, payer: { userId: string; targetAccountId: string }): Promise<boolean> {
+    return this.funding.abandon(paymentId, payer);
   }
 
   /** A payment's current state, or null if it never started. */
@@ -154,9 +157,16 @@ export class Wallet {
     return this.operations.pollDue(now);
   }
 
-  /** Heals bank operations a crash left half-done (see BankOperations.recoverHalfDone). */
-  recoverOperations(now?: Date): Promise<number> {
-    return this.operations.recoverHalfDone(now);
+  /**
+   * Heals what a crash left half-done: bank operations (BankOperations.recoverHalfDone), and
+   * limits reservations of withdrawals and payments that never committed (abandoned on their
+   * behalf: abandonStaleReservations). Returns how many it healed.
+   */
+  async recoverOperations(now?: Date): Promise<number> {
+    const healed = await this.operations.recoverHalfDone(now);
+    const withdrawals = await this.operations.abandonStaleReservations(now);
+    const payments = await this.funding.abandonStaleReservations(now);
+    return healed + withdrawals + payments;
   }
 
   /** Arrivals and acceptance expiry of friend transfers due by `now`. */
@@ -171,7 +181,7 @@ export class Wallet {
         kind: 'wallet.recover_operations',
         run: async () => {
           const healed = await this.recoverOperations();
-          if (healed > 0) this.deps.log.warn({ healed }, 'wallet recovery healed half-done bank operations');
+          if (healed > 0) this.deps.log.warn({ healed }, 'wallet recovery healed half-done operations');
         },
         options: { mode: 'leased' },
         schedule: { name: 'wallet-recover-operations', cron: '*/30 * * * * *' },

@@ -96,15 +96,16 @@ export async function releaseReservationRow(
   tx: Queryable,
   reservationId: string,
   at: Date,
+  state: 'released' | 'abandoned' = 'released',
 ): Promise<boolean> {
   const { rows } = await tx.query<{
     user_id: string;
     amount: bigint;
     counters: Array<{ counter: string; period: string }>;
   }>(
-    `UPDATE identity_limit_reservations SET state = 'released', released_at = $2
+    `UPDATE identity_limit_reservations SET state = $3, released_at = $2
      WHERE id = $1 AND state = 'reserved' RETURNING user_id, amount, counters`,
-    [reservationId, at],
+    [reservationId, at, state],
   );
   const reservation = rows[0];
   if (!reservation) return false;
@@ -116,6 +117,89 @@ export async function releaseReservationRow(
     );
   }
   return true;
+}
+
+/** A reservation still held, as recovery lists it for the module whose payment made it. */
+export type HeldReservation = {
+  id: string;
+  user_id: string;
+  amount: bigint;
+  method: string;
+  fingerprint: string | null;
+  created_at: Date;
+};
+
+/**
+ * Reservations still `reserved`, created before `before`, whose fingerprint starts with
+ * `fingerprintPrefix` (the owning module's payments), oldest first, after `after` (paging).
+ */
+export async function heldReservationsBefore(
+  q: Queryable,
+  fingerprintPrefix: string,
+  before: Date,
+  after: { createdAt: Date; id: string } | undefined,
+  limit: number,
+): Promise<HeldReservation[]> {
+  const { rows } = await q.query<HeldReservation>(
+    `SELECT id, user_id, amount, method, fingerprint, created_at FROM identity_limit_reservations
+      WHERE state = 'reserved' AND created_at < $1 AND starts_with(fingerprint, $2)
+        AND ($3::timestamptz IS NULL OR (created_at, id) > ($3::timestamptz, $4::uuid))
+      ORDER BY created_at, id LIMIT $5`,
+    [before, fingerprintPrefix, after?.createdAt ?? null, after?.id ?? null, limit],
+  );
+  return rows;
+}
+
+/**
+ * Locks a reservation still `reserved` (FOR UPDATE, until the caller's transaction ends), so no
+ * payment can commit under it meanwhile (see reservationHeldWrite). Undefined when not reserved.
+ */
+export async function lockHeldReservation(tx: Queryable, id: string): Promise<ReservationRow | undefined> {
+  const { rows } = await tx.query<ReservationRow>(
+    `SELECT id, user_id, amount, state, fingerprint FROM identity_limit_reservations
+      WHERE id = $1 AND state = 'reserved' FOR UPDATE`,
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Takes an abandoned reservation again for a retry of its payment: back to `reserved` with the
+ * retry's counters and time. False when it is not abandoned (a concurrent retry took it first).
+ * The caller charges the counters in the same transaction.
+ */
+export async function retakeAbandonedReservation(
+  tx: Queryable,
+  id: string,
+  columns: { method: string; strength: string; counters: string; at: Date },
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE identity_limit_reservations
+        SET state = 'reserved', method = $2, strength = $3, counters = $4::jsonb, created_at = $5, released_at = NULL
+      WHERE id = $1 AND state = 'abandoned'`,
+    [id, columns.method, columns.strength, columns.counters, columns.at],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * A guard joined to a payment's commit: the payment commits only while its reservation is still
+ * `reserved`, and locks it (FOR SHARE) until then, so recovery cannot abandon it in between.
+ */
+export function reservationHeldWrite(reservationId: string): JoinedWrite {
+  return {
+    render(sql) {
+      const held = sql.name('held_reservation');
+      return {
+        ctes: [
+          `${held} AS (
+          SELECT id FROM identity_limit_reservations
+           WHERE id = ${sql.param(reservationId)}::uuid AND state = 'reserved' FOR SHARE)`,
+        ],
+        accepted: `EXISTS (SELECT 1 FROM ${held})`,
+      };
+    },
+  };
 }
 
 export interface CounterKey {
