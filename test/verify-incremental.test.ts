@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { verifyLimitCounters } from '../src/identity/verify-limits.ts';
 import type { VerifyCheck } from '../src/platform/module.ts';
 import type { TestApp } from '../src/platform/testing/app.ts';
 import { VERIFY_SETTLE_MS } from '../src/platform/verify-position.ts';
@@ -207,4 +208,57 @@ test('redpacket: a second run examines only envelopes closed since; full catches
   }
   const books = await verifyEnvelopeBooks(app.db, app.ledger, incremental());
   assert.ok(books.ok && counts(books)[0] === 1, books.examined);
+});
+
+test('identity limits: a second run checks only the counters of users who reserved or released since', async () => {
+  const counters = (check: VerifyCheck) => Number(check.examined!.split(' ')[0]!.replaceAll(',', ''));
+  const pay = async (from: TestUser, to: TestUser) => {
+    const paid = await post(app, `/v1/users/${from.id}/transfers`, from, {
+      to_user_id: to.id,
+      amount: '7',
+      proof: { type: 'pin', pin: PIN },
+    });
+    assert.equal(paid.statusCode, 201, paid.body);
+  };
+  await pay(bob, alice);
+  const first = await verifyLimitCounters(app.db, incremental());
+  assert.ok(first.ok && counters(first) > 0, first.examined);
+  const again = await verifyLimitCounters(app.db, incremental());
+  assert.ok(again.ok && counters(again) === 0, again.examined);
+
+  await pay(alice, bob);
+  const { rows } = await app.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM identity_limit_counters WHERE user_id = $1',
+    [alice.id],
+  );
+  const next = await verifyLimitCounters(app.db, incremental());
+  assert.ok(next.ok, next.violations.join('; '));
+  assert.equal(counters(next), rows[0]!.n, next.examined);
+
+  const shift = (userId: string, by: number) =>
+    app.db.query(
+      'UPDATE identity_limit_counters SET used = used + $2 WHERE user_id = $1 AND counter || period = (SELECT min(counter || period) FROM identity_limit_counters WHERE user_id = $1)',
+      [userId, by],
+    );
+  // Bob reserved nothing since the checkpoint: his tampered counter waits for a full run.
+  await shift(bob.id, -1);
+  try {
+    assert.ok((await verifyLimitCounters(app.db, incremental())).ok);
+    const caught = await verifyLimitCounters(app.db, full());
+    assert.ok(!caught.ok && caught.violations.some((v) => v.includes(bob.id)), caught.violations.join('; '));
+  } finally {
+    await shift(bob.id, 1);
+  }
+  await pay(alice, bob);
+  await shift(alice.id, -1);
+  try {
+    const caught = await verifyLimitCounters(app.db, incremental());
+    assert.ok(
+      !caught.ok && caught.violations.some((v) => v.includes(alice.id)),
+      caught.violations.join('; '),
+    );
+  } finally {
+    await shift(alice.id, 1);
+  }
+  assert.ok((await verifyLimitCounters(app.db, incremental())).ok);
 });
