@@ -158,6 +158,24 @@ test('wallet: a tampered old operation is skipped incrementally and caught by fu
     await setState(old, 'succeeded');
   }
 
+  const transit = await app.db.query<{ id: string }>(
+    "SELECT id FROM wallet_transfers WHERE via_transit AND state = 'completed' ORDER BY finished_at LIMIT 1",
+  );
+  const transfer = transit.rows[0]!.id;
+  const setTransfer = (state: string) =>
+    app.db.query('UPDATE wallet_transfers SET state = $2 WHERE id = $1', [transfer, state]);
+  await setTransfer('awaiting_acceptance');
+  try {
+    assert.ok(only(await verifyWallet(app.db, app.ledger, incremental()), TRANSIT).ok);
+    const caught = only(await verifyWallet(app.db, app.ledger, full()), TRANSIT);
+    assert.ok(
+      !caught.ok && caught.violations.some((v) => v.includes(transfer)),
+      caught.violations.join('; '),
+    );
+  } finally {
+    await setTransfer('completed');
+  }
+
   const fresh = (await withdraw(world, carol, card, 2_000n)).json().id as string;
   assert.equal((await settled(world, fresh)).state, 'succeeded');
   await shiftFee(fresh, -1);
