@@ -32,7 +32,7 @@ export const identityModule = defineModule({
       routes: (http) =>
         identityRoutes(http, identity, { sandboxInbox: context.config.profile !== 'production' }),
       authenticators: [identity.authenticator],
-      verify: async () => {
+      verify: async ({ full, record }) => {
         const report = await identity.verifyAuditChain();
         return [
           {
@@ -40,7 +40,7 @@ export const identityModule = defineModule({
             ok: report.ok,
             violations: report.violations,
           },
-          await verifyLimitCounters(context.db),
+          await verifyLimitCounters(context.db, { full, record, now: context.clock.now() }),
         ];
       },
       demo: (world) => seedIdentityDemo(identity, world),

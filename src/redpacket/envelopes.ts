@@ -361,7 +361,7 @@ export class Envelopes {
   /** The envelope's payment failed (nothing moved): failed, and settled with nothing to refund. */
   private async failed(envelopeId: string): Promise<void> {
     await this.markFailed(envelopeId);
-    await store.closeFailedEnvelope(this.deps.db, envelopeId);
+    await store.closeFailedEnvelope(this.deps.db, envelopeId, this.deps.clock.now());
   }
 
   /**
@@ -388,14 +388,15 @@ export class Envelopes {
       }
       const payment = await this.deps.wallet.paymentStatus(row.fund_transfer_id);
       if (payment?.status === 'completed') await this.funded(row.id);
-      else if (payment?.status === 'failed') await store.closeFailedEnvelope(this.deps.db, row.id);
+      else if (payment?.status === 'failed')
+        await store.closeFailedEnvelope(this.deps.db, row.id, this.deps.clock.now());
       else if (!payment && now.getTime() - row.created_at.getTime() > abandonedAfterMs) {
         // No send can still be paying: a send killed after reserving its limits gives them back.
         await this.deps.wallet.abandonPayment(row.fund_transfer_id, {
           userId: row.sender_id,
           targetAccountId: accountId('envelopeEscrow', row.id),
         });
-        await store.closeFailedEnvelope(this.deps.db, row.id);
+        await store.closeFailedEnvelope(this.deps.db, row.id, this.deps.clock.now());
       }
     }
     return rows.length + failed.length;
@@ -468,7 +469,7 @@ export class Envelopes {
       }
       crashPoint('redpacket.refund.after-transfer');
     }
-    await store.markRefundBooked(this.deps.db, envelopeId);
+    await store.markRefundBooked(this.deps.db, envelopeId, this.deps.clock.now());
   }
 
   /** Expiry refunds, a sweep for card-funded envelopes whose bank notice was lost, and the funding notice. */

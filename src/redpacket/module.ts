@@ -7,7 +7,7 @@ import { redpacketRoutes } from './routes.ts';
 import { DEFAULT_CAMPAIGN_RULES, DEFAULT_ENVELOPE_RULES } from './rules.ts';
 import { REDPACKET_SETTINGS } from './settings.ts';
 import { StormRunner } from './storm.ts';
-import { verifyEnvelopeHolds, verifyGrabPayouts, verifyRedpackets } from './verify.ts';
+import { verifyEnvelopeBooks, verifyEnvelopeHolds, verifyGrabPayouts } from './verify.ts';
 
 declare module '../platform/module.ts' {
   interface Services {
@@ -72,28 +72,12 @@ export const redpacketModule = defineModule({
       service: envelopes,
       routes: (http) => redpacketRoutes(http, { envelopes, storms }),
       jobs: envelopes.jobs(),
-      verify: async () => {
-        const violations = await verifyRedpackets(context.db, ledger, { now: context.clock.now() });
-        const payouts = await verifyGrabPayouts(context.db, ledger);
-        const holds = await verifyEnvelopeHolds(context.db, ledger);
+      verify: async ({ full, record }) => {
+        const options = { full, record, now: context.clock.now() };
         return [
-          {
-            name: 'redpacket: shares, grabs, refunds and escrows agree',
-            ok: violations.length === 0,
-            violations,
-          },
-          {
-            name: "redpacket: each grabber's payout matches the grab",
-            ok: payouts.violations.length === 0,
-            violations: payouts.violations,
-            examined: `${payouts.grabs.toLocaleString('en-US')} grabs`,
-          },
-          {
-            name: 'redpacket: every open funding hold funds an envelope',
-            ok: holds.violations.length === 0,
-            violations: holds.violations,
-            examined: `${holds.holds.toLocaleString('en-US')} open holds`,
-          },
+          await verifyEnvelopeBooks(context.db, ledger, options),
+          await verifyGrabPayouts(context.db, ledger, options),
+          await verifyEnvelopeHolds(context.db, ledger),
         ];
       },
       close: () => envelopes.engine.close(),

@@ -1,6 +1,7 @@
 import { binaryArray } from '../platform/db/binary-array.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import type { JoinedWrite } from '../platform/db/joined-write.ts';
+import type { VerifyPosition } from '../platform/verify-position.ts';
 import type { EnvelopeKind } from './rules.ts';
 import type { EnvelopeState, EnvelopeStatus, KnownGrab } from './state.ts';
 
@@ -193,11 +194,11 @@ export async function refundFailedEnvelope(q: Queryable, envelopeId: string): Pr
 }
 
 /** A failed envelope whose payment certainly never moved money: nothing to refund, settled. */
-export async function closeFailedEnvelope(q: Queryable, envelopeId: string): Promise<void> {
+export async function closeFailedEnvelope(q: Queryable, envelopeId: string, now: Date): Promise<void> {
   await q.query(
-    `UPDATE redpacket_envelopes SET refund_amount = 0, refund_booked = true
+    `UPDATE redpacket_envelopes SET refund_amount = 0, refund_booked = true, refund_booked_at = $2
        WHERE id = $1 AND status = 'failed' AND refund_amount IS NULL`,
-    [envelopeId],
+    [envelopeId, now],
   );
 }
 
@@ -228,27 +229,11 @@ export async function failedEnvelopesUnsettled(
   return rows;
 }
 
-type UnfundedEnvelope = {
-  id: string;
-  status: 'funding' | 'failed';
-  escrow_account_id: string;
-  fund_transfer_id: string;
-  created_at: Date;
-  refund_amount: bigint | null;
-  refund_booked: boolean;
-};
-
-/** For `tuyere verify`: envelopes still funding or failed, with what their escrow should hold. */
-export async function envelopesNotFunded(q: Queryable): Promise<UnfundedEnvelope[]> {
-  const { rows } = await q.query<UnfundedEnvelope>(
-    `SELECT id, status, escrow_account_id, fund_transfer_id, created_at, refund_amount, refund_booked
-       FROM redpacket_envelopes WHERE status IN ('funding', 'failed')`,
+export async function markRefundBooked(q: Queryable, envelopeId: string, now: Date): Promise<void> {
+  await q.query(
+    'UPDATE redpacket_envelopes SET refund_booked = true, refund_booked_at = coalesce(refund_booked_at, $2) WHERE id = $1',
+    [envelopeId, now],
   );
-  return rows;
-}
-
-export async function markRefundBooked(q: Queryable, envelopeId: string): Promise<void> {
-  await q.query('UPDATE redpacket_envelopes SET refund_booked = true WHERE id = $1', [envelopeId]);
 }
 
 /** The grab path's read: envelopes with their grabs (kept in the envelope row, in share order) in one query. */
@@ -278,47 +263,6 @@ export async function loadStates(q: Queryable, ids: readonly string[]): Promise<
     });
   }
   return states;
-}
-
-/**
- * For `tuyere verify`: envelopes whose counters do not add up, with the first problem found.
- * Grab counts, distinct grabbers and no more grabs than shares are table constraints; what is
- * left to check is arithmetic.
- */
-export async function envelopeCounterProblems(q: Queryable): Promise<Array<{ id: string; problem: string }>> {
-  const { rows } = await q.query<{ id: string; problem: string | null }>(
-    `SELECT e.id, CASE
-        WHEN (SELECT sum(s) FROM unnest(e.shares) s) <> e.total THEN 'shares do not sum to the total'
-        WHEN e.grabbed_amount <> coalesce((SELECT sum(s) FROM unnest(e.shares[1:e.grabbed_count]) s), 0)
-          THEN 'grabbed amount differs from the shares drawn'
-        WHEN e.status = 'finished' AND e.grabbed_count <> cardinality(e.shares) THEN 'finished with shares left'
-        WHEN e.status = 'expired' AND e.refund_amount <> e.total - e.grabbed_amount THEN 'refund is not the unclaimed remainder'
-        END AS problem
-     FROM redpacket_envelopes e`,
-  );
-  return rows.flatMap((row) => (row.problem ? [{ id: row.id, problem: row.problem }] : []));
-}
-
-/**
- * For `tuyere verify`: what each funded envelope's escrow still owes (total − grabbed −
- * refund), and the refund of an expired envelope not booked yet (the escrow holds it until
- * then).
- */
-export async function envelopeEscrowsOwed(
-  q: Queryable,
-): Promise<Array<{ id: string; escrow_account_id: string; owed: bigint; refund_pending: bigint }>> {
-  const { rows } = await q.query<{
-    id: string;
-    escrow_account_id: string;
-    owed: bigint;
-    refund_pending: bigint;
-  }>(
-    `SELECT id, escrow_account_id,
-            total - grabbed_amount - CASE WHEN status = 'expired' THEN coalesce(refund_amount, 0) ELSE 0 END AS owed,
-            CASE WHEN status = 'expired' AND NOT refund_booked THEN coalesce(refund_amount, 0) ELSE 0 END AS refund_pending
-     FROM redpacket_envelopes WHERE status IN ('active', 'finished', 'expired')`,
-  );
-  return rows;
 }
 
 /** What one grab batch appends to one envelope row. */
@@ -389,27 +333,88 @@ export function envelopeGrabsWrite(entries: readonly EnvelopeGrabs[], now: Date)
   };
 }
 
-/** For `tuyere verify`: envelopes with grabs, their shares, grabbers and escrow, the page after `after`. */
-export async function envelopeGrabsPage(
-  q: Queryable,
-  after: string | undefined,
-  limit: number,
-): Promise<
-  Array<{ id: string; created_at: Date; escrow_account_id: string; shares: bigint[]; grabbers: string[] }>
-> {
-  const { rows } = await q.query<{
-    id: string;
-    created_at: Date;
-    escrow_account_id: string;
-    shares: bigint[];
-    grabbers: string[];
-  }>(
-    `SELECT id, created_at, escrow_account_id, shares, grabbers FROM redpacket_envelopes
-      WHERE grabbed_count > 0 AND id > $1 ORDER BY id LIMIT $2`,
-    [after ?? '00000000-0000-0000-0000-000000000000', limit],
+/**
+ * An envelope as `tuyere verify` reads it: what its escrow should hold, its grabs, and the
+ * first problem its counters show (grab counts, distinct grabbers and no more grabs than
+ * shares are table constraints; what is left is arithmetic). `closed_at`: when its books
+ * closed (finished, or refund booked), null while open.
+ */
+export type EnvelopeBooksRow = {
+  id: string;
+  status: 'funding' | 'active' | 'finished' | 'expired' | 'failed';
+  escrow_account_id: string;
+  fund_transfer_id: string;
+  created_at: Date;
+  refund_amount: bigint | null;
+  refund_booked: boolean;
+  shares: bigint[];
+  grabbers: string[];
+  /** total − grabbed − refund (funded envelopes). */
+  owed: bigint;
+  /** The refund of an expired envelope not booked yet (the escrow holds it until then). */
+  refund_pending: bigint;
+  problem: string | null;
+  closed_at: Date | null;
+};
+
+const CLOSED_AT = 'coalesce(refund_booked_at, finished_at)';
+const CLOSED = `(status = 'finished' OR refund_booked) AND ${CLOSED_AT} IS NOT NULL`;
+const ENVELOPE_BOOKS = `id, status, escrow_account_id, fund_transfer_id, created_at, refund_amount, refund_booked,
+  shares, grabbers,
+  total - grabbed_amount - CASE WHEN status = 'expired' THEN coalesce(refund_amount, 0) ELSE 0 END AS owed,
+  CASE WHEN status = 'expired' AND NOT refund_booked THEN coalesce(refund_amount, 0) ELSE 0 END AS refund_pending,
+  CASE
+    WHEN (SELECT sum(s) FROM unnest(shares) s) <> total THEN 'shares do not sum to the total'
+    WHEN grabbed_amount <> coalesce((SELECT sum(s) FROM unnest(shares[1:grabbed_count]) s), 0)
+      THEN 'grabbed amount differs from the shares drawn'
+    WHEN status = 'finished' AND grabbed_count <> cardinality(shares) THEN 'finished with shares left'
+    WHEN status = 'expired' AND refund_amount <> total - grabbed_amount THEN 'refund is not the unclaimed remainder'
+  END AS problem,
+  CASE WHEN ${CLOSED} THEN ${CLOSED_AT} END AS closed_at`;
+
+/** For `tuyere verify`: envelopes whose books are still open (funding, active, refund not booked). */
+export async function openEnvelopeBooks(q: Queryable): Promise<EnvelopeBooksRow[]> {
+  const { rows } = await q.query<EnvelopeBooksRow>(
+    `SELECT ${ENVELOPE_BOOKS} FROM redpacket_envelopes WHERE NOT (${CLOSED})`,
   );
   return rows;
 }
+
+/** For `tuyere verify`: envelopes whose books closed, the page after `after` in (closed at, id) order. */
+export async function closedEnvelopeBooksPage(
+  q: Queryable,
+  after: VerifyPosition,
+  limit: number,
+): Promise<EnvelopeBooksRow[]> {
+  const { rows } = await q.query<EnvelopeBooksRow>(
+    `SELECT ${ENVELOPE_BOOKS} FROM redpacket_envelopes
+      WHERE ${CLOSED} AND (${CLOSED_AT}, id) > ($1, $2)
+      ORDER BY ${CLOSED_AT}, id LIMIT $3`,
+    [after.at, after.id, limit],
+  );
+  return rows;
+}
+
+/** The checkpoints of the red envelopes' incremental checks (redpacket_verify_checkpoints). */
+export const redpacketVerifyCheckpoints = {
+  async load(q: Queryable, check: string): Promise<VerifyPosition | undefined> {
+    const { rows } = await q.query<{ after_at: Date; after_id: string }>(
+      'SELECT after_at, after_id FROM redpacket_verify_checkpoints WHERE check_name = $1',
+      [check],
+    );
+    return rows[0] ? { at: rows[0].after_at, id: rows[0].after_id } : undefined;
+  },
+  async save(q: Queryable, check: string, at: VerifyPosition, now: Date): Promise<void> {
+    await q.query(
+      `INSERT INTO redpacket_verify_checkpoints AS c (check_name, after_at, after_id, verified_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (check_name) DO UPDATE SET after_at = excluded.after_at, after_id = excluded.after_id,
+         verified_at = excluded.verified_at
+       WHERE (c.after_at, c.after_id) < (excluded.after_at, excluded.after_id)`,
+      [check, at.at, at.id, now],
+    );
+  },
+};
 
 /** For `tuyere verify`: which of `fundTransferIds` fund an envelope (the rest fund none). */
 export async function envelopesFundedBy(

@@ -1,127 +1,169 @@
 import { availableBalance, type Ledger } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
+import type { VerifyCheck } from '../platform/module.ts';
+import {
+  type IncrementalRun,
+  runIncremental,
+  type VerifyCut,
+  type VerifyPosition,
+} from '../platform/verify-position.ts';
 import { walletAccount } from '../wallet/index.ts';
 import { RedpacketTransfers } from './chart.ts';
 import { grabTransferId } from './grab-engine.ts';
 import {
-  envelopeCounterProblems,
-  envelopeEscrowsOwed,
-  envelopeGrabsPage,
+  closedEnvelopeBooksPage,
+  type EnvelopeBooksRow,
   envelopesFundedBy,
-  envelopesNotFunded,
+  openEnvelopeBooks,
+  redpacketVerifyCheckpoints,
 } from './store.ts';
+
+const PAGE = 2000;
+
+export interface VerifyOptions {
+  /** Now, for the funding bound and the checkpoint (default: the wall clock). */
+  now?: Date;
+  /** How long an envelope may stay funding with no pending payment (default 10 minutes: the sweep runs every 15 s and gives up after 60 s). */
+  fundingBoundMs?: number;
+  /** Ignore the checkpoint (default true: a bare call proves everything). */
+  full?: boolean;
+  /** Record the checkpoint when the check passed (default false). */
+  record?: boolean;
+}
+
+function runOf(options: VerifyOptions): IncrementalRun {
+  return { full: options.full ?? true, record: options.record ?? false, now: options.now ?? new Date() };
+}
+
+/**
+ * Reads every open envelope, and the closed ones after `from` a page at a time (closed books
+ * are final: finished, or refund booked), handing each batch to `examine`.
+ */
+async function eachEnvelope(
+  q: Queryable,
+  from: VerifyPosition,
+  cut: VerifyCut,
+  examine: (rows: EnvelopeBooksRow[]) => Promise<void>,
+): Promise<{ open: number; closed: number }> {
+  const open = await openEnvelopeBooks(q);
+  for (let start = 0; start < open.length; start += PAGE) await examine(open.slice(start, start + PAGE));
+  let closed = 0;
+  for (let after = from; ; ) {
+    const rows = await closedEnvelopeBooksPage(q, after, PAGE);
+    if (rows.length === 0) break;
+    await examine(rows);
+    closed += rows.length;
+    for (const row of rows) cut.see({ at: row.closed_at!, id: row.id });
+    const last = rows[rows.length - 1]!;
+    after = { at: last.closed_at!, id: last.id };
+  }
+  return { open: open.length, closed };
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 /**
  * The red-envelope books: every envelope's shares sum to its total; its grabbed amount is
  * the sum of the shares drawn; a finished one has none left; an expired one refunds exactly
  * the rest; and its escrow in the ledger holds exactly what is still owed (total − grabs −
- * refund), which also proves every grab's payout is in the ledger.
+ * refund), which also proves every grab's payout is in the ledger. Also envelopes that never
+ * opened: a failed envelope's escrow is empty, or holds exactly the refund decided and not yet
+ * booked; a funding envelope is younger than the bound, or its payment is still pending at
+ * the bank. One snapshot, so grabs committing meanwhile cannot show as a mismatch; an envelope
+ * whose books closed is checked once, after the checkpoint (unless `full`), open ones every run.
  */
-export interface VerifyOptions {
-  /** Now, for the funding bound (default: the wall clock). */
-  now?: Date;
-  /** How long an envelope may stay funding with no pending payment (default 10 minutes: the sweep runs every 15 s and gives up after 60 s). */
-  fundingBoundMs?: number;
+export function verifyEnvelopeBooks(
+  db: Database,
+  ledger: Ledger,
+  options: VerifyOptions = {},
+): Promise<VerifyCheck> {
+  const now = (options.now ?? new Date()).getTime();
+  const bound = options.fundingBoundMs ?? 600_000;
+  return runIncremental(
+    db,
+    redpacketVerifyCheckpoints,
+    { key: 'envelope_books', name: 'redpacket: shares, grabs, refunds and escrows agree' },
+    runOf(options),
+    async (tx, from, cut) => {
+      const violations: string[] = [];
+      const seen = await eachEnvelope(tx, from, cut, async (rows) => {
+        const escrows = new Map(
+          (
+            await ledger.lookupAccounts(
+              rows.map((r) => r.escrow_account_id),
+              tx,
+            )
+          ).map((a) => [a.id, a]),
+        );
+        const overdue = rows.filter((r) => r.status === 'funding' && now - r.created_at.getTime() > bound);
+        const pending =
+          overdue.length > 0
+            ? await ledger.lookupPending(
+                overdue.map((r) => r.fund_transfer_id),
+                tx,
+              )
+            : new Map();
+        for (const row of rows) {
+          const account = escrows.get(row.escrow_account_id);
+          const held = account ? availableBalance(account, 'credit') : 0n;
+          if (row.problem) violations.push(`envelope ${row.id}: ${row.problem}`);
+          if (row.status === 'failed') {
+            const refundPending = row.refund_amount !== null && !row.refund_booked ? row.refund_amount : 0n;
+            if (held !== 0n && held !== refundPending)
+              violations.push(`envelope ${row.id}: failed, but its escrow holds ${held} not refunded`);
+          } else if (row.status === 'funding') {
+            if (
+              now - row.created_at.getTime() > bound &&
+              pending.get(row.fund_transfer_id)?.status !== 'pending'
+            )
+              violations.push(
+                `envelope ${row.id}: funding for ${Math.round((now - row.created_at.getTime()) / 1000)} s with no pending payment (escrow holds ${held})`,
+              );
+          } else if (held !== row.owed && held !== row.owed + row.refund_pending) {
+            // Grabs commit with their payouts, so the escrow holds exactly what is still owed;
+            // only an expired envelope whose refund is not booked yet still holds its refund too.
+            violations.push(
+              `envelope ${row.id}: escrow holds ${held}, owes ${row.owed}${row.refund_pending > 0n ? ` (+${row.refund_pending} refund not yet booked)` : ''}`,
+            );
+          }
+        }
+      });
+      return { violations, examined: `${count(seen.closed)} closed + ${count(seen.open)} open envelopes` };
+    },
+  );
 }
 
-/**
- * Also envelopes that never opened: a failed envelope's escrow is empty, or holds exactly the
- * refund decided and not yet booked; a funding envelope is younger than the bound, or its
- * payment is still pending at the bank.
- */
-export function verifyRedpackets(
+/** The books check's violations, over every envelope unless `options` say otherwise (tests, fixtures). */
+export async function verifyRedpackets(
   db: Database,
   ledger: Ledger,
   options: VerifyOptions = {},
 ): Promise<string[]> {
-  // One snapshot for envelopes, grabs and escrows, so grabs committing meanwhile cannot show
-  // as a mismatch.
-  return db.transaction((tx) => check(tx, ledger, options), { isolation: 'repeatable read' });
+  return (await verifyEnvelopeBooks(db, ledger, options)).violations;
 }
-
-async function check(db: Queryable, ledger: Ledger, options: VerifyOptions): Promise<string[]> {
-  const violations: string[] = [];
-  const now = (options.now ?? new Date()).getTime();
-  const bound = options.fundingBoundMs ?? 600_000;
-  const notFunded = await envelopesNotFunded(db);
-  const escrows = new Map(
-    (
-      await ledger.lookupAccounts(
-        notFunded.map((r) => r.escrow_account_id),
-        db,
-      )
-    ).map((a) => [a.id, a]),
-  );
-  const overdue = notFunded.filter((r) => r.status === 'funding' && now - r.created_at.getTime() > bound);
-  const pending =
-    overdue.length > 0 ? await ledger.lookupPending(overdue.map((r) => r.fund_transfer_id)) : new Map();
-  for (const row of notFunded) {
-    const account = escrows.get(row.escrow_account_id);
-    const held = account ? availableBalance(account, 'credit') : 0n;
-    if (row.status === 'failed') {
-      const refundPending = row.refund_amount !== null && !row.refund_booked ? row.refund_amount : 0n;
-      if (held !== 0n && held !== refundPending)
-        violations.push(`envelope ${row.id}: failed, but its escrow holds ${held} not refunded`);
-    } else if (
-      now - row.created_at.getTime() > bound &&
-      pending.get(row.fund_transfer_id)?.status !== 'pending'
-    ) {
-      violations.push(
-        `envelope ${row.id}: funding for ${Math.round((now - row.created_at.getTime()) / 1000)} s with no pending payment (escrow holds ${held})`,
-      );
-    }
-  }
-  for (const { id, problem } of await envelopeCounterProblems(db))
-    violations.push(`envelope ${id}: ${problem}`);
-
-  // Grabs commit with their payouts, so the escrow holds exactly what is still owed; only an
-  // expired envelope whose refund has not been booked yet still holds its refund too.
-  const owed = await envelopeEscrowsOwed(db);
-  for (let start = 0; start < owed.length; start += 5000) {
-    const chunk = owed.slice(start, start + 5000);
-    const accounts = new Map(
-      (
-        await ledger.lookupAccounts(
-          chunk.map((r) => r.escrow_account_id),
-          db,
-        )
-      ).map((a) => [a.id, a]),
-    );
-    for (const row of chunk) {
-      const account = accounts.get(row.escrow_account_id);
-      const held = account ? availableBalance(account, 'credit') : 0n;
-      if (held !== row.owed && held !== row.owed + row.refund_pending) {
-        violations.push(
-          `envelope ${row.id}: escrow holds ${held}, owes ${row.owed}${row.refund_pending > 0n ? ` (+${row.refund_pending} refund not yet booked)` : ''}`,
-        );
-      }
-    }
-  }
-  return violations;
-}
-
-const PAYOUT_PAGE = 2000;
 
 /**
  * Each grabber's payout is in the ledger as the envelope's grab says: the transfer with the
  * grab's deterministic id exists and moves exactly the grabber's share from the envelope's
- * escrow to the grabber's wallet, under the grab code. (The escrow check above proves only the
+ * escrow to the grabber's wallet, under the grab code. (The books check above proves only the
  * totals: a payout redirected to another wallet, or two shares swapped, keeps them.) One
- * snapshot, so grabs committing meanwhile cannot show as missing payouts.
+ * snapshot, so grabs committing meanwhile cannot show as missing payouts; grabs of a closed
+ * envelope are checked once, after the checkpoint (unless `full`), open ones every run.
  */
 export function verifyGrabPayouts(
   db: Database,
   ledger: Ledger,
-): Promise<{ violations: string[]; grabs: number }> {
-  return db.transaction(
-    async (tx) => {
-      await tx.query('SET TRANSACTION READ ONLY');
+  options: VerifyOptions = {},
+): Promise<VerifyCheck> {
+  return runIncremental(
+    db,
+    redpacketVerifyCheckpoints,
+    { key: 'grab_payouts', name: "redpacket: each grabber's payout matches the grab" },
+    runOf(options),
+    async (tx, from, cut) => {
       const violations: string[] = [];
       let grabs = 0;
-      for (let after: string | undefined; ; ) {
-        const envelopes = await envelopeGrabsPage(tx, after, PAYOUT_PAGE);
-        if (envelopes.length === 0) break;
-        after = envelopes[envelopes.length - 1]!.id;
+      const seen = await eachEnvelope(tx, from, cut, async (envelopes) => {
         const expected = envelopes.flatMap((envelope) =>
           envelope.grabbers.map((userId, index) => ({
             envelope,
@@ -152,22 +194,22 @@ export function verifyGrabPayouts(
             );
           }
         }
-      }
-      return { violations, grabs };
+      });
+      return {
+        violations,
+        examined: `${count(grabs)} grabs in ${count(seen.closed)} closed + ${count(seen.open)} open envelopes`,
+      };
     },
-    { isolation: 'repeatable read' },
   );
 }
 
 /**
  * Orphan holds, the red envelopes' part: every open ledger hold under the envelope funding code
  * (a card payment into an escrow, still at the bank) funds an envelope. A hold that funds none
- * would move money into an escrow nobody can grab or refund. One snapshot.
+ * would move money into an escrow nobody can grab or refund. Open holds are few: read in full
+ * every run. One snapshot.
  */
-export function verifyEnvelopeHolds(
-  db: Database,
-  ledger: Ledger,
-): Promise<{ violations: string[]; holds: number }> {
+export function verifyEnvelopeHolds(db: Database, ledger: Ledger): Promise<VerifyCheck> {
   return db.transaction(
     async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
@@ -183,7 +225,12 @@ export function verifyEnvelopeHolds(
           if (!funding.has(hold.id))
             violations.push(`funding hold ${hold.id} (${hold.amount}) funds no envelope`);
       }
-      return { violations, holds: holds.length };
+      return {
+        name: 'redpacket: every open funding hold funds an envelope',
+        ok: violations.length === 0,
+        violations,
+        examined: `${count(holds.length)} open holds`,
+      };
     },
     { isolation: 'repeatable read' },
   );

@@ -37,14 +37,19 @@ export const walletModule = defineModule({
       service: wallet,
       routes: (http) => walletRoutes(http, wallet),
       jobs: wallet.jobs(),
-      verify: async () => [
-        ...(await verifyWallet(context.db, wallet.deps.ledger, context.clock.now())),
-        await verifyWithdrawalFees(context.db, wallet.deps.ledger, {
-          bps: wallet.deps.settings.withdrawalFeeBps,
-          min: wallet.deps.settings.withdrawalFeeMin,
-        }),
-        await verifyWalletHolds(context.db, wallet.deps.ledger),
-      ],
+      verify: async ({ full, record }) => {
+        const run = { full, record, now: context.clock.now() };
+        return [
+          ...(await verifyWallet(context.db, wallet.deps.ledger, run)),
+          await verifyWithdrawalFees(
+            context.db,
+            wallet.deps.ledger,
+            { bps: wallet.deps.settings.withdrawalFeeBps, min: wallet.deps.settings.withdrawalFeeMin },
+            run,
+          ),
+          await verifyWalletHolds(context.db, wallet.deps.ledger),
+        ];
+      },
       demo: (world) => seedWalletDemo(wallet, world),
     };
   },

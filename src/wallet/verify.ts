@@ -1,17 +1,25 @@
 import { type Ledger, TransferFlags } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { VerifyCheck } from '../platform/module.ts';
+import { type IncrementalRun, runIncremental } from '../platform/verify-position.ts';
 import { feeId, HOLD_NEVER_BOOKED_REASONS } from './bank-operations.ts';
 import { WalletTransfers } from './chart.ts';
 import { feeRevenueAccount, transitAccount, walletAccount } from './context.ts';
 import { withdrawalFee } from './rules.ts';
 import {
-  operationStatesPage,
+  finishedOperationStatesPage,
+  finishedTransitTransfersPage,
+  finishedWithdrawalsPage,
+  type OperationStateRow,
   operationsByIds,
   pendingWithdrawalsWithFee,
-  transitTransfersPage,
+  type TransitTransferRow,
+  unfinishedOperationStates,
+  unfinishedTransitTransfers,
+  unfinishedWithdrawals,
   unpolledPendingOperations,
-  withdrawalsPage,
+  type WithdrawalRow,
+  walletVerifyCheckpoints,
 } from './store/verify.ts';
 
 const BATCH = 2000;
@@ -24,8 +32,11 @@ const SETTLING_GRACE_MS = 60_000;
 /** A pending bank operation this old that was never polled means the poller is not running. */
 const UNPOLLED_PENDING_MAX_MS = 3_600_000;
 
+/** How a wallet check runs: from its checkpoint unless `full`, recording one if `record`. */
+export type WalletVerifyRun = IncrementalRun;
+
 /**
- * The wallet's invariants, checked against the ledger:
+ * The wallet's invariants, checked against the ledger, each in one snapshot of its own:
  * - every bank operation's state agrees with its pending transfer, exactly: pending <-> pending
  *   (a pending operation without its hold is what the bank must never be asked to pay),
  *   succeeded <-> posted, failed <-> voided or expired; failed without any hold only when the
@@ -34,85 +45,145 @@ const UNPOLLED_PENDING_MAX_MS = 3_600_000;
  * - no operation has been pending for an hour without a poll;
  * - every friend transfer still in transit has exactly its amount in its transit account,
  *   and every finished one has none left.
+ * Finished operations and transfers are final: each is checked once, after its checkpoint
+ * (unless `full`); pending and in-transit ones are read in full every run.
  * Balances need no check of their own: the wallet keeps none; it reads the ledger's.
  */
-export async function verifyWallet(db: Database, ledger: Ledger, now: Date): Promise<VerifyCheck[]> {
-  const operations: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const rows = await operationStatesPage(db, after, BATCH);
-    if (rows.length === 0) break;
-    const pending = await ledger.lookupPending(rows.map((r) => r.id));
-    for (const row of rows) {
-      const hold = pending.get(row.id);
-      const status = hold?.status ?? 'missing';
-      const settling =
-        row.state === 'pending' &&
-        hold?.resolvedAt != null &&
-        now.getTime() - Number(hold.resolvedAt / 1_000_000n) < SETTLING_GRACE_MS;
-      const neverHeld =
-        status === 'missing' &&
-        !row.bank_involved &&
-        HOLD_NEVER_BOOKED_REASONS.includes(row.failure_reason ?? '');
-      const agrees =
-        (row.state === 'pending' && (status === 'pending' || settling)) ||
-        (row.state === 'succeeded' && status === 'posted') ||
-        (row.state === 'failed' && (status === 'voided' || status === 'expired' || neverHeld));
-      if (!agrees) {
-        const why =
-          row.state === 'failed' && status === 'missing'
-            ? ` (${row.failure_reason ?? 'no reason'}${row.bank_involved ? ', sent to the bank' : ''})`
-            : '';
-        operations.push(
-          `bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}${why}`,
-        );
-      }
-    }
-    after = rows[rows.length - 1]!.id;
-  }
-  const stale = await unpolledPendingOperations(db, new Date(now.getTime() - UNPOLLED_PENDING_MAX_MS), 100);
-  const transit: string[] = [];
-  after = undefined;
-  for (;;) {
-    const rows = await transitTransfersPage(db, after, BATCH);
-    if (rows.length === 0) break;
-    const accounts = new Map(
-      (await ledger.lookupAccounts(rows.map((r) => transitAccount(r.id)))).map((a) => [a.id, a]),
-    );
-    for (const row of rows) {
-      const account = accounts.get(transitAccount(row.id));
-      const held = account ? account.creditsPosted - account.debitsPosted : 0n;
-      const inFlight = row.state === 'scheduled' || row.state === 'awaiting_acceptance';
-      if (held !== (inFlight ? row.amount : 0n)) {
-        transit.push(`transfer ${row.id} is ${row.state} but its transit account holds ${held}`);
-      }
-    }
-    after = rows[rows.length - 1]!.id;
-  }
+export async function verifyWallet(
+  db: Database,
+  ledger: Ledger,
+  run: WalletVerifyRun,
+): Promise<VerifyCheck[]> {
   return [
-    {
-      name: 'wallet: bank operations agree with the ledger',
-      ok: operations.length === 0,
-      violations: operations,
-    },
-    {
-      name: 'wallet: no pending bank operation older than 1 h without a poll',
-      ok: stale.length === 0,
-      violations: stale.map((id) => `bank operation ${id} was never polled`),
-    },
-    {
-      name: 'wallet: friend transfers in transit hold exactly their amount',
-      ok: transit.length === 0,
-      violations: transit,
-    },
+    await verifyBankOperations(db, ledger, run),
+    await verifyUnpolled(db, run.now),
+    await verifyTransit(db, ledger, run),
   ];
+}
+
+function verifyBankOperations(db: Database, ledger: Ledger, run: WalletVerifyRun): Promise<VerifyCheck> {
+  const now = run.now;
+  return runIncremental(
+    db,
+    walletVerifyCheckpoints,
+    { key: 'bank_operations', name: 'wallet: bank operations agree with the ledger' },
+    run,
+    async (tx, from, cut) => {
+      const violations: string[] = [];
+      const examine = async (rows: OperationStateRow[]) => {
+        const pending = await ledger.lookupPending(
+          rows.map((r) => r.id),
+          tx,
+        );
+        for (const row of rows) {
+          const hold = pending.get(row.id);
+          const status = hold?.status ?? 'missing';
+          const settling =
+            row.state === 'pending' &&
+            hold?.resolvedAt != null &&
+            now.getTime() - Number(hold.resolvedAt / 1_000_000n) < SETTLING_GRACE_MS;
+          const neverHeld =
+            status === 'missing' &&
+            !row.bank_involved &&
+            HOLD_NEVER_BOOKED_REASONS.includes(row.failure_reason ?? '');
+          const agrees =
+            (row.state === 'pending' && (status === 'pending' || settling)) ||
+            (row.state === 'succeeded' && status === 'posted') ||
+            (row.state === 'failed' && (status === 'voided' || status === 'expired' || neverHeld));
+          if (!agrees) {
+            const why =
+              row.state === 'failed' && status === 'missing'
+                ? ` (${row.failure_reason ?? 'no reason'}${row.bank_involved ? ', sent to the bank' : ''})`
+                : '';
+            violations.push(
+              `bank operation ${row.id} is ${row.state} but its ledger transfer is ${status}${why}`,
+            );
+          }
+        }
+      };
+      const unfinished = await unfinishedOperationStates(tx);
+      for (let start = 0; start < unfinished.length; start += BATCH)
+        await examine(unfinished.slice(start, start + BATCH));
+      let finished = 0;
+      for (let after = from; ; ) {
+        const rows = await finishedOperationStatesPage(tx, after, BATCH);
+        if (rows.length === 0) break;
+        await examine(rows);
+        finished += rows.length;
+        for (const row of rows) cut.see({ at: row.resolved_at!, id: row.id });
+        const last = rows[rows.length - 1]!;
+        after = { at: last.resolved_at!, id: last.id };
+      }
+      return {
+        violations,
+        examined: `${count(finished)} finished + ${count(unfinished.length)} pending bank operations`,
+      };
+    },
+  );
+}
+
+async function verifyUnpolled(db: Database, now: Date): Promise<VerifyCheck> {
+  const stale = await unpolledPendingOperations(db, new Date(now.getTime() - UNPOLLED_PENDING_MAX_MS), 100);
+  return {
+    name: 'wallet: no pending bank operation older than 1 h without a poll',
+    ok: stale.length === 0,
+    violations: stale.map((id) => `bank operation ${id} was never polled`),
+  };
+}
+
+function verifyTransit(db: Database, ledger: Ledger, run: WalletVerifyRun): Promise<VerifyCheck> {
+  return runIncremental(
+    db,
+    walletVerifyCheckpoints,
+    { key: 'transit_transfers', name: 'wallet: friend transfers in transit hold exactly their amount' },
+    run,
+    async (tx, from, cut) => {
+      const violations: string[] = [];
+      const examine = async (rows: TransitTransferRow[]) => {
+        const accounts = new Map(
+          (
+            await ledger.lookupAccounts(
+              rows.map((r) => transitAccount(r.id)),
+              tx,
+            )
+          ).map((a) => [a.id, a]),
+        );
+        for (const row of rows) {
+          const account = accounts.get(transitAccount(row.id));
+          const held = account ? account.creditsPosted - account.debitsPosted : 0n;
+          const inFlight = row.state === 'scheduled' || row.state === 'awaiting_acceptance';
+          if (held !== (inFlight ? row.amount : 0n)) {
+            violations.push(`transfer ${row.id} is ${row.state} but its transit account holds ${held}`);
+          }
+        }
+      };
+      const open = await unfinishedTransitTransfers(tx);
+      for (let start = 0; start < open.length; start += BATCH)
+        await examine(open.slice(start, start + BATCH));
+      let finished = 0;
+      for (let after = from; ; ) {
+        const rows = await finishedTransitTransfersPage(tx, after, BATCH);
+        if (rows.length === 0) break;
+        await examine(rows);
+        finished += rows.length;
+        for (const row of rows) cut.see({ at: row.finished_at!, id: row.id });
+        const last = rows[rows.length - 1]!;
+        after = { at: last.finished_at!, id: last.id };
+      }
+      return {
+        violations,
+        examined: `${count(finished)} finished + ${count(open.length)} in transit transfers`,
+      };
+    },
+  );
 }
 
 /**
  * Withdrawal fees: each withdrawal's fee is the fee rule's (`withdrawalFee` at the configured
  * rate), and a fee above zero is held by its own pending transfer (deterministic id) of exactly
  * that fee from the user's wallet to fee revenue, under the fee code, which ends as the
- * withdrawal's hold ends (both posted, or neither). One snapshot.
+ * withdrawal's hold ends (both posted, or neither). One snapshot; a finished withdrawal is
+ * checked once, after its checkpoint (unless `full`), pending ones every run.
  *
  * The rule is today's setting: after a rate change, older withdrawals report until the rule's
  * history is kept (docs/LEDGER.md, verify).
@@ -121,67 +192,82 @@ export function verifyWithdrawalFees(
   db: Database,
   ledger: Ledger,
   rule: { bps: number; min: bigint },
+  run: WalletVerifyRun = { full: true, record: false, now: new Date() },
 ): Promise<VerifyCheck> {
-  return inSnapshot(db, async (tx) => {
-    const violations: string[] = [];
-    let examined = 0;
-    for (let after: string | undefined; ; ) {
-      const rows = await withdrawalsPage(tx, after, BATCH);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.id;
-      examined += rows.length;
-      const charged = rows.filter((row) => row.fee > 0n);
-      const fees = new Map(
-        (
-          await ledger.lookupTransfers(
-            charged.map((row) => feeId(row.id)),
-            tx,
-          )
-        ).map((t) => [t.id, t]),
-      );
-      const ids = charged.flatMap((row) => [row.id, feeId(row.id)]);
-      const pending = ids.length > 0 ? await ledger.lookupPending(ids, tx) : new Map();
-      for (const row of rows) {
-        const expected = withdrawalFee(row.amount, rule.bps, rule.min);
-        if (row.fee !== expected)
-          violations.push(
-            `withdrawal ${row.id}: fee ${row.fee}, the fee rule gives ${expected} on ${row.amount}`,
-          );
-        if (row.fee === 0n) continue;
-        const fee = fees.get(feeId(row.id));
-        const mainStatus = pending.get(row.id)?.status;
-        if (!fee) {
-          // A withdrawal whose hold was never booked has no fee hold either.
-          if (mainStatus !== undefined)
-            violations.push(`withdrawal ${row.id}: its hold is booked but its fee transfer is missing`);
-          continue;
+  return runIncremental(
+    db,
+    walletVerifyCheckpoints,
+    { key: 'withdrawal_fees', name: 'wallet: withdrawal fees follow the fee rule and their fee transfers' },
+    run,
+    async (tx, from, cut) => {
+      const violations: string[] = [];
+      const examine = async (rows: WithdrawalRow[]) => {
+        const charged = rows.filter((row) => row.fee > 0n);
+        const fees = new Map(
+          (
+            await ledger.lookupTransfers(
+              charged.map((row) => feeId(row.id)),
+              tx,
+            )
+          ).map((t) => [t.id, t]),
+        );
+        const ids = charged.flatMap((row) => [row.id, feeId(row.id)]);
+        const pending = ids.length > 0 ? await ledger.lookupPending(ids, tx) : new Map();
+        for (const row of rows) {
+          const expected = withdrawalFee(row.amount, rule.bps, rule.min);
+          if (row.fee !== expected)
+            violations.push(
+              `withdrawal ${row.id}: fee ${row.fee}, the fee rule gives ${expected} on ${row.amount}`,
+            );
+          if (row.fee === 0n) continue;
+          const fee = fees.get(feeId(row.id));
+          const mainStatus = pending.get(row.id)?.status;
+          if (!fee) {
+            // A withdrawal whose hold was never booked has no fee hold either.
+            if (mainStatus !== undefined)
+              violations.push(`withdrawal ${row.id}: its hold is booked but its fee transfer is missing`);
+            continue;
+          }
+          if (
+            fee.amount !== row.fee ||
+            fee.debitAccountId !== walletAccount(row.user_id) ||
+            fee.creditAccountId !== feeRevenueAccount ||
+            fee.code !== WalletTransfers.withdrawalFee ||
+            (fee.flags & TransferFlags.pending) === 0
+          ) {
+            violations.push(
+              `withdrawal ${row.id}: fee transfer ${fee.id} moves ${fee.amount} from ${fee.debitAccountId} to ${fee.creditAccountId} (code ${fee.code}); the fee is ${row.fee} from the user's wallet to fee revenue`,
+            );
+          }
+          const feeStatus = pending.get(fee.id)?.status;
+          if ((feeStatus === 'posted') !== (mainStatus === 'posted'))
+            violations.push(
+              `withdrawal ${row.id}: its hold is ${mainStatus ?? 'missing'} but its fee hold is ${feeStatus}`,
+            );
         }
-        if (
-          fee.amount !== row.fee ||
-          fee.debitAccountId !== walletAccount(row.user_id) ||
-          fee.creditAccountId !== feeRevenueAccount ||
-          fee.code !== WalletTransfers.withdrawalFee ||
-          (fee.flags & TransferFlags.pending) === 0
-        ) {
-          violations.push(
-            `withdrawal ${row.id}: fee transfer ${fee.id} moves ${fee.amount} from ${fee.debitAccountId} to ${fee.creditAccountId} (code ${fee.code}); the fee is ${row.fee} from the user's wallet to fee revenue`,
-          );
-        }
-        const feeStatus = pending.get(fee.id)?.status;
-        if ((feeStatus === 'posted') !== (mainStatus === 'posted'))
-          violations.push(
-            `withdrawal ${row.id}: its hold is ${mainStatus ?? 'missing'} but its fee hold is ${feeStatus}`,
-          );
+      };
+      const unfinished = await unfinishedWithdrawals(tx);
+      for (let start = 0; start < unfinished.length; start += BATCH)
+        await examine(unfinished.slice(start, start + BATCH));
+      let finished = 0;
+      for (let after = from; ; ) {
+        const rows = await finishedWithdrawalsPage(tx, after, BATCH);
+        if (rows.length === 0) break;
+        await examine(rows);
+        finished += rows.length;
+        for (const row of rows) cut.see({ at: row.resolved_at!, id: row.id });
+        const last = rows[rows.length - 1]!;
+        after = { at: last.resolved_at!, id: last.id };
       }
-    }
-    return {
-      name: 'wallet: withdrawal fees follow the fee rule and their fee transfers',
-      ok: violations.length === 0,
-      violations,
-      examined: `${examined.toLocaleString('en-US')} withdrawals`,
-    };
-  });
+      return {
+        violations,
+        examined: `${count(finished)} finished + ${count(unfinished.length)} pending withdrawals`,
+      };
+    },
+  );
 }
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 /**
  * Orphan holds, the wallet's part: every open ledger hold under a wallet code (top-up,

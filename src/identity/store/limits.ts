@@ -357,12 +357,23 @@ export function reservationsWrite(
 }
 
 /**
+ * The users whose reservations were made or released after `since` (all users when null): a
+ * counter changes only then, so an incremental check looks at theirs alone.
+ */
+const TOUCHED = `touched AS (
+       SELECT user_id FROM identity_limit_reservations WHERE $1::timestamptz IS NOT NULL AND created_at > $1
+       UNION SELECT user_id FROM identity_limit_reservations WHERE $1::timestamptz IS NOT NULL AND released_at > $1)`;
+const IN_SCOPE = (column: string) =>
+  `($1::timestamptz IS NULL OR ${column} IN (SELECT user_id FROM touched))`;
+
+/**
  * For `tuyere verify`: limit counters that disagree with their reservations. Each counter must
  * hold exactly the amounts and the number of the reservations still reserved that name it: a
  * reservation released twice, or released by a payment that did not make it, leaves a counter
- * that under-counts. At most `limit` rows; all in the caller's snapshot.
+ * that under-counts. Every counter, or (`since`) those of users whose reservations changed
+ * after it. At most `limit` rows; all in the caller's snapshot.
  */
-export async function limitCounterMismatches(q: Queryable, limit: number) {
+export async function limitCounterMismatches(q: Queryable, limit: number, since: Date | null = null) {
   const { rows } = await q.query<{
     user_id: string;
     counter: string;
@@ -372,25 +383,70 @@ export async function limitCounterMismatches(q: Queryable, limit: number) {
     reserved: string;
     reservations: number;
   }>(
-    `WITH charged AS (
+    `WITH ${TOUCHED},
+     charged AS (
        SELECT r.user_id, c->>'counter' AS counter, c->>'period' AS period,
               sum(r.amount) AS used, count(*)::int AS payments
          FROM identity_limit_reservations r, jsonb_array_elements(r.counters) c
-        WHERE r.state = 'reserved' GROUP BY 1, 2, 3)
+        WHERE r.state = 'reserved' AND ${IN_SCOPE('r.user_id')} GROUP BY 1, 2, 3),
+     counters AS (SELECT * FROM identity_limit_counters WHERE ${IN_SCOPE('user_id')})
      SELECT coalesce(k.user_id, c.user_id)::text AS user_id, coalesce(k.counter, c.counter) AS counter,
             coalesce(k.period, c.period) AS period, coalesce(k.used, 0)::text AS used,
             coalesce(k.payments, 0) AS payments, coalesce(c.used, 0)::text AS reserved,
             coalesce(c.payments, 0) AS reservations
-       FROM identity_limit_counters k
+       FROM counters k
        FULL JOIN charged c ON c.user_id = k.user_id AND c.counter = k.counter AND c.period = k.period
       WHERE coalesce(k.used, 0) <> coalesce(c.used, 0) OR coalesce(k.payments, 0) <> coalesce(c.payments, 0)
       LIMIT ${limit}`,
+    [since],
   );
   return rows;
 }
 
-/** How many limit counters there are (for the report). */
-export async function limitCounterCount(q: Queryable): Promise<number> {
-  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM identity_limit_counters');
+/** How many limit counters the check looks at (all, or those of users touched after `since`). */
+export async function limitCounterCount(q: Queryable, since: Date | null = null): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `WITH ${TOUCHED} SELECT count(*)::int AS n FROM identity_limit_counters WHERE ${IN_SCOPE('user_id')}`,
+    [since],
+  );
   return rows[0]!.n;
+}
+
+/**
+ * The newest time a reservation was made or released after `since` (from the start when null)
+ * and at or before `upTo`, if any: where a passing check may put its checkpoint.
+ */
+export async function lastLimitChange(
+  q: Queryable,
+  since: Date | null,
+  upTo: Date,
+): Promise<Date | undefined> {
+  const { rows } = await q.query<{ at: Date | null }>(
+    `SELECT greatest(
+       (SELECT max(created_at) FROM identity_limit_reservations
+         WHERE created_at > coalesce($1::timestamptz, '-infinity') AND created_at <= $2),
+       (SELECT max(released_at) FROM identity_limit_reservations
+         WHERE released_at > coalesce($1::timestamptz, '-infinity') AND released_at <= $2)) AS at`,
+    [since, upTo],
+  );
+  return rows[0]?.at ?? undefined;
+}
+
+/** The time the limit-counter check last verified up to (identity_verify_checkpoints). */
+export async function limitsVerifiedUpTo(q: Queryable, check: string): Promise<Date | undefined> {
+  const { rows } = await q.query<{ after_at: Date }>(
+    'SELECT after_at FROM identity_verify_checkpoints WHERE check_name = $1',
+    [check],
+  );
+  return rows[0]?.after_at;
+}
+
+/** Records `at` unless a later time is already recorded (two runs at once). */
+export async function recordLimitsVerified(q: Queryable, check: string, at: Date, now: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO identity_verify_checkpoints AS c (check_name, after_at, verified_at) VALUES ($1, $2, $3)
+     ON CONFLICT (check_name) DO UPDATE SET after_at = excluded.after_at, verified_at = excluded.verified_at
+     WHERE c.after_at < excluded.after_at`,
+    [check, at, now],
+  );
 }

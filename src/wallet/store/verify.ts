@@ -1,8 +1,11 @@
 import type { Queryable } from '../../platform/db/database.ts';
+import type { VerifyPosition } from '../../platform/verify-position.ts';
 
-/** The reads of `tuyere verify`'s wallet checks (verify.ts), in id order, a page at a time. */
-
-const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+/**
+ * The reads of `tuyere verify`'s wallet checks (verify.ts). Finished rows come a page at a
+ * time in the order they finished, after a position (a checkpoint, or the start); unfinished
+ * ones (pending, in transit) all at once: there are few at any time.
+ */
 
 /** A bank operation as verify reads it: its state, why it failed, and whether the bank ever heard of it. */
 export type OperationStateRow = {
@@ -10,18 +13,31 @@ export type OperationStateRow = {
   state: string;
   failure_reason: string | null;
   bank_involved: boolean;
+  resolved_at: Date | null;
 };
 
-/** Bank operations' states, the page after `after` (start with undefined). */
-export async function operationStatesPage(
+const OPERATION_STATE = `id, state, failure_reason, resolved_at,
+  (bank_call_finished_at IS NOT NULL OR bank_status IS NOT NULL) AS bank_involved`;
+
+/** Bank operations not finished (pending, or without a finish time). */
+export async function unfinishedOperationStates(q: Queryable): Promise<OperationStateRow[]> {
+  const { rows } = await q.query<OperationStateRow>(
+    `SELECT ${OPERATION_STATE} FROM wallet_bank_operations WHERE state = 'pending' OR resolved_at IS NULL`,
+  );
+  return rows;
+}
+
+/** Finished bank operations, the page after `after` in (resolved_at, id) order. */
+export async function finishedOperationStatesPage(
   q: Queryable,
-  after: string | undefined,
+  after: VerifyPosition,
   limit: number,
 ): Promise<OperationStateRow[]> {
   const { rows } = await q.query<OperationStateRow>(
-    `SELECT id, state, failure_reason, (bank_call_finished_at IS NOT NULL OR bank_status IS NOT NULL) AS bank_involved
-       FROM wallet_bank_operations WHERE id > $1 ORDER BY id LIMIT $2`,
-    [after ?? FIRST_ID, limit],
+    `SELECT ${OPERATION_STATE} FROM wallet_bank_operations
+      WHERE state <> 'pending' AND resolved_at IS NOT NULL AND (resolved_at, id) > ($1, $2)
+      ORDER BY resolved_at, id LIMIT $3`,
+    [after.at, after.id, limit],
   );
   return rows;
 }
@@ -39,29 +55,63 @@ export async function unpolledPendingOperations(
   return rows.map((row) => row.id);
 }
 
-/** Friend transfers that went through a transit account, the page after `after` (start with undefined). */
-export async function transitTransfersPage(
-  q: Queryable,
-  after: string | undefined,
-  limit: number,
-): Promise<Array<{ id: string; amount: bigint; state: string }>> {
-  const { rows } = await q.query<{ id: string; amount: bigint; state: string }>(
-    'SELECT id, amount, state FROM wallet_transfers WHERE via_transit AND id > $1 ORDER BY id LIMIT $2',
-    [after ?? FIRST_ID, limit],
+export type TransitTransferRow = { id: string; amount: bigint; state: string; finished_at: Date | null };
+
+/** Friend transfers still in transit (no finish time). */
+export async function unfinishedTransitTransfers(q: Queryable): Promise<TransitTransferRow[]> {
+  const { rows } = await q.query<TransitTransferRow>(
+    'SELECT id, amount, state, finished_at FROM wallet_transfers WHERE via_transit AND finished_at IS NULL',
   );
   return rows;
 }
 
-/** Withdrawals (amount, fee, user, state), the page after `after` (start with undefined). */
-export async function withdrawalsPage(
+/** Friend transfers that went through transit and finished, the page after `after` in (finished_at, id) order. */
+export async function finishedTransitTransfersPage(
   q: Queryable,
-  after: string | undefined,
+  after: VerifyPosition,
   limit: number,
-): Promise<Array<{ id: string; user_id: string; amount: bigint; fee: bigint; state: string }>> {
-  const { rows } = await q.query<{ id: string; user_id: string; amount: bigint; fee: bigint; state: string }>(
-    `SELECT id, user_id, amount, fee, state FROM wallet_bank_operations
-      WHERE kind = 'withdrawal' AND id > $1 ORDER BY id LIMIT $2`,
-    [after ?? FIRST_ID, limit],
+): Promise<TransitTransferRow[]> {
+  const { rows } = await q.query<TransitTransferRow>(
+    `SELECT id, amount, state, finished_at FROM wallet_transfers
+      WHERE via_transit AND finished_at IS NOT NULL AND (finished_at, id) > ($1, $2)
+      ORDER BY finished_at, id LIMIT $3`,
+    [after.at, after.id, limit],
+  );
+  return rows;
+}
+
+export type WithdrawalRow = {
+  id: string;
+  user_id: string;
+  amount: bigint;
+  fee: bigint;
+  state: string;
+  resolved_at: Date | null;
+};
+
+const WITHDRAWAL = 'id, user_id, amount, fee, state, resolved_at';
+
+/** Withdrawals not finished (pending, or without a finish time). */
+export async function unfinishedWithdrawals(q: Queryable): Promise<WithdrawalRow[]> {
+  const { rows } = await q.query<WithdrawalRow>(
+    `SELECT ${WITHDRAWAL} FROM wallet_bank_operations
+      WHERE (state = 'pending' OR resolved_at IS NULL) AND kind = 'withdrawal'`,
+  );
+  return rows;
+}
+
+/** Finished withdrawals, the page after `after` in (resolved_at, id) order. */
+export async function finishedWithdrawalsPage(
+  q: Queryable,
+  after: VerifyPosition,
+  limit: number,
+): Promise<WithdrawalRow[]> {
+  const { rows } = await q.query<WithdrawalRow>(
+    `SELECT ${WITHDRAWAL} FROM wallet_bank_operations
+      WHERE state <> 'pending' AND resolved_at IS NOT NULL AND (resolved_at, id) > ($1, $2)
+        AND kind = 'withdrawal'
+      ORDER BY resolved_at, id LIMIT $3`,
+    [after.at, after.id, limit],
   );
   return rows;
 }
@@ -85,3 +135,24 @@ export async function pendingWithdrawalsWithFee(q: Queryable): Promise<string[]>
   );
   return rows.map((row) => row.id);
 }
+
+/** The checkpoints of the wallet's incremental checks (wallet_verify_checkpoints). */
+export const walletVerifyCheckpoints = {
+  async load(q: Queryable, check: string): Promise<VerifyPosition | undefined> {
+    const { rows } = await q.query<{ after_at: Date; after_id: string }>(
+      'SELECT after_at, after_id FROM wallet_verify_checkpoints WHERE check_name = $1',
+      [check],
+    );
+    return rows[0] ? { at: rows[0].after_at, id: rows[0].after_id } : undefined;
+  },
+  async save(q: Queryable, check: string, at: VerifyPosition, now: Date): Promise<void> {
+    await q.query(
+      `INSERT INTO wallet_verify_checkpoints AS c (check_name, after_at, after_id, verified_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (check_name) DO UPDATE SET after_at = excluded.after_at, after_id = excluded.after_id,
+         verified_at = excluded.verified_at
+       WHERE (c.after_at, c.after_id) < (excluded.after_at, excluded.after_id)`,
+      [check, at.at, at.id, now],
+    );
+  },
+};
