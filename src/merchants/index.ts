@@ -13,6 +13,7 @@
  */
 export { MERCHANT_SCOPES, type MerchantScope } from './api-keys.ts';
 export { MERCHANTS_CHART, MerchantAccounts, MerchantTransfers } from './chart.ts';
+export { DEMO_MERCHANT_ID, DEMO_MERCHANT_PROFILE } from './demo.ts';
 export { Merchants, type MerchantsDeps } from './merchants.ts';
 export { merchantsModule } from './module.ts';
 export { applicationView, Onboarding } from './onboarding/onboarding.ts';

@@ -1,6 +1,7 @@
 import { defineModule } from '../platform/module.ts';
 import { loadOrCreateSecret } from '../platform/secrets.ts';
 import { MERCHANTS_CHART } from './chart.ts';
+import { seedMerchantsDemo } from './demo.ts';
 import { Merchants } from './merchants.ts';
 import { Onboarding } from './onboarding/onboarding.ts';
 import { onboardingRoutes } from './onboarding/routes.ts';
@@ -82,6 +83,7 @@ export const merchantsModule = defineModule({
         await webhookRoutes(webhooks, context.clock, { merchant: ownMerchant })(http);
       },
       authenticators: [merchants.authenticator],
+      demo: (world) => seedMerchantsDemo(merchants, world),
       jobs: [
         {
           kind: 'merchants.webhooks.deliver',

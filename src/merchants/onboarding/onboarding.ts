@@ -76,12 +76,27 @@ export class Onboarding {
     return this.create(input, { applicantUserId: userId, actor, state: 'draft' });
   }
 
-  /** An operator onboards a business: submitted, or approved at once with `approve`. */
+  /**
+   * An operator onboards a business: submitted, or approved at once with `approve`. The demo
+   * passes a fixed `merchantId` so that seeding is repeatable.
+   */
   async onboardByOperator(
     input: ProfileInput & TermsInput & { approve?: boolean },
     actor: string,
+    options: { merchantId?: string } = {},
   ): Promise<ProfileRecord> {
-    return this.create(input, { applicantUserId: null, actor, state: 'submitted', approve: input.approve });
+    return this.create(input, {
+      applicantUserId: null,
+      actor,
+      state: 'submitted',
+      approve: input.approve,
+      merchantId: options.merchantId,
+    });
+  }
+
+  /** The profile, or undefined when the merchant has none. */
+  find(merchantId: string): Promise<ProfileRecord | undefined> {
+    return getProfile(this.deps.db, merchantId);
   }
 
   async get(merchantId: string): Promise<ProfileRecord> {
@@ -180,7 +195,13 @@ export class Onboarding {
 
   private async create(
     input: ProfileInput & TermsInput,
-    how: { applicantUserId: string | null; actor: string; state: ReviewState; approve?: boolean },
+    how: {
+      applicantUserId: string | null;
+      actor: string;
+      state: ReviewState;
+      approve?: boolean;
+      merchantId?: string;
+    },
   ): Promise<ProfileRecord> {
     const profile = validateProfile(input);
     const mdrBps = input.mdr_bps ?? this.deps.defaultMdrBps;
@@ -188,7 +209,7 @@ export class Onboarding {
     const settlementDays =
       input.settlement_cycle === undefined ? 1 : parseSettlementCycle(input.settlement_cycle);
     const now = this.deps.clock.now();
-    const merchantId = uuidv7(now.getTime());
+    const merchantId = how.merchantId ?? uuidv7(now.getTime());
     await this.deps.db.transaction(async (tx) => {
       await insertMerchant(tx, { id: merchantId, name: profile.business_name, createdAt: now });
       await insertProfile(tx, {
