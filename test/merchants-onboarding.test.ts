@@ -255,3 +255,34 @@ test('an operator onboards and approves at once; suspend stops keys, reinstate r
   assert.deepEqual(after.json().error.details.allowed_actions, []);
   assert.equal(errorCode(await call('GET', `/v1/merchants/${id}`, asMerchant)), 'merchant_suspended');
 });
+
+test('an edit is checked like an application: a bad USCC or holder changes nothing', async () => {
+  const applied = await call('POST', '/v1/merchant-applications', alice, profile('Alice Games Ltd'));
+  const id = applied.json().id as string;
+  const badUscc = await call('PATCH', `/v1/merchant-applications/${id}`, alice, {
+    uscc: '91310115MA1K4XYW0X',
+  });
+  assert.equal(badUscc.statusCode, 400, badUscc.body);
+  assert.equal(errorCode(badUscc), 'uscc_invalid');
+  // Renaming the business without a new account: the account's holder no longer matches.
+  const renamed = await call('PATCH', `/v1/merchant-applications/${id}`, alice, {
+    business_name: 'Renamed Ltd',
+  });
+  assert.equal(errorCode(renamed), 'bank_account_holder_mismatch');
+  const renamedWithAccount = await call('PATCH', `/v1/merchant-applications/${id}`, alice, {
+    business_name: 'Renamed Ltd',
+    bank_account: { holder: 'Renamed Ltd', bank_name: 'Sandbox Bank', number: '6222 0202 0099 8877' },
+  });
+  assert.equal(renamedWithAccount.statusCode, 200, renamedWithAccount.body);
+  assert.equal(renamedWithAccount.json().bank_account.number, '****8877');
+  assert.equal((await app.merchants.getMerchant(id))!.name, 'Renamed Ltd');
+  const stored = await app.merchants.onboarding.get(id);
+  assert.equal(stored.uscc, profile().uscc);
+  const empty = await call('PATCH', `/v1/merchant-applications/${id}`, alice, {});
+  assert.equal(empty.statusCode, 400);
+  const readerTerms = await call('PUT', `/v1/operator/merchant-applications/${id}/terms`, reader, {
+    mdr_bps: 1,
+  });
+  assert.equal(readerTerms.statusCode, 403);
+  assert.equal((await app.merchants.onboarding.get(id)).mdr_bps, 60);
+});
