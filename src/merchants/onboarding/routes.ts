@@ -34,6 +34,17 @@ const PROFILE_PROPERTIES = {
   bank_account: BANK_ACCOUNT_INPUT,
 } as const;
 
+/** A complete, valid profile (its USCC's check character is right). */
+const PROFILE_EXAMPLE = {
+  business_name: 'Corner Noodles Ltd',
+  uscc: '91350100M000100Y43',
+  legal_representative: '张三',
+  mcc: '5812',
+  scenario: 'catering',
+  contact_phone: '13812345678',
+  bank_account: { holder: 'Corner Noodles Ltd', bank_name: 'Sandbox Bank', number: '6222020000001234' },
+};
+
 const TERMS_PROPERTIES = {
   mdr_bps: {
     type: 'integer',
@@ -108,7 +119,7 @@ export function onboardingRoutes(
         schema: {
           tags: ['merchants'],
           summary: 'Apply for a merchant account (a draft, submitted later)',
-          body: strictObject(PROFILE_PROPERTIES),
+          body: { ...strictObject(PROFILE_PROPERTIES), examples: [PROFILE_EXAMPLE] },
           response: { 201: APPLICATION },
         },
       },
