@@ -17,7 +17,7 @@ import {
 import type { StepUpAction } from '../src/identity/index.ts';
 import { createStaff } from '../src/identity/staff.ts';
 import { setPasswordFree, verifyRealName } from '../src/identity/users.ts';
-import { MERCHANT_SCOPES } from '../src/merchants/index.ts';
+import { MERCHANT_SCOPES, type ProfileInput, usccCheckCharacter } from '../src/merchants/index.ts';
 import type { Role } from '../src/platform/http/policy.ts';
 import { createTestApp, type TestApp } from '../src/platform/testing/app.ts';
 import { deviceKey } from './identity-fixtures.ts';
@@ -218,6 +218,14 @@ class World {
     return delivery!.id;
   }
 
+  /** A fresh merchant application of `side`'s user, submitted when asked. */
+  async application(side: Side, submitted = false): Promise<string> {
+    const applicant = this.userOf(side).id;
+    const application = await app.merchants.onboarding.apply(applicant, merchantProfile(), 'test');
+    if (submitted) await app.merchants.onboarding.submit(application.merchant_id, 'test');
+    return application.merchant_id;
+  }
+
   async apiKey(side: Side): Promise<string> {
     return (
       await app.merchants.createApiKey(
@@ -289,6 +297,20 @@ async function walletTransfer(senderId: string, recipientId: string): Promise<st
 }
 
 const USER_READERS: readonly Role[] = ['user', 'operator-read', 'operator-admin'];
+
+/** A valid onboarding profile (USCC with its check character). */
+function merchantProfile(name = 'Matrix Noodles Ltd'): ProfileInput {
+  const first17 = '91310115MA1K4XYW0';
+  return {
+    business_name: name,
+    uscc: first17 + usccCheckCharacter(first17),
+    legal_representative: '王五',
+    mcc: '5812',
+    scenario: 'catering',
+    contact_phone: '13912345678',
+    bank_account: { holder: name, bank_name: 'Matrix Bank', number: '6222020200112233' },
+  };
+}
 
 /** Every route, in the order cells run. Keys are METHOD and the path as registered. */
 const LEDGER_READERS: readonly Role[] = ['operator-read', 'operator-admin'];
@@ -633,6 +655,82 @@ const FIXTURES: Record<string, Fixture> = {
     owner: 'none',
     ok: 201,
     build: () => ({ url: '/v1/operator/merchants', payload: { name: 'Another shop' } }),
+  },
+  // Merchant onboarding (issue 16): a user's own applications; operators review.
+  'POST /v1/merchant-applications': {
+    allowed: ['user'],
+    owner: 'none',
+    ok: 201,
+    build: () => ({ url: '/v1/merchant-applications', payload: merchantProfile() }),
+  },
+  'GET /v1/merchant-applications': {
+    allowed: ['user'],
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/merchant-applications' }),
+  },
+  'GET /v1/merchant-applications/:merchant_id': {
+    allowed: USER_READERS,
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/merchant-applications/${await w.application(side)}` }),
+  },
+  'PATCH /v1/merchant-applications/:merchant_id': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/merchant-applications/${await w.application(side)}`,
+      payload: { mcc: '5814' },
+    }),
+  },
+  'POST /v1/merchant-applications/:merchant_id/submit': {
+    allowed: ['user'],
+    owner: 'user',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/merchant-applications/${await w.application(side)}/submit`,
+      payload: {},
+    }),
+  },
+  'POST /v1/operator/merchant-applications': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 201,
+    build: () => ({
+      url: '/v1/operator/merchant-applications',
+      payload: { ...merchantProfile('Matrix Direct Ltd'), approve: true },
+    }),
+  },
+  'GET /v1/operator/merchant-applications': {
+    allowed: ['operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: () => ({ url: '/v1/operator/merchant-applications?state=submitted&limit=5' }),
+  },
+  'GET /v1/operator/merchant-applications/:merchant_id': {
+    allowed: ['operator-read', 'operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: async (w, side) => ({ url: `/v1/operator/merchant-applications/${await w.application(side)}` }),
+  },
+  'POST /v1/operator/merchant-applications/:merchant_id/review': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/operator/merchant-applications/${await w.application(side, true)}/review`,
+      payload: { action: 'approve' },
+    }),
+  },
+  'PUT /v1/operator/merchant-applications/:merchant_id/terms': {
+    allowed: ['operator-admin'],
+    owner: 'none',
+    ok: 200,
+    build: async (w, side) => ({
+      url: `/v1/operator/merchant-applications/${await w.application(side)}/terms`,
+      payload: { mdr_bps: 45, settlement_cycle: 'T+2' },
+    }),
   },
   'GET /v1/audit': {
     allowed: ['auditor', 'operator-read', 'operator-admin'],

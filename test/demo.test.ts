@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { isDemoSeeded, seedDemo } from '../src/cli/demo.ts';
 import { DEMO_PEOPLE } from '../src/identity/index.ts';
+import { assertCanTakePayments, DEMO_MERCHANT_ID, usccProblem } from '../src/merchants/index.ts';
 import { DEMO_GROUP_NAME } from '../src/social/index.ts';
 import { startWalletWorld, type WalletWorld } from './wallet-fixtures.ts';
 
@@ -58,4 +59,17 @@ test('the demo gives Alice, Bob and Carol wallets, cards, money, transfers and a
   }
   const verify = await app.ledger.verify();
   assert.ok(verify.ok, JSON.stringify(verify.violations));
+});
+
+test('the demo merchant is onboarded, approved with a valid USCC, and may take payments', async () => {
+  const { app } = world;
+  await seedDemo(app);
+  const merchant = (await app.merchants.getMerchant(DEMO_MERCHANT_ID))!;
+  assert.equal(merchant.review_state, 'approved');
+  assertCanTakePayments(merchant);
+  const profile = await app.merchants.onboarding.get(DEMO_MERCHANT_ID);
+  assert.equal(usccProblem(profile.uscc), undefined);
+  assert.equal(profile.mdr_bps, 60);
+  await seedDemo(app);
+  assert.equal((await app.merchants.onboarding.list({ state: 'approved' })).length, 1, 'seeded once');
 });

@@ -13,11 +13,24 @@
  */
 export { MERCHANT_SCOPES, type MerchantScope } from './api-keys.ts';
 export { MERCHANTS_CHART, MerchantAccounts, MerchantTransfers } from './chart.ts';
+export { DEMO_MERCHANT_ID, DEMO_MERCHANT_PROFILE } from './demo.ts';
 export { Merchants, type MerchantsDeps } from './merchants.ts';
 export { merchantsModule } from './module.ts';
+export { applicationView, Onboarding } from './onboarding/onboarding.ts';
+export { MERCHANT_SCENARIOS, type MerchantScenario, type ProfileInput } from './onboarding/profile.ts';
+export {
+  allowedActions,
+  assertCanTakePayments,
+  REVIEW_ACTIONS,
+  REVIEW_STATES,
+  type ReviewAction,
+  type ReviewState,
+} from './onboarding/review.ts';
+export { usccCheckCharacter, usccProblem } from './onboarding/uscc.ts';
 export type {
   ApiKeyRecord,
   MerchantRecord,
+  ProfileRecord,
   WebhookAttemptRecord,
   WebhookDeliveryRecord,
   WebhookEndpointRecord,

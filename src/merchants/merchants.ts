@@ -14,9 +14,11 @@ import {
   secretDigest,
   validateScopes,
 } from './api-keys.ts';
+import type { Onboarding } from './onboarding/onboarding.ts';
 import {
   type ApiKeyRecord,
   apiKeyOwner,
+  applicationOwner,
   getApiKey,
   getMerchant,
   insertApiKey,
@@ -39,6 +41,8 @@ export interface MerchantsDeps {
   identity: Pick<Identity, 'audit'>;
   /** Signed webhooks: endpoints, the event outbox (`emit`), delivery, replay. */
   webhooks: Webhooks;
+  /** Onboarding: applications, operator review, fee plan and settlement cycle. */
+  onboarding: Onboarding;
   random?: RandomSource;
 }
 
@@ -55,13 +59,20 @@ export class Merchants {
   private readonly random: RandomSource;
   /** Signed webhooks; other modules emit events with `merchants.webhooks.emit(...)`. */
   readonly webhooks: Webhooks;
+  /** Onboarding; checkout code gates payments with `assertCanTakePayments(merchant)`. */
+  readonly onboarding: Onboarding;
 
   constructor(private readonly deps: MerchantsDeps) {
     this.random = deps.random ?? cryptoRandom;
     this.webhooks = deps.webhooks;
+    this.onboarding = deps.onboarding;
   }
 
-  /** Creates a merchant (with `id`, when given: nothing new if it exists). */
+  /**
+   * Creates a bare merchant account without onboarding (with `id`, when given: nothing new if it
+   * exists). It has no profile (review_state null) and so takes no payments; onboarding goes
+   * through `onboarding.apply` or `onboarding.onboardByOperator`.
+   */
   async createMerchant(name: string, actor: string, id?: string): Promise<MerchantRecord> {
     const now = this.deps.clock.now();
     const merchantId = id ?? uuidv7(now.getTime());
@@ -198,6 +209,11 @@ export class Merchants {
   /** The merchant itself, if it exists (route owner resolver). */
   merchantOwner(merchantId: string): Promise<string | undefined> {
     return merchantOwner(this.deps.db, merchantId);
+  }
+
+  /** The user who applied for this merchant, if any (application route owner resolver). */
+  applicationOwner(merchantId: string): Promise<string | undefined> {
+    return applicationOwner(this.deps.db, merchantId);
   }
 
   /** The merchant owning an API key, if the key exists (route owner resolver). */

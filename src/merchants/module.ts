@@ -1,7 +1,10 @@
 import { defineModule } from '../platform/module.ts';
 import { loadOrCreateSecret } from '../platform/secrets.ts';
 import { MERCHANTS_CHART } from './chart.ts';
+import { seedMerchantsDemo } from './demo.ts';
 import { Merchants } from './merchants.ts';
+import { Onboarding } from './onboarding/onboarding.ts';
+import { onboardingRoutes } from './onboarding/routes.ts';
 import { merchantRoutes } from './routes.ts';
 import { MERCHANTS_SETTINGS, merchantsSettings } from './settings.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
@@ -15,16 +18,24 @@ declare module '../platform/module.ts' {
   }
 }
 
-/** Merchant accounts, their API keys and scopes, signed webhooks, and the merchant ledger codes. */
+/** Merchant accounts and their onboarding, their API keys and scopes, signed webhooks, and the merchant ledger codes. */
 export const merchantsModule = defineModule({
   name: 'merchants',
-  summary: 'merchant accounts, API keys (tym_...) and their scopes, signed webhooks, merchant ledger codes',
+  summary:
+    'merchant accounts and onboarding (profile, USCC, review states, fee plan), API keys (tym_...) and their scopes, signed webhooks, merchant ledger codes',
   migrations: new URL('./migrations/', import.meta.url),
   settings: MERCHANTS_SETTINGS,
   chart: MERCHANTS_CHART,
   create(context) {
     const settings = merchantsSettings(context.config);
     const identity = context.use('identity');
+    const secretKey = parseSecretBoxKey(
+      loadOrCreateSecret(
+        context.config,
+        'webhook-secret-key',
+        settings.merchantsWebhookSecretKey || undefined,
+      ),
+    );
     const webhooks = new Webhooks({
       db: context.db,
       clock: context.clock,
@@ -36,15 +47,16 @@ export const merchantsModule = defineModule({
       timeoutMs: settings.merchantsWebhookTimeoutMs,
       defaultRotationOverlapSeconds: settings.merchantsWebhookRotationOverlapSeconds,
       retentionDays: settings.merchantsWebhookRetentionDays,
-      secretKey: parseSecretBoxKey(
-        loadOrCreateSecret(
-          context.config,
-          'webhook-secret-key',
-          settings.merchantsWebhookSecretKey || undefined,
-        ),
-      ),
+      secretKey,
     });
-    const merchants = new Merchants({ db: context.db, clock: context.clock, identity, webhooks });
+    const onboarding = new Onboarding({
+      db: context.db,
+      clock: context.clock,
+      identity,
+      secretKey,
+      defaultMdrBps: settings.merchantsDefaultMdrBps,
+    });
+    const merchants = new Merchants({ db: context.db, clock: context.clock, identity, webhooks, onboarding });
     const ownMerchant = (request: { params: unknown }) =>
       merchants.merchantOwner((request.params as { merchant_id: string }).merchant_id);
     context.metrics.gauge(
@@ -67,9 +79,11 @@ export const merchantsModule = defineModule({
       },
       routes: async (http) => {
         await merchantRoutes(http, merchants);
+        await onboardingRoutes(onboarding, (merchantId) => merchants.applicationOwner(merchantId))(http);
         await webhookRoutes(webhooks, context.clock, { merchant: ownMerchant })(http);
       },
       authenticators: [merchants.authenticator],
+      demo: (world) => seedMerchantsDemo(merchants, world),
       jobs: [
         {
           kind: 'merchants.webhooks.deliver',

@@ -29,7 +29,16 @@ function strictObject(properties: Record<string, unknown>) {
 
 const MERCHANT = {
   type: 'object',
-  properties: { id: UUID, name: { type: 'string' }, status: { type: 'string' }, created_at: TIMESTAMP },
+  properties: {
+    id: UUID,
+    name: { type: 'string' },
+    status: { type: 'string' },
+    review_state: {
+      type: ['string', 'null'],
+      description: 'Onboarding review state; null without onboarding',
+    },
+    created_at: TIMESTAMP,
+  },
 } as const;
 
 const API_KEY = {

@@ -34,11 +34,18 @@ export const MERCHANTS_SETTINGS = {
     description: 'Days delivered and dead webhook deliveries, their attempt log and events are kept',
     parse: integer(1, 3650),
   },
+  merchantsDefaultMdrBps: {
+    env: 'MERCHANTS_DEFAULT_MDR_BPS',
+    default: '60',
+    description:
+      'Merchant discount rate (fee) in basis points for a merchant onboarded without its own fee plan (60 = 0.6%)',
+    parse: integer(0, 10_000),
+  },
   merchantsWebhookSecretKey: {
     env: 'MERCHANTS_WEBHOOK_SECRET_KEY',
     default: '',
     description:
-      'Key (32 bytes, base64) sealing webhook signing secrets at rest; empty generates one in TUYERE_DATA_DIR (development only)',
+      'Key (32 bytes, base64) sealing webhook signing secrets and settlement account numbers at rest; empty generates one in TUYERE_DATA_DIR (development only)',
     parse: text,
     requiredInProduction: true,
   },
@@ -53,6 +60,7 @@ export function merchantsSettings(config: PlatformConfig & MerchantsSettings): M
     merchantsWebhookTimeoutMs: config.merchantsWebhookTimeoutMs,
     merchantsWebhookRotationOverlapSeconds: config.merchantsWebhookRotationOverlapSeconds,
     merchantsWebhookRetentionDays: config.merchantsWebhookRetentionDays,
+    merchantsDefaultMdrBps: config.merchantsDefaultMdrBps,
     merchantsWebhookSecretKey: config.merchantsWebhookSecretKey,
   };
 }

@@ -1,10 +1,19 @@
 import type { Queryable } from '../platform/db/database.ts';
+import type { MerchantScenario } from './onboarding/profile.ts';
+import type { ReviewState } from './onboarding/review.ts';
 
 /**
  * The merchants module's tables, and the only place with their SQL: merchants_merchants (the
  * account) and merchants_api_keys (keys by public prefix, secrets only as SHA-256 digests).
  */
-export type MerchantRecord = { id: string; name: string; status: 'active' | 'suspended'; created_at: Date };
+export type MerchantRecord = {
+  id: string;
+  name: string;
+  status: 'active' | 'suspended';
+  /** Onboarding review state; null for a merchant created without onboarding. */
+  review_state: ReviewState | null;
+  created_at: Date;
+};
 
 export type ApiKeyRecord = {
   id: string;
@@ -32,7 +41,8 @@ export async function insertMerchant(
 
 export async function getMerchant(q: Queryable, merchantId: string): Promise<MerchantRecord | undefined> {
   const { rows } = await q.query<MerchantRecord>(
-    'SELECT id, name, status, created_at FROM merchants_merchants WHERE id = $1',
+    `SELECT m.id, m.name, m.status, p.review_state, m.created_at
+     FROM merchants_merchants m LEFT JOIN merchants_profiles p ON p.merchant_id = m.id WHERE m.id = $1`,
     [merchantId],
   );
   return rows[0];
@@ -616,4 +626,202 @@ export async function webhookViolations(q: Queryable, maxAttempts: number): Prom
     [maxAttempts],
   );
   return rows.map((row) => row.message);
+}
+
+// ---- Onboarding: merchants_profiles ----
+
+export type ProfileRecord = {
+  merchant_id: string;
+  applicant_user_id: string | null;
+  review_state: ReviewState;
+  review_reason: string | null;
+  business_name: string;
+  uscc: string;
+  legal_representative: string;
+  mcc: string;
+  scenario: MerchantScenario;
+  contact_phone: string;
+  bank_account_holder: string;
+  bank_name: string;
+  bank_account_last4: string;
+  mdr_bps: number;
+  settlement_days: number;
+  created_at: Date;
+  updated_at: Date;
+  submitted_at: Date | null;
+  reviewed_at: Date | null;
+};
+
+/** Never the sealed account number: it is read only where it is used (settlement, to come). */
+const PROFILE_COLUMNS = `merchant_id, applicant_user_id, review_state, review_reason, business_name, uscc,
+  legal_representative, mcc, scenario, contact_phone, bank_account_holder, bank_name, bank_account_last4,
+  mdr_bps, settlement_days, created_at, updated_at, submitted_at, reviewed_at`;
+
+export type ProfileFields = {
+  business_name: string;
+  uscc: string;
+  legal_representative: string;
+  mcc: string;
+  scenario: MerchantScenario;
+  contact_phone: string;
+  bank_account_holder: string;
+  bank_name: string;
+  bank_account_sealed: string;
+  bank_account_last4: string;
+};
+
+export async function insertProfile(
+  tx: Queryable,
+  row: ProfileFields & {
+    merchant_id: string;
+    applicant_user_id: string | null;
+    review_state: ReviewState;
+    mdr_bps: number;
+    settlement_days: number;
+    at: Date;
+  },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO merchants_profiles (merchant_id, applicant_user_id, review_state, business_name, uscc,
+       legal_representative, mcc, scenario, contact_phone, bank_account_holder, bank_name, bank_account_sealed,
+       bank_account_last4, mdr_bps, settlement_days, created_at, updated_at, submitted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16,
+       CASE WHEN $3 = 'draft' THEN NULL ELSE $16::timestamptz END)`,
+    [
+      row.merchant_id,
+      row.applicant_user_id,
+      row.review_state,
+      row.business_name,
+      row.uscc,
+      row.legal_representative,
+      row.mcc,
+      row.scenario,
+      row.contact_phone,
+      row.bank_account_holder,
+      row.bank_name,
+      row.bank_account_sealed,
+      row.bank_account_last4,
+      row.mdr_bps,
+      row.settlement_days,
+      row.at,
+    ],
+  );
+}
+
+export async function getProfile(q: Queryable, merchantId: string): Promise<ProfileRecord | undefined> {
+  const { rows } = await q.query<ProfileRecord>(
+    `SELECT ${PROFILE_COLUMNS} FROM merchants_profiles WHERE merchant_id = $1`,
+    [merchantId],
+  );
+  return rows[0];
+}
+
+/** The profile locked for a change (review, edit, terms). */
+export async function lockProfile(tx: Queryable, merchantId: string): Promise<ProfileRecord | undefined> {
+  const { rows } = await tx.query<ProfileRecord>(
+    `SELECT ${PROFILE_COLUMNS} FROM merchants_profiles WHERE merchant_id = $1 FOR UPDATE`,
+    [merchantId],
+  );
+  return rows[0];
+}
+
+/** Replaces the applicant-editable fields, and the merchant's display name with the business name. */
+export async function updateProfileFields(
+  tx: Queryable,
+  merchantId: string,
+  fields: ProfileFields,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `UPDATE merchants_profiles SET business_name = $2, uscc = $3, legal_representative = $4, mcc = $5,
+       scenario = $6, contact_phone = $7, bank_account_holder = $8, bank_name = $9, bank_account_sealed = $10,
+       bank_account_last4 = $11, updated_at = $12
+     WHERE merchant_id = $1`,
+    [
+      merchantId,
+      fields.business_name,
+      fields.uscc,
+      fields.legal_representative,
+      fields.mcc,
+      fields.scenario,
+      fields.contact_phone,
+      fields.bank_account_holder,
+      fields.bank_name,
+      fields.bank_account_sealed,
+      fields.bank_account_last4,
+      at,
+    ],
+  );
+  await tx.query('UPDATE merchants_merchants SET name = $2 WHERE id = $1', [
+    merchantId,
+    fields.business_name,
+  ]);
+}
+
+/**
+ * Moves the review state; the merchant's key status follows: suspended and closed merchants'
+ * API keys stop authenticating (merchant_suspended), every other state leaves them as they are.
+ */
+export async function setReviewState(
+  tx: Queryable,
+  merchantId: string,
+  change: { state: ReviewState; reason: string | null; at: Date; submitted: boolean },
+): Promise<void> {
+  await tx.query(
+    `UPDATE merchants_profiles SET review_state = $2, review_reason = $3, updated_at = $4,
+       submitted_at = CASE WHEN $5 THEN $4 ELSE submitted_at END,
+       reviewed_at = CASE WHEN $5 THEN reviewed_at ELSE $4 END
+     WHERE merchant_id = $1`,
+    [merchantId, change.state, change.reason, change.at, change.submitted],
+  );
+  await tx.query('UPDATE merchants_merchants SET status = $2 WHERE id = $1', [
+    merchantId,
+    change.state === 'suspended' || change.state === 'closed' ? 'suspended' : 'active',
+  ]);
+}
+
+export async function setProfileTerms(
+  tx: Queryable,
+  merchantId: string,
+  terms: { mdrBps: number; settlementDays: number; at: Date },
+): Promise<void> {
+  await tx.query(
+    'UPDATE merchants_profiles SET mdr_bps = $2, settlement_days = $3, updated_at = $4 WHERE merchant_id = $1',
+    [merchantId, terms.mdrBps, terms.settlementDays, terms.at],
+  );
+}
+
+/** Profiles by state and/or applicant, most recently changed first, at most `limit`. */
+export async function listProfiles(
+  q: Queryable,
+  filter: { state?: ReviewState; applicantUserId?: string; limit: number },
+): Promise<ProfileRecord[]> {
+  const { rows } = await q.query<ProfileRecord>(
+    `SELECT ${PROFILE_COLUMNS} FROM merchants_profiles
+     WHERE ($1::text IS NULL OR review_state = $1) AND ($2::uuid IS NULL OR applicant_user_id = $2)
+     ORDER BY updated_at DESC, merchant_id DESC LIMIT $3`,
+    [filter.state ?? null, filter.applicantUserId ?? null, filter.limit],
+  );
+  return rows;
+}
+
+/** Owner resolver of application routes: the applying user, or undefined (404). */
+export async function applicationOwner(q: Queryable, merchantId: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ owner: string }>(
+    'SELECT applicant_user_id AS owner FROM merchants_profiles WHERE merchant_id = $1 AND applicant_user_id IS NOT NULL',
+    [merchantId],
+  );
+  return rows[0]?.owner;
+}
+
+/** The sealed settlement account number and its last four digits (kept on an edit without a new account). */
+export async function sealedBankAccount(
+  tx: Queryable,
+  merchantId: string,
+): Promise<{ sealed: string; last4: string }> {
+  const { rows } = await tx.query<{ sealed: string; last4: string }>(
+    'SELECT bank_account_sealed AS sealed, bank_account_last4 AS last4 FROM merchants_profiles WHERE merchant_id = $1',
+    [merchantId],
+  );
+  return rows[0]!;
 }
