@@ -167,8 +167,10 @@ const SPECULATION_PAUSE_BATCHES = 4;
 interface InFlight {
   sent: Promise<void>;
   done: Promise<void>;
+  /** The head this batch leads to: a batch may only be prepared on top of it. */
+  tip: Head | null;
 }
-const SETTLED: InFlight = { sent: Promise.resolve(), done: Promise.resolve() };
+const SETTLED: InFlight = { sent: Promise.resolve(), done: Promise.resolve(), tip: null };
 
 export class GroupCommitWriter {
   private readonly queue: Submission[] = [];
@@ -267,7 +269,16 @@ export class GroupCommitWriter {
         const batch = this.takeBatch();
         if (batch.length === 0) continue;
         const previous = inflight[inflight.length - 1] ?? SETTLED;
-        const prepared = await this.prepareSpeculatively(batch.map((submission) => submission.command));
+        // Speculate only on top of the batch still in flight. After a failed speculation the tip
+        // can be an earlier batch's re-run while a later one still waits for its own re-run; a
+        // batch prepared on that tip would miss the later batch's effects (its burned ids, say)
+        // and could commit ahead of it.
+        const onTopOfInflight =
+          previous === SETTLED ||
+          (this.tip !== null && previous.tip !== null && sameHead(previous.tip, this.tip));
+        const prepared = onTopOfInflight
+          ? await this.prepareSpeculatively(batch.map((submission) => submission.command))
+          : null;
         if (prepared === null) {
           // Unpipelined: wait for everything in flight, then run from the database.
           await Promise.all(inflight.splice(0).map((entry) => entry.done));
@@ -278,7 +289,7 @@ export class GroupCommitWriter {
             markSent = resolve;
           });
           const done = this.finishSpeculative(batch, prepared, previous, markSent).finally(markSent);
-          inflight.push({ sent, done });
+          inflight.push({ sent, done, tip: prepared.tip });
         }
       }
     } finally {
