@@ -527,10 +527,16 @@ export class GroupCommitWriter {
       }
     }
     // Burned ids: those of batches in flight, and (when ids are looked up) the stored ones.
-    const failed = lookUpExisting ? await loadFailedTransfers(q, [...transferIds]) : new Map();
+    // In-flight ones are read first: a batch that commits during the database read leaves the
+    // in-flight map when it commits, so reading the map after the query could miss it in both.
+    const burnedInFlight = new Map<string, FailedTransfer>();
     if (useCache)
-      for (const id of transferIds)
-        if (this.inflightFailed.has(id)) failed.set(id, this.inflightFailed.get(id)!);
+      for (const id of transferIds) {
+        const burned = this.inflightFailed.get(id);
+        if (burned) burnedInFlight.set(id, burned);
+      }
+    const failed = lookUpExisting ? await loadFailedTransfers(q, [...transferIds]) : new Map();
+    for (const [id, burned] of burnedInFlight) failed.set(id, burned);
     const loaded = await loadTransfers(q, toLoad);
     for (const [id, transfer] of loaded.transfers) transfers.set(id, transfer);
     for (const [id, state] of loaded.pending) if (!pending.has(id)) pending.set(id, state);

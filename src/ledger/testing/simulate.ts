@@ -99,9 +99,8 @@ export async function simulate(system: SimulatedLedger, options: SimulationOptio
       const got = await system.createTransfers(submissions);
       submissions.forEach((events, index) => {
         const expected = model.createTransfers(events);
-        const answered = excusingBurnedIdRace(got[index]!, expected, events, seed, round, index);
-        if (show(answered) !== show(expected))
-          fail(`round ${round} submission ${index}`, answered, expected, events);
+        if (show(got[index]) !== show(expected))
+          fail(`round ${round} submission ${index}`, got[index]!, expected, events);
         done += events.length;
       });
     }
@@ -125,47 +124,6 @@ export async function simulate(system: SimulatedLedger, options: SimulationOptio
     );
   }
   return done;
-}
-
-/**
- * KNOWN OPEN BUG (docs/LEDGER.md, "Known flake"): under pipelined concurrent submissions, an id
- * burned by an earlier submission of the same round is now and then refused with another code
- * (a validation code, or linked_event_failed inside a chain that then fails) instead of
- * id_already_failed. Money is never affected: the event is refused either way, and an id that
- * would be accepted is caught by the database's failed-id check and re-run. Until it is fixed,
- * such an answer is excused here, printed with its seed, and counted; anything else still fails.
- * Only whole refused chains are excused: if any event of the chain was accepted, it fails.
- */
-export let burnedIdRacesExcused = 0;
-const LINKED = 1;
-function excusingBurnedIdRace(
-  got: readonly string[],
-  expected: readonly string[],
-  events: readonly TransferEvent[],
-  seed: number,
-  round: number,
-  submission: number,
-): string[] {
-  const answered = [...got];
-  const refused = (result: string) => result !== 'ok' && result !== 'exists';
-  for (let i = 0; i < expected.length; i++) {
-    if (expected[i] !== 'id_already_failed' || answered[i] === expected[i] || !refused(answered[i]!))
-      continue;
-    let start = i;
-    while (start > 0 && ((events[start - 1]!.flags ?? 0) & LINKED) !== 0) start--;
-    let end = i;
-    while (end < events.length - 1 && ((events[end]!.flags ?? 0) & LINKED) !== 0) end++;
-    const chainGot = answered.slice(start, end + 1);
-    const chainExpected = expected.slice(start, end + 1);
-    if (!chainGot.every(refused) || !chainExpected.every(refused)) continue;
-    for (let j = start; j <= end; j++) answered[j] = expected[j]!;
-    burnedIdRacesExcused++;
-    console.log(
-      `ledger simulation: KNOWN BUG excused (burned id answered ${got[i]} instead of id_already_failed): ` +
-        `seed ${seed} round ${round} submission ${submission} event ${i}`,
-    );
-  }
-  return answered;
 }
 
 /** The database-backed Ledger as a simulated ledger; `clock` is the Ledger's clock. */
