@@ -128,6 +128,42 @@ test('wallet fees: a withdrawal whose recorded fee no longer follows the rule or
   );
 });
 
+test('wallet fees: each withdrawal is checked against the rule recorded on it, not today’s setting', async () => {
+  const { rows } = await app.db.query<{ fee_bps: number | null; fee_min: string | null }>(
+    'SELECT fee_bps, fee_min::text FROM wallet_bank_operations WHERE id = $1',
+    [paidOut],
+  );
+  assert.deepEqual(rows[0], { fee_bps: 100, fee_min: '100' });
+  // A row charged under another rule (as after a rate change) that its fee follows: clean.
+  // The fee itself is not touched, so the fee transfer still matches.
+  const { rows: amounts } = await app.db.query<{ amount: string; fee: string }>(
+    'SELECT amount::text, fee::text FROM wallet_bank_operations WHERE id = $1',
+    [paidOut],
+  );
+  const { amount, fee } = amounts[0]!;
+  const flatRule = (value: string) =>
+    app.db.query('UPDATE wallet_bank_operations SET fee_bps = 1, fee_min = $2 WHERE id = $1', [
+      paidOut,
+      value,
+    ]);
+  const restore = () =>
+    app.db.query('UPDATE wallet_bank_operations SET fee_bps = 100, fee_min = 100 WHERE id = $1', [paidOut]);
+  try {
+    await flatRule(fee);
+    assert.deepEqual(
+      await failing(),
+      [],
+      `a fee that follows its own recorded rule is clean (amount ${amount})`,
+    );
+  } finally {
+    await restore();
+  }
+  // The recorded rule tampered so the fee no longer follows it: caught.
+  await expectExactly(() => flatRule((BigInt(fee) + 1n).toString()), restore, [
+    'wallet: withdrawal fees follow the fee rule and their fee transfers',
+  ]);
+});
+
 test('wallet holds: an open hold whose bank operation was deleted is an orphan', async () => {
   let saved: unknown;
   await expectExactly(

@@ -107,6 +107,7 @@ export interface StartOperation {
 type MovementInput = StartOperation & {
   kind: NewOperation['kind'];
   fee: bigint;
+  feeRule?: NewOperation['feeRule'];
   targetAccountId?: string;
   notifyKind?: string | null;
 };
@@ -245,11 +246,8 @@ export class BankOperations {
     const card = await this.cards.active(input.userId, input.cardId);
     await this.accounts.system();
     await this.accounts.wallets([input.userId]);
-    const fee = withdrawalFee(
-      input.amount,
-      this.deps.settings.withdrawalFeeBps,
-      this.deps.settings.withdrawalFeeMin,
-    );
+    const feeRule = { bps: this.deps.settings.withdrawalFeeBps, min: this.deps.settings.withdrawalFeeMin };
+    const fee = withdrawalFee(input.amount, feeRule.bps, feeRule.min);
     const reserveLimits: FlowStep<Movement> = {
       name: 'reserve limits',
       run: async () => {
@@ -283,7 +281,7 @@ export class BankOperations {
       },
     };
     const run = () =>
-      this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee }, card.cardToken, {
+      this.move('wallet.withdrawal', { ...input, kind: 'withdrawal', fee, feeRule }, card.cardToken, {
         before: [reserveLimits],
         limitsReserved: true,
         holdRefused: {
@@ -393,6 +391,7 @@ export class BankOperations {
           requestId: requestIdOf(input.operationId),
           amount: input.amount,
           fee: input.fee,
+          feeRule: input.feeRule ?? null,
           targetAccountId: input.targetAccountId ?? null,
           notifyKind: input.notifyKind ?? null,
           nextPollAt: new Date(now.getTime() + this.deps.settings.bankPollAfterMs),

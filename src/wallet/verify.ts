@@ -185,8 +185,9 @@ function verifyTransit(db: Database, ledger: Ledger, run: WalletVerifyRun): Prom
  * withdrawal's hold ends (both posted, or neither). One snapshot; a finished withdrawal is
  * checked once, after its checkpoint (unless `full`), pending ones every run.
  *
- * The rule is today's setting: after a rate change, older withdrawals report until the rule's
- * history is kept (docs/LEDGER.md, verify).
+ * Each withdrawal records the rule it was charged under (wallet migration 003), so a rate
+ * change does not make older withdrawals report; rows from before that are checked against
+ * today's setting.
  */
 export function verifyWithdrawalFees(
   db: Database,
@@ -214,10 +215,13 @@ export function verifyWithdrawalFees(
         const ids = charged.flatMap((row) => [row.id, feeId(row.id)]);
         const pending = ids.length > 0 ? await ledger.lookupPending(ids, tx) : new Map();
         for (const row of rows) {
-          const expected = withdrawalFee(row.amount, rule.bps, rule.min);
+          // Each withdrawal against the rule it was charged under (older rows: today's).
+          const bps = row.fee_bps ?? rule.bps;
+          const min = row.fee_min ?? rule.min;
+          const expected = withdrawalFee(row.amount, bps, min);
           if (row.fee !== expected)
             violations.push(
-              `withdrawal ${row.id}: fee ${row.fee}, the fee rule gives ${expected} on ${row.amount}`,
+              `withdrawal ${row.id}: fee ${row.fee}, its fee rule (${bps} bp, min ${min}) gives ${expected} on ${row.amount}`,
             );
           if (row.fee === 0n) continue;
           const fee = fees.get(feeId(row.id));

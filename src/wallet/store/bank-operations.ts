@@ -42,7 +42,11 @@ export type NewOperation = Pick<
   | 'targetAccountId'
   | 'notifyKind'
   | 'createdAt'
-> & { nextPollAt: Date };
+> & {
+  nextPollAt: Date;
+  /** The fee rule a withdrawal is charged under (null for other kinds). */
+  feeRule: { bps: number; min: bigint } | null;
+};
 
 type OperationRow = {
   id: string;
@@ -152,8 +156,8 @@ export async function requestIdsSucceededOn(
 export async function insertOperation(q: Queryable, op: NewOperation): Promise<void> {
   await q.query(
     `INSERT INTO wallet_bank_operations (id, user_id, kind, card_id, request_id, amount, fee, target_account_id, notify_kind,
-       state, next_poll_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11) ON CONFLICT (id) DO NOTHING`,
+       state, next_poll_at, created_at, fee_bps, fee_min)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
     [
       op.id,
       op.userId,
@@ -166,6 +170,8 @@ export async function insertOperation(q: Queryable, op: NewOperation): Promise<v
       op.notifyKind,
       op.nextPollAt,
       op.createdAt,
+      op.feeRule?.bps ?? null,
+      op.feeRule?.min ?? null,
     ],
   );
 }
@@ -186,12 +192,13 @@ export function operationRowWrite(
         ctes: [
           `${sql.name('wallet_bank_operation')} AS (
           INSERT INTO wallet_bank_operations (id, user_id, kind, card_id, request_id, amount, fee, target_account_id,
-            notify_kind, state, failure_reason, next_poll_at, created_at, resolved_at)
+            notify_kind, state, failure_reason, next_poll_at, created_at, resolved_at, fee_bps, fee_min)
           SELECT ${p(op.id)}::uuid, ${p(op.userId)}::uuid, ${p(op.kind)}::text, ${p(op.cardId)}::uuid,
             ${p(op.requestId)}::text, ${p(op.amount.toString())}::int8, ${p(op.fee.toString())}::int8,
             ${p(op.targetAccountId)}::uuid, ${p(op.notifyKind)}::text, ${p(op.state)}::text,
             ${p(op.failureReason)}::text, ${p(op.nextPollAt)}::timestamptz, ${p(op.createdAt)}::timestamptz,
-            ${p(op.state === 'failed' ? op.createdAt : null)}::timestamptz
+            ${p(op.state === 'failed' ? op.createdAt : null)}::timestamptz,
+            ${p(op.feeRule?.bps ?? null)}::int4, ${p(op.feeRule?.min?.toString() ?? null)}::int8
            WHERE ${applies}
           ON CONFLICT (id) DO NOTHING)`,
         ],

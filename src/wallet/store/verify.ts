@@ -85,11 +85,14 @@ export type WithdrawalRow = {
   user_id: string;
   amount: bigint;
   fee: bigint;
+  /** The rule it was charged under; null on rows from before it was recorded. */
+  fee_bps: number | null;
+  fee_min: bigint | null;
   state: string;
   resolved_at: Date | null;
 };
 
-const WITHDRAWAL = 'id, user_id, amount, fee, state, resolved_at';
+const WITHDRAWAL = 'id, user_id, amount, fee, fee_bps, fee_min, state, resolved_at';
 
 /** Withdrawals not finished (pending, or without a finish time). */
 export async function unfinishedWithdrawals(q: Queryable): Promise<WithdrawalRow[]> {
