@@ -91,3 +91,34 @@ export async function runIncremental(
     examined: `${result.examined}, ${result.from ? `finished after ${result.from.at.toISOString()}` : 'from the start'}`,
   };
 }
+
+/**
+ * The shape every incremental module check shares: the rows still open are examined in full
+ * (in chunks of `pageSize`), then the rows finished after `from`, page by page in position
+ * order, each finished row's position told to `cut`. Returns how many of each were examined.
+ */
+export async function examineOpenThenFinished<Row extends { id: string }>(
+  source: {
+    open: readonly Row[];
+    finishedPage: (after: VerifyPosition, limit: number) => Promise<Row[]>;
+    finishedAt: (row: Row) => Date;
+  },
+  from: VerifyPosition,
+  cut: VerifyCut,
+  pageSize: number,
+  examine: (rows: Row[]) => Promise<void>,
+): Promise<{ open: number; finished: number }> {
+  for (let start = 0; start < source.open.length; start += pageSize)
+    await examine(source.open.slice(start, start + pageSize));
+  let finished = 0;
+  for (let after = from; ; ) {
+    const rows = await source.finishedPage(after, pageSize);
+    if (rows.length === 0) break;
+    await examine(rows);
+    finished += rows.length;
+    for (const row of rows) cut.see({ at: source.finishedAt(row), id: row.id });
+    const last = rows[rows.length - 1]!;
+    after = { at: source.finishedAt(last), id: last.id };
+  }
+  return { open: source.open.length, finished };
+}

@@ -2,6 +2,7 @@ import { availableBalance, type Ledger } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { VerifyCheck } from '../platform/module.ts';
 import {
+  examineOpenThenFinished,
   type IncrementalRun,
   runIncremental,
   type VerifyCut,
@@ -45,19 +46,18 @@ async function eachEnvelope(
   cut: VerifyCut,
   examine: (rows: EnvelopeBooksRow[]) => Promise<void>,
 ): Promise<{ open: number; closed: number }> {
-  const open = await openEnvelopeBooks(q);
-  for (let start = 0; start < open.length; start += PAGE) await examine(open.slice(start, start + PAGE));
-  let closed = 0;
-  for (let after = from; ; ) {
-    const rows = await closedEnvelopeBooksPage(q, after, PAGE);
-    if (rows.length === 0) break;
-    await examine(rows);
-    closed += rows.length;
-    for (const row of rows) cut.see({ at: row.closed_at!, id: row.id });
-    const last = rows[rows.length - 1]!;
-    after = { at: last.closed_at!, id: last.id };
-  }
-  return { open: open.length, closed };
+  const seen = await examineOpenThenFinished(
+    {
+      open: await openEnvelopeBooks(q),
+      finishedPage: (after, limit) => closedEnvelopeBooksPage(q, after, limit),
+      finishedAt: (row) => row.closed_at!,
+    },
+    from,
+    cut,
+    PAGE,
+    examine,
+  );
+  return { open: seen.open, closed: seen.finished };
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

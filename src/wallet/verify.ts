@@ -1,7 +1,7 @@
 import { type Ledger, TransferFlags } from '../ledger/index.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { VerifyCheck } from '../platform/module.ts';
-import { type IncrementalRun, runIncremental } from '../platform/verify-position.ts';
+import { examineOpenThenFinished, type IncrementalRun, runIncremental } from '../platform/verify-position.ts';
 import { feeId, HOLD_NEVER_BOOKED_REASONS } from './bank-operations.ts';
 import { WalletTransfers } from './chart.ts';
 import { feeRevenueAccount, transitAccount, walletAccount } from './context.ts';
@@ -101,22 +101,20 @@ function verifyBankOperations(db: Database, ledger: Ledger, run: WalletVerifyRun
           }
         }
       };
-      const unfinished = await unfinishedOperationStates(tx);
-      for (let start = 0; start < unfinished.length; start += BATCH)
-        await examine(unfinished.slice(start, start + BATCH));
-      let finished = 0;
-      for (let after = from; ; ) {
-        const rows = await finishedOperationStatesPage(tx, after, BATCH);
-        if (rows.length === 0) break;
-        await examine(rows);
-        finished += rows.length;
-        for (const row of rows) cut.see({ at: row.resolved_at!, id: row.id });
-        const last = rows[rows.length - 1]!;
-        after = { at: last.resolved_at!, id: last.id };
-      }
+      const seen = await examineOpenThenFinished(
+        {
+          open: await unfinishedOperationStates(tx),
+          finishedPage: (after, limit) => finishedOperationStatesPage(tx, after, limit),
+          finishedAt: (row) => row.resolved_at!,
+        },
+        from,
+        cut,
+        BATCH,
+        examine,
+      );
       return {
         violations,
-        examined: `${count(finished)} finished + ${count(unfinished.length)} pending bank operations`,
+        examined: `${count(seen.finished)} finished + ${count(seen.open)} pending bank operations`,
       };
     },
   );
@@ -157,22 +155,20 @@ function verifyTransit(db: Database, ledger: Ledger, run: WalletVerifyRun): Prom
           }
         }
       };
-      const open = await unfinishedTransitTransfers(tx);
-      for (let start = 0; start < open.length; start += BATCH)
-        await examine(open.slice(start, start + BATCH));
-      let finished = 0;
-      for (let after = from; ; ) {
-        const rows = await finishedTransitTransfersPage(tx, after, BATCH);
-        if (rows.length === 0) break;
-        await examine(rows);
-        finished += rows.length;
-        for (const row of rows) cut.see({ at: row.finished_at!, id: row.id });
-        const last = rows[rows.length - 1]!;
-        after = { at: last.finished_at!, id: last.id };
-      }
+      const seen = await examineOpenThenFinished(
+        {
+          open: await unfinishedTransitTransfers(tx),
+          finishedPage: (after, limit) => finishedTransitTransfersPage(tx, after, limit),
+          finishedAt: (row) => row.finished_at!,
+        },
+        from,
+        cut,
+        BATCH,
+        examine,
+      );
       return {
         violations,
-        examined: `${count(finished)} finished + ${count(open.length)} in transit transfers`,
+        examined: `${count(seen.finished)} finished + ${count(seen.open)} in transit transfers`,
       };
     },
   );
@@ -250,22 +246,20 @@ export function verifyWithdrawalFees(
             );
         }
       };
-      const unfinished = await unfinishedWithdrawals(tx);
-      for (let start = 0; start < unfinished.length; start += BATCH)
-        await examine(unfinished.slice(start, start + BATCH));
-      let finished = 0;
-      for (let after = from; ; ) {
-        const rows = await finishedWithdrawalsPage(tx, after, BATCH);
-        if (rows.length === 0) break;
-        await examine(rows);
-        finished += rows.length;
-        for (const row of rows) cut.see({ at: row.resolved_at!, id: row.id });
-        const last = rows[rows.length - 1]!;
-        after = { at: last.resolved_at!, id: last.id };
-      }
+      const seen = await examineOpenThenFinished(
+        {
+          open: await unfinishedWithdrawals(tx),
+          finishedPage: (after, limit) => finishedWithdrawalsPage(tx, after, limit),
+          finishedAt: (row) => row.resolved_at!,
+        },
+        from,
+        cut,
+        BATCH,
+        examine,
+      );
       return {
         violations,
-        examined: `${count(finished)} finished + ${count(unfinished.length)} pending withdrawals`,
+        examined: `${count(seen.finished)} finished + ${count(seen.open)} pending withdrawals`,
       };
     },
   );
